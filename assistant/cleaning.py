@@ -74,9 +74,13 @@ def clean(raw: RawDocument) -> Article:
 
     while kept and not kept[-1]:
         kept.pop()
+    while kept and not kept[0]:
+        kept.pop(0)
     title = raw.title or ""
     if raw.fmt != "jsonl" and not title:
         title, kept = _take_title(kept)
+    while kept and not kept[0]:
+        kept.pop(0)
     body = "\n".join(kept)
 
     byline = BYLINE.match(body)

@@ -1,0 +1,142 @@
+"""The retrieval chain: question (+ history) → search query → passages → cited answer.
+
+    chain = build_chain(settings, retriever)               # extractive, no model needed
+    chain = build_chain(settings, retriever, chat_model)   # fluent answers from a chat model
+    answer = ask(chain, "Who directs the Russian Center?")
+    for event in stream(chain, "and when?", history):      # {"token": ...} ..., then {"answer": ...}
+        ...
+
+One LCEL chain serves the CLI, the evaluation and the web service, so what is measured is what
+users get. Steps are named (``run_name``) so traces read like the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import (
+    Runnable,
+    RunnableGenerator,
+    RunnableLambda,
+)
+from langchain_core.runnables.utils import AddableDict
+
+from assistant.cleaning import detect_language
+from assistant.config import Settings
+from assistant.documents import Answer, Filters, Passage, Turn
+from assistant.errors import QuestionError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.retrieve import HybridRetriever
+from assistant.rewrite import heuristic_query, history_context
+
+RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
+
+
+@dataclass
+class Turnstate:
+    """What flows between the chain's steps."""
+
+    question: str
+    history: list[Turn]
+    filters: Filters | None
+    lang: str = "en"
+    search_query: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    retrieved_doc_ids: list[str] = field(default_factory=list)
+
+
+def validate_question(question: object, settings: Settings) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("The question is empty: type a question about the articles.")
+    question = question.strip()
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(
+            f"The question is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,} (MAX_QUESTION_CHARS). Ask a shorter question."
+        )
+    if "\x00" in question:
+        raise QuestionError("The question contains a NUL byte; send plain text.")
+    return question
+
+
+def parse_history(history: Sequence[Any] | None) -> list[Turn]:
+    """Turns from dicts ({"role", "content"}) or Turn objects; anything else is a QuestionError."""
+    turns = []
+    for item in history or []:
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant") \
+                and isinstance(item.get("content"), str):
+            turns.append(Turn(role=item["role"], content=item["content"]))
+        else:
+            raise QuestionError(
+                'Each history turn must be {"role": "user" | "assistant", "content": "..."}.'
+            )
+    return turns
+
+
+def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None) -> Runnable:
+    """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events."""
+
+    def prepare(inputs: dict[str, Any]) -> Turnstate:
+        question = validate_question(inputs.get("question"), settings)
+        filters = inputs.get("filters")
+        return Turnstate(
+            question=question,
+            history=parse_history(inputs.get("history")),
+            filters=filters if isinstance(filters, Filters) else None,
+            lang=detect_language(question) or "en",
+        )
+
+    def rewrite(state: Turnstate) -> Turnstate:
+        state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)
+        return state
+
+    def retrieve(state: Turnstate) -> Turnstate:
+        found = retriever.search(state.search_query, state.filters,
+                                 k=max(settings.top_k, RETRIEVED_FOR_EVALUATION))
+        state.retrieved_doc_ids = [p.doc_id for p in found]
+        state.passages = found[: settings.top_k]
+        return state
+
+    def respond(states: Iterator[Turnstate]) -> Iterator[AddableDict]:
+        for state in states:
+            lexical = retriever.lexical
+            answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
+            answer = answerer.answer(
+                state.question, state.passages, state.lang,
+                context=history_context(state.history, settings.max_history_turns),
+            )
+            answer.search_query = state.search_query
+            answer.retrieved_doc_ids = state.retrieved_doc_ids
+            yield AddableDict(token=answer.text)
+            yield AddableDict(answer=answer)
+
+    return (
+        RunnableLambda(prepare).with_config(run_name="prepare")
+        | RunnableLambda(rewrite).with_config(run_name="condense_question")
+        | RunnableLambda(retrieve).with_config(run_name="retrieve")
+        | RunnableGenerator(respond).with_config(run_name="answer")
+    ).with_config(run_name="news_assistant")
+
+
+def chain_input(question: str, history: Sequence[Any] | None = None,
+                filters: Filters | None = None) -> dict[str, Any]:
+    return {"question": question, "history": list(history or []), "filters": filters}
+
+
+def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
+        filters: Filters | None = None) -> Answer:
+    """Run one turn and return the final Answer."""
+    result = chain.invoke(chain_input(question, history, filters))
+    answer: Answer = result["answer"]
+    return answer
+
+
+def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
+           filters: Filters | None = None) -> Iterator[dict[str, Any]]:
+    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}."""
+    for event in chain.stream(chain_input(question, history, filters)):
+        yield dict(event)

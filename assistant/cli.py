@@ -1,0 +1,278 @@
+"""The `assistant` command: thin wrappers that parse flags, build Settings, call one function, print.
+
+    assistant ingest data/articles
+    assistant ask "Who directs the Russian Center for Science and Culture?"
+    assistant chat
+    assistant stats --json
+    assistant delete 000_9816ccc5144c5afd.txt
+    assistant eval --corpus ../shared/eval/corpora/news.jsonl --questions ../shared/eval/dev/nyt.jsonl
+    assistant serve
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.config import Settings, load_settings
+from assistant.documents import Answer, Filters, Turn
+from assistant.errors import AssistantError, QuestionError
+
+app = typer.Typer(help="A news assistant that answers from your articles, with citations.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+EXIT_SKIPPED = 3  # ingest finished, but some files could not be read
+
+
+@contextmanager
+def rendered_errors(settings: Settings | None = None) -> Iterator[None]:
+    """Show AssistantErrors as one clear line (set RAISE_ERRORS=1 to see the traceback)."""
+    try:
+        yield
+    except AssistantError as exc:
+        if (settings and settings.raise_errors) or os.environ.get("RAISE_ERRORS"):
+            raise
+        err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
+        raise typer.Exit(1) from exc
+
+
+def settings_or_exit() -> Settings:
+    with rendered_errors():
+        return load_settings()
+    raise AssertionError("unreachable")
+
+
+def open_assistant(settings: Settings) -> Any:
+    from assistant.service import Assistant
+
+    with rendered_errors(settings):
+        return Assistant.open(settings)
+
+
+def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None) -> Filters:
+    return Filters(lang=lang, outlet=outlet, date_from=since, date_to=until)
+
+
+LangOpt = Annotated[str | None, typer.Option(help="Only articles in this language (en, vi, nl...).")]
+OutletOpt = Annotated[str | None, typer.Option(help="Only articles from this outlet.")]
+SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after yyyy-mm-dd.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before yyyy-mm-dd.")]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt .md .html .pdf .jsonl")],
+    prune: Annotated[bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index first (e.g. after changing the embedding model).")] = False,
+) -> None:
+    """Add, update (and with --prune remove) documents. Unchanged documents are skipped.
+
+    Example: assistant ingest data/articles --prune
+    """
+    from assistant.index import Index
+    from assistant.ingest import ingest as run_ingest
+
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        if rebuild:
+            Index.drop(settings)
+        assistant = open_assistant(settings)
+        columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("docs · {task.fields[chunks]} chunks · {task.fields[rate]:.1f} docs/s"),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("ingest", total=None, chunks=0, rate=0.0)
+
+            def show(p: Any) -> None:
+                bar.update(task, completed=p.done, total=p.total, chunks=p.chunks,
+                           rate=p.done / p.elapsed if p.elapsed else 0.0)
+
+            report = run_ingest(paths, settings, assistant.index, prune=prune, progress=show)
+    for name, reason in report.skipped:
+        err.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+    out.print(report.summary(), highlight=False)
+    if report.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+def print_answer(answer: Answer, stream_printed: bool = False) -> None:
+    if not stream_printed:
+        out.print(answer.text, highlight=False, markup=False)
+    if answer.notice:
+        err.print(f"[yellow]{answer.notice}[/yellow]", highlight=False)
+    if answer.sources:
+        out.print("\nSources:", style="bold")
+    for s in answer.sources:
+        meta = " · ".join(x for x in (s.outlet, s.date, s.url) if x)
+        out.print(f"[{s.number}] {s.title}" + (f" — {meta}" if meta else ""), highlight=False, markup=False)
+        out.print(f"    id: {s.doc_id}", style="dim", highlight=False, markup=False)
+        passage = s.passage if len(s.passage) <= 400 else s.passage[:400] + "…"
+        out.print(f"    “{passage}”", style="dim", highlight=False, markup=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in any language.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer and sources as JSON.")] = False,
+    lang: LangOpt = None, outlet: OutletOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+) -> None:
+    """Answer one question from the articles, with numbered sources.
+
+    Example: assistant ask "Who directs the Russian Center for Science and Culture in Vietnam?"
+    """
+    settings = settings_or_exit()
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
+        filters = filters_from(lang, outlet, since, until)
+        if as_json:
+            out.print_json(json.dumps(assistant.ask(question, filters=filters).to_dict(), ensure_ascii=False))
+            return
+        answer = stream_answer(assistant, question, [], filters)
+    print_answer(answer, stream_printed=True)
+
+
+def stream_answer(assistant: Any, question: str, history: list[Turn], filters: Filters) -> Answer:
+    """Print tokens as they arrive; return the final answer."""
+    answer: Answer | None = None
+    for event in assistant.stream(question, history, filters):
+        if "token" in event:
+            out.print(event["token"], end="", highlight=False, markup=False)
+        if "answer" in event:
+            answer = event["answer"]
+    out.print()
+    if answer is None:
+        raise AssistantError("The answer stream ended without an answer; try again.")
+    return answer
+
+
+@app.command()
+def chat(
+    lang: LangOpt = None, outlet: OutletOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+) -> None:
+    """A conversation in the terminal; follow-up questions use the earlier turns.
+
+    Type /new to start over, /quit (or Ctrl-D) to leave.
+    """
+    settings = settings_or_exit()
+    assistant = open_assistant(settings)
+    filters = filters_from(lang, outlet, since, until)
+    history: list[Turn] = []
+    err.print("Ask about the articles. /new starts over, /quit leaves.", style="dim")
+    while True:
+        try:
+            question = input("\n> ")
+        except (EOFError, KeyboardInterrupt):
+            err.print()
+            return
+        if question.strip() in {"/quit", "/exit"}:
+            return
+        if question.strip() == "/new":
+            history = []
+            err.print("New conversation.", style="dim")
+            continue
+        try:
+            answer = stream_answer(assistant, question, history, filters)
+        except QuestionError as exc:
+            err.print(f"[red]{exc}[/red]", highlight=False)
+            continue
+        except AssistantError as exc:
+            err.print(f"[red]Error:[/red] {exc}", highlight=False)
+            continue
+        print_answer(answer, stream_printed=True)
+        history += [Turn("user", question), Turn("assistant", answer.text)]
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """How many documents and chunks the index holds, by language and outlet."""
+    settings = settings_or_exit()
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
+        figures = assistant.index.stats()
+    if as_json:
+        out.print_json(json.dumps(figures, ensure_ascii=False))
+        return
+    out.print(f"{figures['documents']} documents, {figures['chunks']} chunks "
+              f"(embeddings: {figures['embedding_model']})", highlight=False)
+    out.print(f"languages: {figures['languages']}", highlight=False)
+    out.print(f"outlets: {figures['outlets']}", highlight=False)
+    if figures["date_range"]:
+        out.print(f"dates: {figures['date_range'][0]} … {figures['date_range'][1]}", highlight=False)
+
+
+@app.command()
+def delete(doc_id: Annotated[str, typer.Argument(help="Document id, as `ask` shows it.")]) -> None:
+    """Remove one document and all of its chunks from the index."""
+    settings = settings_or_exit()
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
+        removed = assistant.index.delete_document(doc_id)
+    out.print(f"Deleted {doc_id} ({removed} chunks).", highlight=False)
+
+
+@app.command(name="eval")
+def evaluate(
+    questions: Annotated[Path, typer.Option(help="Question set (JSON Lines, ../shared/eval format).")],
+    corpus: Annotated[Path | None, typer.Option(help="Corpus to ingest first (JSON Lines or a folder).")] = None,
+    details: Annotated[Path | None, typer.Option(help="Write per-question details here (JSONL).")] = None,
+    summary_json: Annotated[Path | None, typer.Option("--json", help="Write the summary here.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+) -> None:
+    """Measure retrieval, answers, citations and abstention on a question set.
+
+    Example: assistant eval --corpus ../shared/eval/corpora/news.jsonl
+    --questions ../shared/eval/dev/nyt.jsonl --details nyt.jsonl --json nyt-summary.json
+    """
+    from assistant.evaluation import evaluate as run_evaluation
+
+    settings = settings_or_exit()
+    assistant = open_assistant(settings)
+    with rendered_errors(settings), Progress(console=err, transient=True) as bar:
+        task = bar.add_task("questions", total=None)
+        summary = run_evaluation(
+            assistant, corpus, questions, details, limit=limit,
+            on_ingest=lambda report: err.print(f"ingest: {report.summary()}", highlight=False),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if summary_json:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    out.print_json(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (PORT).")] = None,
+    ingest_path: Annotated[list[Path] | None, typer.Option("--ingest", help="Ingest these first.")] = None,
+) -> None:
+    """Serve the chat UI at /, the REST API at /api and the widget at /widget.js."""
+    from assistant.api import run
+
+    settings = settings_or_exit()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    with rendered_errors(settings):
+        run(settings, ingest_paths=ingest_path or [])
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Evaluation: run a question set through the user's pipeline and score it (../shared/eval format).
+
+    summary = evaluate(assistant, corpus=Path("news.jsonl"), questions=Path("dev/nyt.jsonl"),
+                       details=Path("out.jsonl"))
+
+Per question it records the retrieved documents, the answer, the cited documents, whether the
+assistant abstained and the latency; the summary holds recall@k, MRR@10, answer-contains, citation
+precision and coverage, abstention, latency p50/p95, overall and per question language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import AssistantError, SourceError
+from assistant.ingest import IngestReport, ingest
+from assistant.service import Assistant
+
+RECALL_AT = (1, 5, 10)
+PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "–", "—", "…", "«", "»"}
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, punctuation removed, spaces collapsed (the README's normalisation)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(" " if ch in PUNCTUATION or unicodedata.category(ch).startswith("P") else ch
+                   for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    questions = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    questions.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{number}", f"is not valid JSON ({exc.msg})") from exc
+    return questions
+
+
+def run_question(assistant: Assistant, question: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        answer = assistant.ask(question["question"], question.get("history") or [])
+        record = {
+            "retrieved_doc_ids": answer.retrieved_doc_ids,
+            "answer": answer.text,
+            "cited_doc_ids": answer.cited_doc_ids,
+            "abstained": answer.abstained,
+            "mode": answer.mode,
+            "notice": answer.notice,
+        }
+    except AssistantError as exc:  # one bad question must not end the run
+        record = {"retrieved_doc_ids": [], "answer": "", "cited_doc_ids": [], "abstained": True,
+                  "error": str(exc)}
+    record["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return {"id": question["id"], "lang": question.get("lang", ""), **record}
+
+
+def score(questions: list[dict[str, Any]], details: list[dict[str, Any]]) -> dict[str, Any]:
+    """Summary figures over all questions and per question language."""
+    groups: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    for question, detail in zip(questions, details, strict=True):
+        groups["all"].append((question, detail))
+        groups[question.get("lang") or "?"].append((question, detail))
+    summary = _figures(groups.pop("all"))
+    summary["by_lang"] = {lang: _figures(pairs) for lang, pairs in sorted(groups.items())}
+    return summary
+
+
+def _figures(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    answerable = [(q, d) for q, d in pairs if q.get("answerable", True) and q.get("gold_doc_ids")]
+    unanswerable = [(q, d) for q, d in pairs if not q.get("answerable", True)]
+    figures: dict[str, Any] = {"questions": len(pairs), "answerable": len(answerable),
+                               "unanswerable": len(unanswerable)}
+
+    def pct(count: float, total: int) -> float | None:
+        return round(100.0 * count / total, 1) if total else None
+
+    for k in RECALL_AT:
+        hits = sum(bool(set(d["retrieved_doc_ids"][:k]) & set(q["gold_doc_ids"])) for q, d in answerable)
+        figures[f"recall@{k}"] = pct(hits, len(answerable))
+    reciprocal = 0.0
+    for q, d in answerable:
+        for rank, doc_id in enumerate(d["retrieved_doc_ids"][:10], start=1):
+            if doc_id in q["gold_doc_ids"]:
+                reciprocal += 1 / rank
+                break
+    figures["mrr@10"] = round(reciprocal / len(answerable), 3) if answerable else None
+    with_answers = [(q, d) for q, d in answerable if q.get("answers")]
+    contains = sum(
+        any(normalise(a) and normalise(a) in normalise(d["answer"]) for a in q["answers"])
+        for q, d in with_answers
+    )
+    figures["answer_contains"] = pct(contains, len(with_answers))
+    cited = [(doc, q) for q, d in answerable for doc in d["cited_doc_ids"]]
+    figures["citation_precision"] = pct(sum(doc in q["gold_doc_ids"] for doc, q in cited), len(cited))
+    answered = [(q, d) for q, d in answerable if not d["abstained"]]
+    figures["citation_coverage"] = pct(sum(bool(d["cited_doc_ids"]) for _, d in answered), len(answered))
+    figures["abstained_unanswerable"] = pct(sum(d["abstained"] for _, d in unanswerable), len(unanswerable))
+    figures["abstained_answerable"] = pct(sum(d["abstained"] for _, d in answerable), len(answerable))
+    latencies = [d["latency_ms"] for _, d in pairs]
+    figures["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1) if latencies else None
+    figures["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1) if latencies else None
+    figures["errors"] = sum("error" in d for _, d in pairs)
+    return figures
+
+
+def evaluate(
+    assistant: Assistant,
+    corpus: Path | None,
+    questions: Path,
+    details: Path | None = None,
+    limit: int | None = None,
+    on_ingest: Callable[[IngestReport], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Ingest ``corpus`` (incrementally) if given, answer every question, write details, score."""
+    if corpus is not None:
+        report = ingest([corpus], assistant.settings, assistant.index)
+        assistant.retriever.refresh()
+        if on_ingest:
+            on_ingest(report)
+    items = load_questions(questions)[:limit] if limit else load_questions(questions)
+    results = []
+    for number, question in enumerate(items, start=1):
+        results.append(run_question(assistant, question))
+        if progress:
+            progress(number, len(items))
+    if details is not None:
+        write_jsonl(details, results)
+    summary = score(items, results)
+    summary["set"] = questions.name
+    summary["mode"] = "llm" if assistant.chat_model is not None else "extractive"
+    return summary
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,165 @@
+"""Answers without a language model: the retrieved sentences that best answer the question, cited.
+
+    answer = ExtractiveAnswerer(settings, vocabulary).answer(question, passages)
+
+Each chosen sentence is quoted as it stands in its article and followed by [n]; source n is the
+retrieved passage the sentence comes from, so a citation can only point at something retrieved for
+this question. When the evidence is too weak (see ``Evidence``) the answer says so and cites
+nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sentencex import segment
+
+from assistant.config import Settings
+from assistant.documents import Answer, Passage, Source
+from assistant.retrieve import tokenize
+
+SEGMENTER_LANGUAGES = {"en", "nl", "vi", "de", "fr", "es", "it", "pt", "ru"}
+NO_ANSWER = {
+    "en": "The articles do not answer this question.",
+    "nl": "De artikelen beantwoorden deze vraag niet.",
+    "vi": "Các bài báo không trả lời câu hỏi này.",
+    "de": "Die Artikel beantworten diese Frage nicht.",
+    "fr": "Les articles ne répondent pas à cette question.",
+    "ru": "В статьях нет ответа на этот вопрос.",
+    "es": "Los artículos no responden a esta pregunta.",
+}
+# Abstention model: logistic regression over the Evidence features, fitted on the dev sets with
+# `python benchmarks/fit_abstention.py` (weights in that order: bias, then Evidence.features()).
+ABSTENTION_WEIGHTS = (-0.97, -0.83, 0.30, -1.46, 1.48, -2.25)
+FEATURE_MEANS = (0.835, 0.06, 1.9, 0.8, 0.3)
+FEATURE_SCALES = (0.035, 0.03, 0.8, 0.4, 0.35)
+
+
+def no_answer_text(lang: str) -> str:
+    return NO_ANSWER.get(lang, NO_ANSWER["en"])
+
+
+def split_sentences(text: str, lang: str) -> list[str]:
+    language = lang if lang in SEGMENTER_LANGUAGES else "en"
+    return [s.strip() for s in segment(language, text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well the retrieved passages cover the question; decides abstention."""
+
+    similarity: float  # cosine of question and best passage
+    calibrated: float  # the same, relative to the other passages of its language
+    lexical: float  # BM25 score of the best lexical hit
+    has_known_terms: bool  # some question word occurs in the collection
+    unknown_share: float  # share of question words the collection never uses
+
+    @classmethod
+    def of(cls, question: str, passages: Sequence[Passage], frequency: Mapping[str, int]) -> Evidence:
+        terms = tokenize(question)
+        unknown = [t for t in terms if t not in frequency]
+        best = passages[0] if passages else None
+        return cls(
+            similarity=best.dense_similarity if best else 0.0,
+            calibrated=best.calibrated if best else 0.0,
+            lexical=max((p.lexical_score for p in passages), default=0.0),
+            has_known_terms=len(unknown) < len(terms),
+            unknown_share=len(unknown) / (len(terms) + 1),
+        )
+
+    def features(self) -> tuple[float, ...]:
+        return (self.similarity, self.calibrated, math.log1p(self.lexical),
+                float(self.has_known_terms), self.unknown_share)
+
+    def unanswerable_probability(self) -> float:
+        z = ABSTENTION_WEIGHTS[0]
+        for weight, value, mean, scale in zip(
+            ABSTENTION_WEIGHTS[1:], self.features(), FEATURE_MEANS, FEATURE_SCALES, strict=True
+        ):
+            z += weight * (value - mean) / scale
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+class ExtractiveAnswerer:
+    """Pick, quote and cite the best sentences of the retrieved passages."""
+
+    def __init__(self, settings: Settings, frequency: Mapping[str, int], total: int) -> None:
+        self.settings = settings
+        self.frequency = frequency
+        self.total = max(total, 1)
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + self.total / (1 + self.frequency.get(term, 0)))
+
+    def should_abstain(self, evidence: Evidence) -> bool:
+        return evidence.unanswerable_probability() > self.settings.abstain_threshold
+
+    def answer(
+        self, question: str, passages: Sequence[Passage], lang: str, context: str = ""
+    ) -> Answer:
+        """An Answer quoting up to ``answer_sentences`` sentences, or an abstention."""
+        evidence = Evidence.of(question, passages, self.frequency)
+        if not passages or self.should_abstain(evidence):
+            return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
+        ranked = self.rank_sentences(question, passages, context)
+        chosen: list[tuple[float, int, int, str]] = ranked[: self.settings.answer_sentences]
+        if chosen:
+            floor = chosen[0][0] * 0.35
+            chosen = [c for c in chosen if c[0] >= floor]
+
+        sources: dict[int, Source] = {}
+        parts = []
+        for _, passage_index, _, sentence in sorted(chosen, key=lambda c: (c[1], c[2])):
+            passage = passages[passage_index]
+            source = sources.get(passage_index)
+            if source is None:
+                source = sources[passage_index] = make_source(len(sources) + 1, passage)
+            source.supporting.append(sentence)
+            parts.append(f"{sentence} [{source.number}]")
+        return Answer(question=question, text=" ".join(parts), sources=list(sources.values()),
+                      abstained=False)
+
+    def rank_sentences(
+        self, question: str, passages: Sequence[Passage], context: str = ""
+    ) -> list[tuple[float, int, int, str]]:
+        """(score, passage index, sentence index, sentence), best first.
+
+        A sentence scores by the question words it contains (rarer words count more; the words of
+        earlier turns, ``context``, count a quarter), plus a prior for its passage's rank, so that
+        a question in another language still gets the best passage's opening sentences.
+        """
+        weights = {t: self.idf(t) for t in set(tokenize(question))}
+        for term in set(tokenize(context)) - set(weights):
+            weights[term] = 0.25 * self.idf(term)
+        stems = {_stem(t): w for t, w in weights.items()}
+        ranked = []
+        for p_index, passage in enumerate(passages[:3]):
+            prior = 1.0 / (1 + p_index)
+            lang = str(passage.metadata.get("lang") or "en")
+            for s_index, sentence in enumerate(split_sentences(passage.text, lang)):
+                words = {_stem(t) for t in tokenize(sentence)}
+                overlap = sum(w for stem, w in stems.items() if stem in words)
+                score = overlap + prior - 0.05 * s_index
+                if len(sentence) < 25:
+                    score -= 1.0
+                ranked.append((score, p_index, s_index, sentence))
+        ranked.sort(key=lambda r: -r[0])
+        return ranked
+
+
+def _stem(term: str) -> str:
+    """A crude, language-neutral stem: the first six characters (signed/signing/signature)."""
+    return term[:6] if not term.isdigit() else term
+
+
+def make_source(number: int, passage: Passage) -> Source:
+    meta = passage.metadata
+    return Source(
+        number=number, doc_id=passage.doc_id, chunk_id=passage.chunk_id,
+        title=str(meta.get("title") or passage.doc_id), outlet=str(meta.get("outlet") or ""),
+        date=str(meta.get("date") or ""), url=str(meta.get("url") or ""),
+        lang=str(meta.get("lang") or ""), passage=passage.text,
+    )
+

