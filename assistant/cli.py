@@ -73,8 +73,12 @@ UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/befor
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt .md .html .pdf .jsonl")],
-    prune: Annotated[bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")] = False,
-    rebuild: Annotated[bool, typer.Option(help="Drop the index first (e.g. after changing the embedding model).")] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")
+    ] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Drop the index first (e.g. after changing the embedding model).")
+    ] = False,
 ) -> None:
     """Add, update (and with --prune remove) documents. Unchanged documents are skipped.
 
@@ -224,7 +228,7 @@ def delete(doc_id: Annotated[str, typer.Argument(help="Document id, as `ask` sho
 @app.command(name="eval")
 def evaluate(
     questions: Annotated[Path, typer.Option(help="Question set (JSON Lines, ../shared/eval format).")],
-    corpus: Annotated[Path | None, typer.Option(help="Corpus to ingest first (JSON Lines or a folder).")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Corpus to ingest first (JSONL or a folder).")] = None,
     details: Annotated[Path | None, typer.Option(help="Write per-question details here (JSONL).")] = None,
     summary_json: Annotated[Path | None, typer.Option("--json", help="Write the summary here.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
@@ -255,7 +259,9 @@ def evaluate(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PORT).")] = None,
-    ingest_path: Annotated[list[Path] | None, typer.Option("--ingest", help="Ingest these first.")] = None,
+    ingest_path: Annotated[
+        list[Path] | None, typer.Option("--ingest", help="Ingest these first.")
+    ] = None,
 ) -> None:
     """Serve the chat UI at /, the REST API at /api and the widget at /widget.js."""
     from assistant.api import run

@@ -32,9 +32,11 @@ NO_ANSWER = {
 }
 # Abstention model: logistic regression over the Evidence features, fitted on the dev sets with
 # `python benchmarks/fit_abstention.py` (weights in that order: bias, then Evidence.features()).
-ABSTENTION_WEIGHTS = (-0.97, -0.83, 0.30, -1.46, 1.48, -2.25)
-FEATURE_MEANS = (0.835, 0.06, 1.9, 0.8, 0.3)
-FEATURE_SCALES = (0.035, 0.03, 0.8, 0.4, 0.35)
+ABSTENTION_WEIGHTS = (-1.079, -0.993, 0.361, -0.987, 0.889, -2.621)
+FEATURE_MEANS = (0.8323, 0.057, 1.7909, 0.8747, 0.2542)
+FEATURE_SCALES = (0.0383, 0.0269, 0.9457, 0.331, 0.3405)
+# How much a passage's retrieval score counts against its sentences' word overlap (tuned on dev).
+PASSAGE_PRIOR = 10.0
 
 
 def no_answer_text(lang: str) -> str:
@@ -99,51 +101,49 @@ class ExtractiveAnswerer:
     def answer(
         self, question: str, passages: Sequence[Passage], lang: str, context: str = ""
     ) -> Answer:
-        """An Answer quoting up to ``answer_sentences`` sentences, or an abstention."""
-        evidence = Evidence.of(question, passages, self.frequency)
-        if not passages or self.should_abstain(evidence):
-            return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
-        ranked = self.rank_sentences(question, passages, context)
-        chosen: list[tuple[float, int, int, str]] = ranked[: self.settings.answer_sentences]
-        if chosen:
-            floor = chosen[0][0] * 0.35
-            chosen = [c for c in chosen if c[0] >= floor]
+        """An Answer quoting up to ``answer_sentences`` sentences of one passage, or an abstention.
 
-        sources: dict[int, Source] = {}
-        parts = []
-        for _, passage_index, _, sentence in sorted(chosen, key=lambda c: (c[1], c[2])):
-            passage = passages[passage_index]
-            source = sources.get(passage_index)
-            if source is None:
-                source = sources[passage_index] = make_source(len(sources) + 1, passage)
-            source.supporting.append(sentence)
-            parts.append(f"{sentence} [{source.number}]")
-        return Answer(question=question, text=" ".join(parts), sources=list(sources.values()),
-                      abstained=False)
+        One passage, not a mix: quoting several articles in one breath made a wrong source look as
+        good as the right one (measured on nyt dev: citation precision 65% → 86%).
+        """
+        evidence = Evidence.of(question, passages, self.frequency)
+        ranked = self.rank_sentences(question, passages, context) if passages else []
+        if not ranked or self.should_abstain(evidence):
+            return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
+        best_passage = ranked[0][1]
+        chosen = [r for r in ranked if r[1] == best_passage][: self.settings.answer_sentences]
+        source = make_source(1, passages[best_passage])
+        chosen.sort(key=lambda r: r[2])  # in the article's order
+        source.supporting = [sentence for *_, sentence in chosen]
+        text = " ".join(f"{sentence} [1]" for sentence in source.supporting)
+        return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def rank_sentences(
         self, question: str, passages: Sequence[Passage], context: str = ""
     ) -> list[tuple[float, int, int, str]]:
-        """(score, passage index, sentence index, sentence), best first.
+        """(score, passage index, sentence index, sentence) for the top passages, best first.
 
-        A sentence scores by the question words it contains (rarer words count more; the words of
-        earlier turns, ``context``, count a quarter), plus a prior for its passage's rank, so that
-        a question in another language still gets the best passage's opening sentences.
+        A sentence scores by the share of the question's words it contains (rarer words weigh
+        more; words of earlier turns, ``context``, a quarter), plus its passage's retrieval score
+        relative to the best passage, so that a question in another language, which shares no
+        words with the passages, still gets the best passage's sentences.
         """
         weights = {t: self.idf(t) for t in set(tokenize(question))}
         for term in set(tokenize(context)) - set(weights):
             weights[term] = 0.25 * self.idf(term)
-        stems = {_stem(t): w for t, w in weights.items()}
+        total = sum(weights.values()) or 1.0
+        stems: dict[str, float] = {}
+        for term, weight in weights.items():
+            stems[_stem(term)] = max(weight, stems.get(_stem(term), 0.0))
         ranked = []
+        top_score = passages[0].score
         for p_index, passage in enumerate(passages[:3]):
-            prior = 1.0 / (1 + p_index)
+            prior = PASSAGE_PRIOR * (passage.score - top_score)
             lang = str(passage.metadata.get("lang") or "en")
             for s_index, sentence in enumerate(split_sentences(passage.text, lang)):
                 words = {_stem(t) for t in tokenize(sentence)}
-                overlap = sum(w for stem, w in stems.items() if stem in words)
-                score = overlap + prior - 0.05 * s_index
-                if len(sentence) < 25:
-                    score -= 1.0
+                overlap = sum(w for stem, w in stems.items() if stem in words) / total
+                score = overlap + prior - 0.01 * s_index - (0.5 if len(sentence) < 25 else 0.0)
                 ranked.append((score, p_index, s_index, sentence))
         ranked.sort(key=lambda r: -r[0])
         return ranked

@@ -11,6 +11,7 @@ IndexNotReady, so vectors of two models are never mixed. Chroma's own default em
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -106,10 +107,8 @@ class Index:
     def drop(settings: Settings, client: Any = None) -> None:
         """Delete the whole collection (for a rebuild with another embedding model)."""
         client = client or connect(settings)
-        try:
+        with contextlib.suppress(NotFoundError, ValueError):
             client.delete_collection(settings.collection)
-        except (NotFoundError, ValueError):
-            pass
 
     # --- writing -------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk]) -> None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
