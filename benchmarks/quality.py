@@ -1,0 +1,78 @@
+"""Quality on the evaluation sets: recall, MRR, answers, citations, abstention, latency.
+
+    python benchmarks/quality.py                       # every dev set, extractive default
+    python benchmarks/quality.py --sets nyt xling      # some of them
+    python benchmarks/quality.py --split test          # release measurements only
+
+Each corpus gets its own index under benchmarks/out/index-<corpus> (built incrementally, so a
+second run skips ingestion). Details and summaries are written to benchmarks/out/<split>-<set>.*;
+a table is printed. Uses exactly the pipeline users get (Assistant.open → chain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from assistant.config import load_settings
+from assistant.evaluation import evaluate
+from assistant.service import Assistant
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+OUT = ROOT / "benchmarks" / "out"
+CORPUS = {
+    "xling": "news.jsonl", "nyt": "news.jsonl", "abstain": "news.jsonl", "coqa": "coqa_cnn.jsonl",
+    "seed": None,
+}
+COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "answer_contains", "citation_precision",
+           "citation_coverage", "abstained_unanswerable", "abstained_answerable",
+           "latency_ms_p50", "latency_ms_p95")
+
+
+def corpus_path(name: str) -> Path:
+    corpus = CORPUS[name]
+    return ROOT / "data" / "articles" if corpus is None else EVAL / "corpora" / corpus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", default=["seed", "xling", "nyt", "abstain", "coqa"])
+    parser.add_argument("--split", default="dev", choices=["dev", "test"])
+    parser.add_argument("--limit", type=int, default=None, help="first N questions of each set")
+    args = parser.parse_args()
+
+    rows = []
+    for name in args.sets:
+        questions = EVAL / args.split / f"{name}.jsonl"
+        if not questions.exists():
+            print(f"skip {name}: no {questions}", file=sys.stderr)
+            continue
+        corpus = corpus_path(name)
+        index_dir = OUT / f"index-{corpus.stem}"
+        settings = load_settings(chroma_path=index_dir)
+        assistant = Assistant.open(settings)
+        started = time.perf_counter()
+        summary = evaluate(
+            assistant, corpus, questions, OUT / f"{args.split}-{name}.details.jsonl", limit=args.limit,
+            on_ingest=lambda r: print(f"[{corpus.name}] {r.summary()}", file=sys.stderr),
+        )
+        summary["seconds"] = round(time.perf_counter() - started, 1)
+        (OUT / f"{args.split}-{name}.summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        rows.append((name, summary))
+
+    print(f"\n{'set':8} {'mode':10} " + " ".join(f"{c[:12]:>12}" for c in COLUMNS))
+    for name, summary in rows:
+        cells = " ".join(f"{'-' if summary.get(c) is None else summary[c]:>12}" for c in COLUMNS)
+        print(f"{name:8} {summary['mode']:10} {cells}")
+        for lang, figures in summary["by_lang"].items():
+            if len(summary["by_lang"]) > 1:
+                cells = " ".join(f"{'-' if figures.get(c) is None else figures[c]:>12}" for c in COLUMNS)
+                print(f"  {lang:6} {'':10} {cells}")
+
+
+if __name__ == "__main__":
+    main()
