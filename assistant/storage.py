@@ -1,0 +1,153 @@
+"""Durable conversations and feedback in any SQLAlchemy database (SQLite by default).
+
+    store = Store.open(settings.database_url)
+    turn_id = store.save_turn(conversation_id, question, answer.to_dict(), source="api")
+    store.add_feedback(turn_id, +1, "spot on")
+    store.conversation(conversation_id)   # [{"turn_id", "question", "answer", "source", ...}]
+    store.feedback_counts()               # {"up": 1, "down": 0, "total": 1}
+
+Every write is committed before the call returns, so nothing is lost when the server restarts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from assistant.errors import ConfigError, DocumentNotFound
+
+SOURCES = ("ui", "api", "widget", "openai")
+
+
+class TurnNotFound(DocumentNotFound):
+    """No stored turn has that id."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+
+    turn_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.turn_id"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Conversations (one row per turn) and feedback on turns."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, database_url: str) -> Store:
+        """Connect and create the tables if needed (an SQLite file's folder is created too)."""
+        try:
+            url = make_url(database_url)
+        except ArgumentError as exc:
+            raise ConfigError(
+                f"DATABASE_URL {database_url!r} is not an SQLAlchemy URL; "
+                "use e.g. sqlite:///vectorstore/assistant.db or postgresql+psycopg://user@host/db."
+            ) from exc
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        is_sqlite = url.get_backend_name() == "sqlite"
+        if is_sqlite:
+            options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            if url.database and url.database != ":memory:":
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **options)
+        if is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(engine)
+        return cls(engine)
+
+    def save_turn(self, conversation_id: str, question: str, answer: dict[str, Any], source: str) -> str:
+        """Store one question and its answer (Answer.to_dict()); returns the new turn's id."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        if not conversation_id:
+            raise ValueError("conversation_id is empty")
+        turn_id = str(uuid.uuid4())
+        with self._session.begin() as session:
+            session.add(TurnRow(turn_id=turn_id, conversation_id=conversation_id, question=question,
+                                answer=answer, source=source, created_at=_now()))
+        return turn_id
+
+    def add_feedback(self, turn_id: str, rating: int, comment: str = "") -> None:
+        """Thumbs up (+1) or down (-1) on a stored turn; raises TurnNotFound for unknown ids."""
+        if rating not in (1, -1):
+            raise ValueError(f"rating must be +1 or -1, not {rating!r}")
+        with self._session.begin() as session:
+            if session.get(TurnRow, turn_id) is None:
+                raise TurnNotFound(
+                    f"No conversation turn {turn_id!r}; send the turn_id the answer came with.")
+            session.add(FeedbackRow(turn_id=turn_id, rating=rating, comment=comment or "", created_at=_now()))
+
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The turns of a conversation, oldest first, each with its latest feedback rating (or None)."""
+        with self._session() as session:
+            turns = session.scalars(
+                select(TurnRow).where(TurnRow.conversation_id == conversation_id)
+                .order_by(TurnRow.created_at, TurnRow.turn_id)
+            ).all()
+            ratings: dict[str, int] = {}
+            if turns:
+                rows = session.execute(
+                    select(FeedbackRow.turn_id, FeedbackRow.rating)
+                    .where(FeedbackRow.turn_id.in_([t.turn_id for t in turns]))
+                    .order_by(FeedbackRow.id)
+                )
+                for turn_id, rating in rows:
+                    ratings[turn_id] = rating
+            return [
+                {"turn_id": t.turn_id, "conversation_id": t.conversation_id, "question": t.question,
+                 "answer": t.answer, "source": t.source, "created_at": t.created_at.isoformat(),
+                 "feedback": ratings.get(t.turn_id)}
+                for t in turns
+            ]
+
+    def feedback_counts(self) -> dict[str, int]:
+        """{"up": n, "down": n, "total": n} over all feedback given."""
+        with self._session() as session:
+            rows = dict(session.execute(
+                select(FeedbackRow.rating, func.count()).group_by(FeedbackRow.rating)).all())
+        up, down = int(rows.get(1, 0)), int(rows.get(-1, 0))
+        return {"up": up, "down": down, "total": up + down}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets readers work while a turn is written; foreign keys keep feedback tied to turns."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
