@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(30, ge=1)
     site_rate_limit_per_minute: int = Field(600, ge=1)
     max_request_bytes: int = Field(64_000, ge=1024)
+    max_upload_bytes: int = Field(
+        50_000_000, ge=1024, description="Largest admin upload (documents to ingest), bytes."
+    )
 
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     raise_errors: bool = Field(False, description="Re-raise errors instead of rendering them.")
