@@ -1,0 +1,240 @@
+"""Who may call the web service: site origins, signed widget sessions, rate limits, body and admin checks.
+
+    security = Security.from_settings(settings)
+    token = security.issue_session("demo", "https://news.example.com")   # for the widget
+    claims = security.verify_session(token, origin)                     # on every widget call
+    security.limit_ip("203.0.113.7"); security.limit_site("demo")         # raise RateLimited
+    security.check_admin(request_token)                                  # raise AdminRequired
+
+Secure by default: with no SITES configured no origin is allowed, CORS lists only configured
+origins, tokens live 15 minutes and are bound to the site key and the origin they were issued to.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+log = logging.getLogger(__name__)
+
+SESSION_TTL_SECONDS = 15 * 60
+SESSION_SALT = "assistant.widget-session.v1"
+
+
+class AccessDenied(AssistantError):
+    """The caller (origin, site key, token) is not allowed to do this (HTTP 403)."""
+
+
+class SessionInvalid(AssistantError):
+    """The widget session token is missing, expired or forged (HTTP 401)."""
+
+
+class AdminRequired(AssistantError):
+    """An admin endpoint was called without the right admin token (HTTP 401, or 403 when disabled)."""
+
+    def __init__(self, message: str, disabled: bool = False) -> None:
+        super().__init__(message)
+        self.disabled = disabled
+
+
+class RateLimited(AssistantError):
+    """Too many requests from one IP address or one site (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTooLarge(AssistantError):
+    """The request body is over the configured limit (HTTP 413)."""
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    site_key: str
+    origin: str
+    session_id: str
+
+
+def normalize_origin(origin: str | None) -> str:
+    return (origin or "").strip().rstrip("/").lower()
+
+
+class Security:
+    """The access rules of one running app (per-process state: the rate-limit windows)."""
+
+    def __init__(self, settings: Settings, sites: dict[str, list[str]], secret: str) -> None:
+        self.settings = settings
+        self.sites = {key: [normalize_origin(o) for o in origins] for key, origins in sites.items()}
+        self._serializer = URLSafeTimedSerializer(secret, salt=SESSION_SALT)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._ip_limit = RateLimitItemPerMinute(settings.rate_limit_per_minute)
+        self._site_limit = RateLimitItemPerMinute(settings.site_rate_limit_per_minute)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Security:
+        """Parse SITES (a ConfigError names a bad entry) and pick the session secret."""
+        sites = settings.site_origins()
+        if settings.session_secret is not None:
+            secret = settings.session_secret.get_secret_value()
+        else:
+            secret = secrets.token_urlsafe(32)
+            if sites:
+                log.warning("SESSION_SECRET is not set: using a random secret for this process; widget "
+                            "sessions will not survive a restart or work across several server processes.")
+        if not sites:
+            log.info("No SITES configured: the widget is refused on every origin.")
+        return cls(settings, sites, secret)
+
+    # --- origins ---------------------------------------------------------------------------
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Every configured origin (the CORS allow-list); empty when no site is configured."""
+        return sorted({origin for origins in self.sites.values() for origin in origins})
+
+    def site_allows(self, site_key: str, origin: str | None) -> bool:
+        return normalize_origin(origin) in self.sites.get(site_key, [])
+
+    def site_for_origin(self, origin: str) -> str | None:
+        """The first site (by key) that allows ``origin``, e.g. for the demo page."""
+        wanted = normalize_origin(origin)
+        return next((key for key in sorted(self.sites) if wanted in self.sites[key]), None)
+
+    # --- widget sessions -------------------------------------------------------------------
+    def issue_session(self, site_key: str, origin: str | None) -> str:
+        """A signed token for ``site_key`` on ``origin``; AccessDenied unless the site allows it."""
+        if not origin:
+            raise AccessDenied(
+                "Widget sessions are issued to web pages only: the request has no Origin header.")
+        if site_key not in self.sites:
+            raise AccessDenied(f"Unknown site key {site_key!r}; check data-site-key against SITES.")
+        if not self.site_allows(site_key, origin):
+            raise AccessDenied(f"The origin {origin} is not allowed for site {site_key!r}; "
+                               "add it to that site in SITES.")
+        claims = {"site": site_key, "origin": normalize_origin(origin), "sid": secrets.token_urlsafe(9)}
+        return str(self._serializer.dumps(claims))
+
+    def verify_session(self, token: str, origin: str | None) -> SessionClaims:
+        """The claims of a valid token used from the origin it was issued to."""
+        try:
+            claims = self._serializer.loads(token, max_age=SESSION_TTL_SECONDS)
+        except SignatureExpired as exc:
+            raise SessionInvalid("The widget session expired; fetch a new one from /api/widget/session.") \
+                from exc
+        except BadSignature as exc:
+            raise SessionInvalid("The widget session token is invalid; fetch a new one from "
+                                 "/api/widget/session.") from exc
+        site_key, bound = str(claims.get("site", "")), str(claims.get("origin", ""))
+        if normalize_origin(origin) != bound:
+            raise AccessDenied("This widget session belongs to another origin; fetch one for this page.")
+        if not self.site_allows(site_key, bound):
+            raise AccessDenied(f"The site {site_key!r} no longer allows the origin {bound}.")
+        return SessionClaims(site_key, bound, str(claims.get("sid", "")))
+
+    # --- rate limits -----------------------------------------------------------------------
+    def limit_ip(self, ip: str) -> None:
+        self._hit(self._ip_limit, "ip", ip,
+                  f"Too many requests from your address (limit {self.settings.rate_limit_per_minute} "
+                  "a minute).")
+
+    def limit_site(self, site_key: str) -> None:
+        self._hit(self._site_limit, "site", site_key,
+                  f"Too many requests for this site (limit {self.settings.site_rate_limit_per_minute} "
+                  "a minute).")
+
+    def _hit(self, item: RateLimitItemPerMinute, scope: str, key: str, message: str) -> None:
+        if self._limiter.hit(item, scope, key):
+            return
+        reset = self._limiter.get_window_stats(item, scope, key).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(f"{message} Try again in {retry_after} s.", retry_after)
+
+    # --- admin -----------------------------------------------------------------------------
+    def check_admin(self, token: str | None) -> None:
+        expected = self.settings.admin_token
+        if expected is None:
+            raise AdminRequired("Admin endpoints are disabled: set ADMIN_TOKEN on the server.", disabled=True)
+        if not token or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+            raise AdminRequired(
+                "Admin endpoints need the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+
+
+def error_body(kind: str, message: str) -> bytes:
+    return json.dumps({"error": {"type": kind, "message": message}}).encode()
+
+
+ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+                   Awaitable[None]]
+
+
+class BodySizeLimit:
+    """ASGI middleware: bodies over the limit get 413 before the app sees them.
+
+    ``limits`` maps path prefixes to byte limits (the longest matching prefix wins); other paths
+    (the Gradio UI has its own upload limit) pass untouched. Chunked bodies are counted as they come.
+    """
+
+    def __init__(self, app: ASGIApp, limits: dict[str, tuple[int, str, str]]) -> None:
+        self.app = app
+        self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        rule = next((rule for prefix, rule in self.limits
+                     if scope["type"] == "http" and scope["path"].startswith(prefix)), None)
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        limit, setting, hint = rule
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, int(declared), limit, setting, hint)
+            return
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await self._refuse(send, size, limit, setting, hint)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def replayed() -> Any:
+            try:
+                return next(replay)
+            except StopIteration:
+                return await receive()
+
+        await self.app(scope, replayed, send)
+
+    @staticmethod
+    async def _refuse(send: Callable[[Any], Awaitable[None]], size: int, limit: int, setting: str,
+                      hint: str) -> None:
+        body = error_body("RequestTooLarge",
+                          f"The request body ({size:,} bytes or more) is over the limit of {limit:,} bytes "
+                          f"({setting}). {hint}")
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
