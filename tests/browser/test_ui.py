@@ -1,0 +1,329 @@
+"""The Gradio chat UI in a real Chromium: ask, stream, cite, follow up, rate, export, upload, stay inert."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from assistant.config import Settings
+from assistant.ingest import ingest
+from assistant.service import Assistant
+from assistant.ui import corpus_documents
+from tests.browser.conftest import PageLog, RunningApp
+from tests.openai_stub import OpenAIStub, Reply, sources_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+FIRST = "Which United Nations convention will be signed in Hanoi?"
+FOLLOW_UP = "When is it expected to be signed?"
+DUTCH_ARTICLE = "003_024cb3686d4085ed.txt"
+ANSWER_TIMEOUT = 90_000
+
+XSS_RECORD = {
+    "id": "xss-harbour-festival",
+    "title": "Zanzibar harbour festival <script>window.__xss='title';alert('title')</script>",
+    "text": ("The Zanzibar harbour festival opens on Saturday 14 June with dhow races in the old port. "
+             "<img src=x onerror=\"window.__xss='img';alert('img')\"> Organisers of the harbour festival "
+             "expect twenty thousand visitors. <script>window.__xss='body';alert('body')</script> "
+             "The harbour festival closes with a fish market on the quay."),
+    "lang": "en",
+    "source": "<img src=x onerror=\"window.__xss='outlet';alert('outlet')\">",
+    "url": "javascript:alert('url')",
+    "date": "2025-03-01",
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def open_ui(page: Any, app: RunningApp) -> None:
+    page.goto(app.url + "/")
+    page.wait_for_selector("#nwa-question textarea")
+
+
+def ask(page: Any, question: str) -> Any:
+    """Ask in the UI and wait until the turn is complete; returns the last answer's element."""
+    turns_before = page.locator("#nwa-sources details.nwa-turn").count()
+    page.fill("#nwa-question textarea", question)
+    page.click("#nwa-ask")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#nwa-sources details.nwa-turn').length === n",
+        arg=turns_before + 1, timeout=ANSWER_TIMEOUT,
+    )
+    return page.locator('#nwa-chat [data-testid="bot"]').last
+
+
+def latest_card(page: Any, number: int) -> Any:
+    turn = page.locator("#nwa-sources details.nwa-turn").count() - 1
+    return page.locator(f"#nwa-src-{turn}-{number}")
+
+
+def cited_documents(page: Any) -> list[str]:
+    """Document ids of the latest turn's sources, as the sources panel shows them."""
+    return page.locator("#nwa-sources details.nwa-turn[open] .nwa-fields").evaluate_all(
+        "els => els.map(el => { const dts = [...el.querySelectorAll('dt')];"
+        " const i = dts.findIndex(dt => dt.textContent === 'Document');"
+        " return el.querySelectorAll('dd')[i].textContent; })"
+    )
+
+
+def assert_clean(log: PageLog) -> None:
+    assert log.dialogs == [], log.dialogs
+    assert log.outside_requests == [], log.outside_requests
+
+
+# --- tests --------------------------------------------------------------------------------------
+def test_answer_with_citations_reveals_the_cited_passage(ui_app: RunningApp, page: Any, page_log: PageLog,
+                                                         screenshot: Any) -> None:
+    open_ui(page, ui_app)
+    answer = ask(page, FIRST)
+    citations = answer.locator("a.nwa-cite")
+    assert citations.count() >= 1
+    assert "[1]" in answer.inner_text()
+    expected = ui_app.assistant.ask(FIRST)  # the same chain, asked directly
+    assert answer.inner_text().replace("[1]", "").split()[:8] == expected.text.split()[:8]
+
+    card = latest_card(page, 1)
+    passage = card.locator(".nwa-passage")
+    assert not passage.is_visible()  # folded until the citation is clicked
+    citations.first.click()
+    passage.wait_for(state="visible")
+    source = expected.sources[0]
+    assert card.locator(".nwa-title").inner_text() == source.title
+    fields = card.locator(".nwa-fields").inner_text()
+    assert source.outlet in fields and source.doc_id in fields
+    marked = passage.locator("mark.nwa-support").all_inner_texts()
+    assert " ".join(marked).split() == " ".join(source.supporting).split()
+    assert "nwa-active" in (card.get_attribute("class") or "")
+    screenshot("ui-answer-citation")
+    assert_clean(page_log)
+    assert page_log.errors == [], page_log.errors
+
+
+def test_example_questions_come_from_the_corpus(ui_app: RunningApp, page: Any, page_log: PageLog) -> None:
+    open_ui(page, ui_app)
+    examples = page.locator("#nwa-chat button.example")
+    assert examples.count() >= 2
+    titles = {doc["title"]: doc["doc_id"] for doc in corpus_documents(ui_app.assistant)}
+    first = examples.first.inner_text()
+    title = next(t for t in titles if t in first)  # each example names a headline of the corpus
+    examples.first.click()
+    page.wait_for_selector("#nwa-sources details.nwa-turn", timeout=ANSWER_TIMEOUT)
+    assert page.locator('#nwa-chat [data-testid="user"]').first.inner_text().strip() == first.strip()
+    assert titles[title] in cited_documents(page)
+    assert_clean(page_log)
+
+
+def test_answer_streams_in_token_by_token(sample_settings: Settings, serve_app: Any, page: Any,
+                                          page_log: PageLog, screenshot: Any) -> None:
+    """With a (scripted, real-HTTP) model, the verified answer appears claim by claim."""
+    quoted: list[str] = []
+
+    def reply(body: dict[str, Any]) -> Reply:
+        sources = sources_in(body)
+        number = next((n for n, text in sources.items() if "cybercrim" in text.lower()), min(sources))
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", sources[number]) if len(s) > 40][:3]
+        quoted[:] = sentences
+        return Reply(text=" ".join(f"{s} [{number}]" for s in sentences), chunk_delay=0.08)
+
+    with OpenAIStub() as stub:
+        stub.default = reply
+        settings = sample_settings.model_copy(update={"openai_base_url": stub.url, "llm_model": "stub-model",
+                                                       "llm_rewrite": False})
+        app = serve_app(settings)
+        open_ui(page, app)
+        page.fill("#nwa-question textarea", FIRST)
+        page.click("#nwa-ask")
+        bot = page.locator('#nwa-chat [data-testid="bot"]')
+        seen: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if bot.count():
+                text = " ".join(bot.last.inner_text().split())
+                if text and (not seen or seen[-1] != text):
+                    seen.append(text)
+            if page.locator("#nwa-sources details.nwa-turn").count():
+                break
+            time.sleep(0.05)
+        screenshot("ui-streamed-llm-answer")
+        assert len(quoted) >= 2, quoted
+        final = " ".join(bot.last.inner_text().split())
+        last_words = " ".join(quoted[-1].split()[:6])
+        assert last_words in final, final
+        partial = [s for s in seen if last_words not in s]
+        assert partial, seen  # part of the answer was on screen before the rest had arrived
+        assert bot.last.locator("a.nwa-cite").count() == len(quoted)
+        bot.last.locator("a.nwa-cite").first.click()
+        passage = latest_card(page, 1).locator(".nwa-passage")
+        passage.wait_for(state="visible")
+        assert " ".join(quoted[0].split()[:6]) in " ".join(passage.inner_text().split())
+    assert_clean(page_log)
+
+
+def test_follow_up_question_uses_the_conversation(ui_app: RunningApp, page: Any, page_log: PageLog,
+                                                  screenshot: Any) -> None:
+    open_ui(page, ui_app)
+    ask(page, FIRST)
+    answer = ask(page, FOLLOW_UP)
+    assert answer.locator("a.nwa-cite").count() >= 1
+    screenshot("ui-follow-up")
+    follow_up_cites = cited_documents(page)
+    # the first turn's sources stay reachable: its citation opens its folded section
+    page.locator('#nwa-chat [data-testid="bot"]').first.locator("a.nwa-cite").first.click()
+    page.locator("#nwa-src-0-1 .nwa-passage").wait_for(state="visible")
+
+    page.click("#nwa-new")
+    page.wait_for_function("!document.querySelector('#nwa-chat [data-testid=\"bot\"]')")
+    assert page.locator("#nwa-sources details.nwa-turn").count() == 0
+    assert_clean(page_log)
+    # "it" is the convention of the first question; the Dutch article says when it will be signed
+    assert DUTCH_ARTICLE in follow_up_cites
+
+
+def test_feedback_buttons_store_feedback(ui_app: RunningApp, page: Any, page_log: PageLog,
+                                         screenshot: Any) -> None:
+    open_ui(page, ui_app)
+    ask(page, FIRST)
+    assert ui_app.store.feedback_counts() == {"up": 0, "down": 0, "total": 0}
+    page.locator("#nwa-chat").get_by_role("button", name="Like", exact=True).last.click()
+    deadline = time.monotonic() + 20
+    while ui_app.store.feedback_counts()["up"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ui_app.store.feedback_counts() == {"up": 1, "down": 0, "total": 1}
+
+    ask(page, "Who is the Russian ambassador to Vietnam?")
+    page.locator("#nwa-chat").get_by_role("button", name="Dislike", exact=True).last.click()
+    deadline = time.monotonic() + 20
+    while ui_app.store.feedback_counts()["down"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ui_app.store.feedback_counts() == {"up": 1, "down": 1, "total": 2}
+    screenshot("ui-feedback")
+    assert_clean(page_log)
+
+
+def test_export_downloads_markdown_and_json(ui_app: RunningApp, page: Any, page_log: PageLog,
+                                            tmp_path: Path) -> None:
+    open_ui(page, ui_app)
+    ask(page, FIRST)
+    expected = ui_app.assistant.ask(FIRST)
+    with page.expect_download() as download_info:
+        page.click("#nwa-export-md")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".md")
+    markdown = Path(download.path()).read_text(encoding="utf-8")
+    assert FIRST in markdown and "[1]" in markdown and expected.sources[0].title in markdown
+
+    with page.expect_download() as download_info:
+        page.click("#nwa-export-json")
+    exported = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
+    turn = exported["turns"][0]
+    assert turn["question"] == FIRST
+    assert turn["answer"]["cited_doc_ids"] == expected.cited_doc_ids
+    assert turn["turn_id"]  # the stored turn: the export and the database agree
+    stored = ui_app.store.conversation(exported["conversation_id"])
+    assert [t["turn_id"] for t in stored] == [turn["turn_id"]]
+    assert_clean(page_log)
+
+
+def test_xss_payload_in_a_source_stays_inert(sample_settings: Settings, serve_app: Any, page: Any,
+                                             page_log: PageLog, screenshot: Any, tmp_path: Path) -> None:
+    corpus = tmp_path / "xss.jsonl"
+    corpus.write_text(json.dumps(XSS_RECORD) + "\n", encoding="utf-8")
+    report = ingest([corpus], sample_settings, Assistant.open(sample_settings).index)
+    assert report.added == [XSS_RECORD["id"]], report
+
+    app = serve_app(sample_settings)
+    open_ui(page, app)
+    answer = ask(page, "When does the Zanzibar harbour festival open? <img src=x onerror=alert('q')>")
+    asked = page.locator('#nwa-chat [data-testid="user"]').last.inner_text()
+    assert "<img src=x onerror=alert('q')>" in asked
+    citation = answer.locator("a.nwa-cite").first
+    citation.click()
+    card = latest_card(page, 1)
+    card.locator(".nwa-passage").wait_for(state="visible")
+    time.sleep(1)  # give any injected handler the chance to run
+    screenshot("ui-xss-inert")
+
+    assert "<script>window.__xss='title'" in card.locator(".nwa-title").inner_text()
+    shown = card.inner_text()
+    assert "<img src=x onerror=" in shown  # the outlet and passage payloads, as text
+    assert "javascript:alert('url')" not in (card.inner_html())  # not a link, not even text
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("#nwa-sources script, #nwa-chat script").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert XSS_RECORD["id"] in cited_documents(page)
+    assert_clean(page_log)
+
+
+def test_admin_uploads_documents_and_watches_them_ingest(sample_settings: Settings, serve_app: Any,
+                                                          page: Any, page_log: PageLog,
+                                                          screenshot: Any, tmp_path: Path) -> None:
+    settings = sample_settings.model_copy(update={"admin_token": SecretStr("s3cret-admin-token-for-tests")})
+    files = []
+    for number, town in enumerate(["Hoi An", "Hue", "Da Lat"]):
+        path = tmp_path / f"lantern_{number}.txt"
+        path.write_text(f"Lantern festival in {town}\n\nThe lantern festival in {town} draws crowds every "
+                        f"full moon. Paper lanterns in {town} are made by hand by local families.\n",
+                        encoding="utf-8")
+        files.append(str(path))
+
+    app = serve_app(settings)
+    before = app.assistant.index.stats()["documents"]
+    open_ui(page, app)
+    page.get_by_role("tab", name="Admin").click()
+    page.locator("#nwa-upload input[type=file]").set_input_files(files)
+    page.fill("#nwa-token input", "wrong-token")
+    page.click("#nwa-ingest")
+    page.get_by_text("Wrong admin token").first.wait_for()
+    assert app.assistant.index.stats()["documents"] == before
+
+    page.fill("#nwa-token input", "s3cret-admin-token-for-tests")
+    page.click("#nwa-ingest")
+    progress_seen = True
+    try:
+        page.locator("#nwa-ingest-result").get_by_text("Indexing").first.wait_for(timeout=15_000)
+        screenshot("ui-admin-progress")
+    except Exception:
+        progress_seen = False
+    page.wait_for_selector("#nwa-ingest-result .nwa-ingest-result", timeout=ANSWER_TIMEOUT)
+    assert "3 added" in page.locator("#nwa-ingest-result").inner_text()
+    screenshot("ui-admin-uploaded")
+    assert progress_seen, "no progress bar was shown while ingesting"
+    assert app.assistant.index.stats()["documents"] == before + 3
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Who makes the paper lanterns in Hue?")
+    assert any(doc.startswith("lantern_") for doc in cited_documents(page))
+    assert_clean(page_log)
+
+
+def test_admin_tab_without_token_disables_upload(ui_app: RunningApp, page: Any) -> None:
+    open_ui(page, ui_app)
+    page.get_by_role("tab", name="Admin").click()
+    page.get_by_text("Uploading is disabled").first.wait_for()
+    assert "ADMIN_TOKEN" in page.locator("body").inner_text()
+    assert page.locator("#nwa-ingest").is_disabled()
+
+
+def test_filters_narrow_the_sources_and_bad_dates_are_refused(ui_app: RunningApp, page: Any,
+                                                              page_log: PageLog, screenshot: Any) -> None:
+    open_ui(page, ui_app)
+    page.get_by_text("Filters", exact=True).click()
+    page.locator("#nwa-lang input").click()
+    page.get_by_role("option", name="nl (1)").click()
+    ask(page, FIRST)
+    assert cited_documents(page) == [DUTCH_ARTICLE]  # only the Dutch article may answer
+
+    page.locator("#nwa-from textarea, #nwa-from input").first.fill("2025-13-40")
+    page.fill("#nwa-question textarea", FOLLOW_UP)
+    page.click("#nwa-ask")
+    page.get_by_text("is not a date").first.wait_for()
+    screenshot("ui-filters-bad-date")
+    assert page.locator("#nwa-question textarea").input_value() == FOLLOW_UP  # nothing lost
+    assert page.locator("#nwa-sources details.nwa-turn").count() == 1
+    assert_clean(page_log)
