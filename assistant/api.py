@@ -121,6 +121,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
+            "the body is not valid JSON" if err.get("type") == "json_invalid" else
             f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg')}"
             for err in exc.errors()
         )

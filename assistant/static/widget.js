@@ -21,28 +21,31 @@
   var TEXT = {
     en: {
       title: "Ask the news", open: "Open the news assistant", close: "Close", fresh: "New conversation",
-      placeholder: "Ask a question about the articles…", send: "Send", sources: "Sources",
+      placeholder: "Ask about the news…", send: "Send", sources: "Sources",
       thinking: "Searching the articles…", hello: "Ask me about the news. Answers quote the articles, with numbered sources.",
       up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback.", refused: "This site is not allowed to use the assistant.",
       failed: "Something went wrong. Try again.", busy: "Too many questions right now. Try again in ", seconds: " s.",
-      source: "Source", you: "You", assistant: "Assistant"
+      source: "Source", unreachable: "The assistant cannot be reached from this page: this site may not be allowed to use it, or the connection failed."
     },
     nl: {
       title: "Vraag het nieuws", open: "Open de nieuwsassistent", close: "Sluiten", fresh: "Nieuw gesprek",
-      placeholder: "Stel een vraag over de artikelen…", send: "Versturen", sources: "Bronnen",
+      placeholder: "Vraag iets over het nieuws…", send: "Versturen", sources: "Bronnen",
       thinking: "De artikelen worden doorzocht…", hello: "Stel een vraag over het nieuws. Antwoorden citeren de artikelen, met genummerde bronnen.",
       up: "Nuttig", down: "Niet nuttig", thanks: "Bedankt voor de feedback.", refused: "Deze site mag de assistent niet gebruiken.",
       failed: "Er ging iets mis. Probeer het opnieuw.", busy: "Te veel vragen. Probeer het opnieuw over ", seconds: " s.",
-      source: "Bron", you: "Jij", assistant: "Assistent"
+      source: "Bron", unreachable: "De assistent is vanaf deze pagina niet bereikbaar: deze site mag hem misschien niet gebruiken, of de verbinding mislukte."
     }
   };
   var T = TEXT[LANG] || TEXT.en;
   var TITLE = script.getAttribute("data-title") || T.title;
 
   var CSS = [
-    ":host{all:initial;position:fixed;z-index:2147483000;bottom:16px;" + (LEFT ? "left" : "right") + ":16px;",
-    "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d1d1f}",
-    "*{box-sizing:border-box;font:inherit;color:inherit;letter-spacing:normal}",
+    // Host-page rules (even !important ones) lose to these inside the shadow tree; nothing is inherited.
+    ":host{all:initial !important;display:block !important;position:fixed !important;z-index:2147483000 !important;",
+    "bottom:16px !important;" + (LEFT ? "left" : "right") + ":16px !important}",
+    ".w{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d1d1f;letter-spacing:normal;",
+    "text-align:left;text-transform:none;word-spacing:normal;direction:ltr}",
+    "*{box-sizing:border-box;font:inherit;color:inherit;letter-spacing:inherit}",
     "button{cursor:pointer;border:0;background:none;padding:0;font-family:inherit}",
     ":focus-visible{outline:3px solid #1a73e8;outline-offset:2px}",
     ".bubble{width:56px;height:56px;border-radius:50%;background:#14365d;color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.3);",
@@ -52,7 +55,8 @@
     ".panel[hidden]{display:none}",
     "header{display:flex;align-items:center;gap:6px;padding:10px 12px;background:#14365d;color:#fff}",
     "header h2{flex:1;margin:0;font-size:16px;font-weight:600}",
-    "header button{color:#fff;min-width:36px;min-height:36px;padding:0 8px;border-radius:6px;font-size:13px}",
+    "header button{color:#fff;min-width:40px;min-height:40px;padding:0 8px;border-radius:6px;font-size:13px}",
+    "header button[aria-label]{font-size:24px;line-height:1}",
     "header button:hover{background:rgba(255,255,255,.15)}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
     ".msg{max-width:92%;padding:8px 11px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}",
@@ -71,14 +75,14 @@
     "blockquote{margin:4px 0 0;padding:4px 8px;border-left:3px solid #c9d3df;color:#333;white-space:pre-wrap}",
     "mark{background:#ffe58a;color:inherit}",
     ".fb{display:flex;gap:6px;margin-top:6px;align-items:center;font-size:12px;color:#555}",
-    ".fb button{border:1px solid #ccd2da;border-radius:6px;min-width:36px;min-height:30px;background:#fff}",
+    ".fb button{border:1px solid #ccd2da;border-radius:6px;min-height:32px;padding:0 10px;background:#fff}",
     ".fb button[aria-pressed=true]{background:#dbe9ff;border-color:#1a5fb4}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff}",
     "textarea{flex:1;resize:none;height:44px;max-height:120px;padding:10px;border:1px solid #b8c0cc;border-radius:8px;font-size:16px}",
     "form button{background:#14365d;color:#fff;border-radius:8px;padding:0 14px;min-height:44px;font-weight:600}",
     "form button:disabled{opacity:.5;cursor:default}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
-    "@media (max-width:480px){:host{bottom:12px;" + (LEFT ? "left" : "right") + ":12px}",
+    "@media (max-width:480px){:host{bottom:12px !important;" + (LEFT ? "left" : "right") + ":12px !important}",
     ".panel{position:fixed;inset:0;width:100vw;height:100%;max-height:none;border-radius:0}}"
   ].join("");
 
@@ -87,6 +91,20 @@
     if (attrs) for (var k in attrs) node.setAttribute(k, attrs[k]);
     if (text != null) node.textContent = String(text);
     return node;
+  }
+
+  function icon(path) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    var shape = document.createElementNS(ns, "path");
+    shape.setAttribute("d", path);
+    shape.setAttribute("fill", "currentColor");
+    svg.appendChild(shape);
+    return svg;
   }
 
   // --- state -----------------------------------------------------------------------------------
@@ -99,15 +117,16 @@
   }
 
   // --- DOM -------------------------------------------------------------------------------------
-  var host = el("div", { "data-news-assistant": "" });
+  var host = el("news-assistant-widget", { "data-news-assistant": "" });
   var root = host.attachShadow({ mode: "open" });
   root.appendChild(el("style", null, CSS));
-  var bubble = el("button", { "class": "bubble", "aria-label": T.open, "aria-expanded": "false", "aria-controls": "na-panel" }, "💬");
+  var bubble = el("button", { "class": "bubble", "aria-label": T.open, "aria-expanded": "false", "aria-controls": "na-panel" });
+  bubble.appendChild(icon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"));
   var panel = el("section", { "class": "panel", id: "na-panel", role: "dialog", "aria-label": TITLE, hidden: "" });
   var header = el("header");
   var heading = el("h2", null, TITLE);
   var freshBtn = el("button", { type: "button", title: T.fresh }, T.fresh);
-  var closeBtn = el("button", { type: "button", "aria-label": T.close, title: T.close }, "✕");
+  var closeBtn = el("button", { type: "button", "aria-label": T.close, title: T.close }, "×");
   header.append(heading, freshBtn, closeBtn);
   var log = el("div", { "class": "log", role: "log", "aria-live": "polite", tabindex: "0" });
   var form = el("form");
@@ -116,7 +135,9 @@
   var sendBtn = el("button", { type: "submit" }, T.send);
   form.append(label, input, sendBtn);
   panel.append(header, log, form);
-  root.append(panel, bubble);
+  var wrap = el("div", { "class": "w" });
+  wrap.append(panel, bubble);
+  root.appendChild(wrap);
 
   function setOpen(open, focus) {
     state.open = open;
@@ -212,8 +233,8 @@
 
   function feedbackRow(turn) {
     var row = el("div", { "class": "fb" });
-    [[1, "👍", T.up], [-1, "👎", T.down]].forEach(function (opt) {
-      var b = el("button", { type: "button", "aria-label": opt[2], title: opt[2], "aria-pressed": String(turn.rating === opt[0]) }, opt[1]);
+    [[1, T.up], [-1, T.down]].forEach(function (opt) {
+      var b = el("button", { type: "button", "aria-pressed": String(turn.rating === opt[0]) }, opt[1]);
       b.addEventListener("click", function () {
         call("/api/feedback", { turn_id: turn.turn_id, rating: opt[0] }).then(function () {
           turn.rating = opt[0]; save();
@@ -255,6 +276,11 @@
   }
 
   // --- server ----------------------------------------------------------------------------------
+  // fetch() rejects without a response when CORS refuses this origin or the network fails.
+  function reach(url, options) {
+    return fetch(url, options).catch(function () { throw new Error(T.unreachable); });
+  }
+
   function failure(response) {
     return response.json().catch(function () { return {}; }).then(function (body) {
       var message = (body && body.error && body.error.message) || T.failed;
@@ -273,7 +299,7 @@
         if (cached && cached.expires > Date.now() + 30000) return Promise.resolve(cached.token);
       } catch (e) { /* fetch a new one */ }
     }
-    return fetch(BASE + "/api/widget/session", {
+    return reach(BASE + "/api/widget/session", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ site_key: SITE })
     }).then(function (r) {
       if (!r.ok) return failure(r);
@@ -285,7 +311,7 @@
   }
 
   function post(path, body, token, accept) {
-    return fetch(BASE + path, {
+    return reach(BASE + path, {
       method: "POST", body: JSON.stringify(body),
       headers: { "Content-Type": "application/json", "Accept": accept || "application/json", "X-Widget-Token": token }
     });

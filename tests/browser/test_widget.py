@@ -1,0 +1,251 @@
+"""The embeddable widget in Chromium, on pages served from other local origins than the app.
+
+The app (uvicorn, 127.0.0.1:A) allows one host origin (127.0.0.1:B); a third origin (127.0.0.1:C)
+is not allowed. Each host page carries loud styles of its own and only the one script tag.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.ingest import ingest
+from assistant.service import Assistant
+from tests.conftest import ARTICLES, free_port, make_settings
+
+from .conftest import SCREENSHOTS, RunningApp, serving
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
+XSS_ARTICLE = """Lantern festival in Zwolle draws record crowds
+
+Zwolle, 12 March 2025 - The lantern festival in Zwolle drew a record 48,000 visitors this weekend.
+Organiser Pim Zwart said the festival motto printed on every poster was \
+<img src=x onerror="window.__xss='img';alert('img')"> and the banner read \
+<script>window.__xss='script';alert('script')</script> in large letters.
+The festival returns next spring with a second night of lanterns along the river.
+"""
+XSS_QUESTION = "What was the festival motto printed on every poster in Zwolle?"
+HOST_STYLES = """<style>
+* { font-family: "Comic Sans MS", cursive !important; letter-spacing: 3px; }
+button { background: rgb(255, 105, 180) !important; border: 5px solid lime !important; }
+div, p, li { color: rgb(0, 128, 0) !important; }
+</style>"""
+
+
+@dataclass
+class HostSite:
+    url: str
+    server: ThreadingHTTPServer
+
+
+def host_site(port: int, script_src: Callable[[], str]) -> HostSite:
+    """A plain news page on 127.0.0.1:``port`` that embeds the widget with one script tag."""
+
+    class Page(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+                    f"<meta name=viewport content='width=device-width, initial-scale=1'><title>Host</title>"
+                    f"{HOST_STYLES}</head><body><h1>The Daily Example</h1>"
+                    f"<p>An article on the host site.</p><button id=host-button>Subscribe</button>"
+                    f'<script src="{script_src()}" data-site-key="news" defer></script>'
+                    f"</body></html>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return HostSite(f"http://127.0.0.1:{port}", server)
+
+
+@pytest.fixture(scope="module")
+def widget_index(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample index plus an article whose text carries an XSS payload."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("widget-index")
+    shutil.copytree(sample_index_dir / "vectorstore", folder / "vectorstore")
+    article = folder / "articles" / "lantern-festival.txt"
+    article.parent.mkdir()
+    article.write_text(XSS_ARTICLE, encoding="utf-8")
+    settings = make_settings(folder)
+    report = ingest([article], settings, Assistant.open(settings).index)
+    assert report.added == ["lantern-festival.txt"], report.skipped
+    assert ARTICLES.exists()
+    return folder
+
+
+@pytest.fixture
+def sites(widget_index: Path, tmp_path: Path, chromium_executable: str) \
+        -> Iterator[tuple[RunningApp, HostSite, HostSite]]:
+    """(app, allowed host site, refused host site), all on 127.0.0.1 with different ports.
+
+    Tests list this fixture before ``page``, so pages (and their event streams) close first.
+    """
+    import shutil
+
+    allowed_port, refused_port = free_port(), free_port()
+    shutil.copytree(widget_index / "vectorstore", tmp_path / "vectorstore")
+    settings = make_settings(tmp_path, sites=f"news=http://127.0.0.1:{allowed_port}",
+                             session_secret="widget-browser-tests", rate_limit_per_minute=1000)
+    holder: dict[str, str] = {}
+    allowed = host_site(allowed_port, lambda: holder["src"])
+    refused = host_site(refused_port, lambda: holder["src"])
+    try:
+        with serving(settings) as app:
+            holder["src"] = f"{app.url}/widget.js"
+            yield app, allowed, refused
+    finally:
+        allowed.server.shutdown()
+        refused.server.shutdown()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Open the widget if needed, ask, and wait for the finished answer; returns the last bot message."""
+    if page.locator(".panel").is_hidden():
+        page.locator(".bubble").click()
+    count = page.locator(".msg.bot, .msg.error").count()
+    box = page.locator("textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator(".msg.bot, .msg.error").nth(count).wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-news-assistant]').shadowRoot"
+                           ".querySelector('.msg.bot[aria-busy]')")
+    return page.locator(".msg.bot, .msg.error").last
+
+
+def test_widget_streams_a_cited_answer_on_an_allowed_origin(sites: tuple[RunningApp, HostSite, HostSite],
+                                                            page: Any, page_log: Any,
+                                                            screenshot: Callable[[str], Path]) -> None:
+    app, allowed, _ = sites
+    page.goto(allowed.url)
+    page.locator(".bubble").click()
+    assert page.locator(".panel").is_visible()
+    with page.expect_response(re.compile(r"/api/chat$")) as chat_response:
+        answer = ask(page, QUESTION)
+    response = chat_response.value
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/event-stream")  # streamed, not one JSON
+    assert response.request.headers["x-widget-token"]
+    text = answer.locator(".text").inner_text()
+    assert "Murashkin" in text
+    citations = answer.locator("button.cite")
+    assert citations.count() >= 1
+    assert answer.locator(".src").count() >= 1
+    first_source = answer.locator(".src").first
+    assert "Vietnam-Russia Comprehensive Strategic Partnership" in first_source.inner_text()
+
+    citations.first.click()
+    number = citations.first.inner_text().strip("[]")
+    cited = answer.locator(f".src[data-n='{number}']")
+    assert "active" in (cited.get_attribute("class") or "")
+    passage = cited.locator("blockquote")
+    assert passage.is_visible()
+    highlighted = passage.locator("mark").first.inner_text()
+    assert highlighted and highlighted in text  # the quoted sentence is marked in its passage
+    screenshot("widget-allowed-origin-answer")
+
+    # Host styles stay out of the widget, and the widget's styles stay out of the page.
+    bubble_background = page.locator(".bubble").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert bubble_background != "rgb(255, 105, 180)"
+    assert "Comic Sans" not in answer.evaluate("m => getComputedStyle(m).fontFamily")
+    host_button = page.locator("#host-button").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert host_button == "rgb(255, 105, 180)"
+
+    # The conversation survives a reload (sessionStorage), with its sources.
+    page.reload()
+    page.locator(".msg.bot .cite").first.wait_for()
+    assert page.locator(".panel").is_visible()
+    assert page.locator(".msg.user").first.inner_text() == QUESTION
+    assert "Murashkin" in page.locator(".msg.bot .text").last.inner_text()
+
+    # Feedback from the widget is stored against the turn.
+    page.get_by_role("button", name="Helpful", exact=True).last.click()
+    page.locator(".fb [role=status]", has_text="Thanks").wait_for()
+    stored = app.store.feedback_counts()
+    assert stored["up"] == 1
+    assert not page_log.errors and not page_log.dialogs and not page_log.outside_requests
+
+
+def test_widget_is_refused_on_an_origin_that_is_not_allowed(sites: tuple[RunningApp, HostSite, HostSite],
+                                                           page: Any, page_log: Any,
+                                                           screenshot: Callable[[str], Path]) -> None:
+    app, _, refused = sites
+    page.goto(refused.url)
+    message = ask(page, QUESTION)
+    assert "error" in (message.get_attribute("class") or "")
+    assert "may not be allowed" in message.inner_text()
+    assert page.locator(".msg.bot").count() == 0
+    assert app.store.feedback_counts()["total"] == 0
+    screenshot("widget-refused-origin")
+
+
+def test_xss_payload_in_a_source_stays_inert_text(sites: tuple[RunningApp, HostSite, HostSite], page: Any,
+                                                  page_log: Any, screenshot: Callable[[str], Path]) -> None:
+    _, allowed, _ = sites
+    page.goto(allowed.url)
+    answer = ask(page, XSS_QUESTION)
+    for details in answer.locator("details").all():
+        details.locator("summary").click()
+    shown = answer.inner_text()
+    assert "<img src=x onerror=" in shown or "<script>window.__xss" in shown
+    assert "lantern-festival" in shown.lower() or "Lantern festival" in shown
+    root = "document.querySelector('[data-news-assistant]').shadowRoot"
+    assert page.evaluate(f"{root}.querySelectorAll('img, script, iframe, object').length") == 0
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    page.wait_for_timeout(500)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page_log.dialogs == [] and page_log.errors == []
+    screenshot("widget-xss-inert")
+
+
+def test_widget_keyboard_and_phone_screen(sites: tuple[RunningApp, HostSite, HostSite], browser: Any,
+                                          page: Any) -> None:
+    _, allowed, _ = sites
+    page.goto(allowed.url)
+    page.locator(".bubble").focus()
+    page.keyboard.press("Enter")
+    assert page.locator(".panel").is_visible()
+    assert page.evaluate("document.querySelector('[data-news-assistant]').shadowRoot.activeElement.tagName") \
+        == "TEXTAREA"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.locator(".msg.bot .cite").first.wait_for()
+    page.keyboard.press("Escape")
+    assert page.locator(".panel").is_hidden()
+    assert page.locator(".bubble").evaluate("b => b.getRootNode().activeElement === b")
+    assert page.locator(".bubble").get_attribute("aria-expanded") == "false"
+
+    phone = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    phone.route(re.compile(r".*"), lambda route: route.continue_()
+                if route.request.url.startswith("http://127.0.0.1:") else route.abort())
+    try:
+        small = phone.new_page()
+        small.goto(allowed.url)
+        small.locator(".bubble").tap()
+        panel = small.locator(".panel").bounding_box()
+        assert panel is not None
+        assert panel["x"] >= 0 and panel["y"] >= 0
+        assert panel["x"] + panel["width"] <= 375 and panel["y"] + panel["height"] <= 667
+        send = small.locator("form button").bounding_box()
+        assert send is not None and send["height"] >= 44 and send["y"] + send["height"] <= 667
+        answer = ask(small, QUESTION)
+        assert "Murashkin" in answer.inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        small.screenshot(path=str(SCREENSHOTS / "widget-phone.png"))
+    finally:
+        phone.close()
