@@ -26,7 +26,7 @@ from langchain_core.runnables.utils import AddableDict
 from assistant.cleaning import detect_language
 from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
-from assistant.errors import QuestionError
+from assistant.errors import ModelError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.retrieve import HybridRetriever
 from assistant.rewrite import heuristic_query, history_context
@@ -45,6 +45,8 @@ class Turnstate:
     search_query: str = ""
     passages: list[Passage] = field(default_factory=list)
     retrieved_doc_ids: list[str] = field(default_factory=list)
+    standalone: str = ""  # the follow-up rewritten by the model (empty when it was not)
+    model_failure: ModelError | None = None  # the model failed earlier in this turn
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -78,7 +80,18 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
 
 
 def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None) -> Runnable:
-    """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events."""
+    """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events.
+
+    With ``chat_model`` the follow-up is rewritten and the answer written by the model
+    (``assistant.generate``); without one, the heuristic query and the extractive answer.
+    """
+    rewriter = model_answerer = None
+    if chat_model is not None:
+        from assistant.generate import ModelAnswerer, QuestionRewriter
+
+        model_answerer = ModelAnswerer(settings, chat_model, retriever)
+        if settings.llm_rewrite:
+            rewriter = QuestionRewriter(settings, chat_model)
 
     def prepare(inputs: dict[str, Any]) -> Turnstate:
         question = validate_question(inputs.get("question"), settings)
@@ -91,6 +104,13 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
+        if rewriter is not None and state.history:
+            try:
+                state.standalone = rewriter.rewrite(state.question, state.history)
+                state.search_query = state.standalone
+                return state
+            except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
+                state.model_failure = exc
         state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)
         return state
 
@@ -103,6 +123,15 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
 
     def respond(states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         for state in states:
+            if model_answerer is not None:
+                events = model_answerer.stream(state.question, state.passages, state.lang,
+                                               state.history, state.standalone, state.model_failure)
+                for event in events:
+                    if "answer" in event:
+                        event["answer"].search_query = state.search_query
+                        event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
+                    yield event
+                continue
             lexical = retriever.lexical
             answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
             answer = answerer.answer(

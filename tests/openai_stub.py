@@ -1,0 +1,206 @@
+"""A scripted OpenAI-compatible HTTP server for tests: real HTTP on 127.0.0.1, replies set per test.
+
+    with OpenAIStub() as stub:
+        stub.script(Reply(status=429, headers={"Retry-After": "1"}), Reply(text="Answer [1]."))
+        settings = ...(openai_base_url=stub.url)
+        ...
+        stub.requests[0].body["messages"]
+
+Each POST to /v1/chat/completions takes the next scripted Reply (or ``stub.default``); a Reply may
+also be a function of the request body. Streams are real server-sent events over chunked
+transfer encoding, so a "cut" is a connection closed in the middle of the body, as a crashing
+server would leave it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What the server does with one request."""
+
+    text: str = "The articles do not answer this question."
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the response starts
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+    words_per_chunk: int = 1
+    cut_after: int | None = None  # close the connection after this many chunks
+    stall_after: int | None = None  # after this many chunks, send nothing for ``stall`` seconds
+    stall: float = 0.0
+    finish_reason: str | None = "stop"
+
+
+@dataclass
+class Request:
+    body: dict[str, Any]
+    headers: dict[str, str]
+    received: float  # time.monotonic()
+    finished: float | None = None  # when the last byte of the reply was sent
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    def message(self, role: str) -> str:
+        return "\n".join(str(m.get("content")) for m in self.messages if m.get("role") == role)
+
+
+Script = Reply | Callable[[dict[str, Any]], Reply]
+
+
+class OpenAIStub:
+    """The server; use as a context manager (it runs in a daemon thread)."""
+
+    def __init__(self) -> None:
+        self.replies: deque[Script] = deque()
+        self.default: Script | None = None
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._json(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+                else:
+                    self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                request = Request(body, {k.lower(): v for k, v in self.headers.items()}, time.monotonic())
+                with stub._lock:
+                    stub.requests.append(request)
+                    script = stub.replies.popleft() if stub.replies else stub.default
+                if script is None:
+                    self._json(500, {"error": {"message": "no scripted reply", "type": "server_error"}})
+                    return
+                reply = script(body) if callable(script) else script
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                    stub.respond(self, reply, body)
+                request.finished = time.monotonic()
+
+            def _json(self, status: int, payload: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+
+        self.handler = Handler
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *replies: Script) -> None:
+        self.replies.extend(replies)
+
+    def __enter__(self) -> OpenAIStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @staticmethod
+    def respond(handler: Any, reply: Reply, body: dict[str, Any]) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.status != 200:
+            kind = "rate_limit_error" if reply.status == 429 else "server_error"
+            handler._json(reply.status, {"error": {"message": f"scripted {reply.status}", "type": kind,
+                                                   "code": None}}, reply.headers)
+            return
+        model = body.get("model", "stub-model")
+        if not body.get("stream"):
+            handler._json(200, {
+                "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
+                             "finish_reason": reply.finish_reason}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }, reply.headers)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Cache-Control", "no-cache")
+        for name, value in reply.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+
+        def send(payload: dict[str, Any] | str) -> None:
+            data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            handler.wfile.flush()
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                    "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        send(chunk({"role": "assistant", "content": ""}))
+        for number, piece in enumerate(pieces(reply.text, reply.words_per_chunk)):
+            if reply.cut_after is not None and number >= reply.cut_after:
+                # announce a chunk, send half of it, and drop the connection
+                handler.wfile.write(b"400\r\ndata: {\"id\": \"chatcmpl-stub\", ")
+                handler.wfile.flush()
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if reply.stall_after is not None and number == reply.stall_after:
+                time.sleep(reply.stall)
+            send(chunk({"content": piece}))
+            if reply.chunk_delay:
+                time.sleep(reply.chunk_delay)
+        if reply.finish_reason is not None:
+            send(chunk({}, reply.finish_reason))
+        send("[DONE]")
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+
+
+def pieces(text: str, words: int) -> list[str]:
+    """The text in streamed pieces of ``words`` words (each keeps its leading space)."""
+    tokens = re.findall(r"\s*\S+", text)
+    return ["".join(tokens[i:i + words]) for i in range(0, len(tokens), words)] or [""]
+
+
+def sources_in(body: dict[str, Any]) -> dict[int, str]:
+    """The numbered source texts of an answer request, as the model would read them."""
+    user = "\n".join(str(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user")
+    found = {}
+    for match in re.finditer(r'<source n="(\d+)">\nTitle: [^\n]*\n(.*?)\n</source>', user, re.DOTALL):
+        found[int(match.group(1))] = match.group(2)
+    return found
