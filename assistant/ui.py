@@ -389,5 +389,6 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
         refresh.click(stats_view, None, stats, api_visibility="undocumented")
         upload.click(admin_ingest, [token, uploads],
                      [result, uploads, stats, chatbot, lang, outlet, dates_hint],
-                     concurrency_limit=1, concurrency_id="ingest", api_visibility="undocumented")
+                     show_progress_on=result, concurrency_limit=1, concurrency_id="ingest",
+                     api_visibility="undocumented")
     return demo

@@ -180,7 +180,7 @@ def stats_html(stats: Mapping[str, Any] | None, feedback: Mapping[str, int] | No
         ("Embedding model", stats.get("embedding_model")),
     ]
     if feedback is not None:
-        rows.append(("Feedback", f"👍 {feedback.get('up', 0)} · 👎 {feedback.get('down', 0)}"))
+        rows.append(("Feedback", f"{feedback.get('up', 0)} helpful · {feedback.get('down', 0)} not helpful"))
     body = "".join(f"<tr><th scope=row>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="nwa-stats">{body}</table>'
 

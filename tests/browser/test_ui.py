@@ -184,23 +184,26 @@ def test_follow_up_question_uses_the_conversation(ui_app: RunningApp, page: Any,
     assert DUTCH_ARTICLE in follow_up_cites
 
 
+def rate_last_answer(page: Any, app: RunningApp, button: str, expected: dict[str, int]) -> None:
+    """Click Like/Dislike under the latest answer and wait until the store has the rating."""
+    page.locator("#nwa-chat").get_by_role("button", name=button, exact=True).last.click()
+    page.get_by_text("Thanks for the feedback.").last.wait_for()
+    deadline = time.monotonic() + 20
+    while app.store.feedback_counts() != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    toasts = page.locator('[data-testid="toast-text"]').all_inner_texts()
+    assert app.store.feedback_counts() == expected, toasts
+
+
 def test_feedback_buttons_store_feedback(ui_app: RunningApp, page: Any, page_log: PageLog,
                                          screenshot: Any) -> None:
     open_ui(page, ui_app)
     ask(page, FIRST)
     assert ui_app.store.feedback_counts() == {"up": 0, "down": 0, "total": 0}
-    page.locator("#nwa-chat").get_by_role("button", name="Like", exact=True).last.click()
-    deadline = time.monotonic() + 20
-    while ui_app.store.feedback_counts()["up"] != 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert ui_app.store.feedback_counts() == {"up": 1, "down": 0, "total": 1}
-
+    rate_last_answer(page, ui_app, "Like", {"up": 1, "down": 0, "total": 1})
     ask(page, "Who is the Russian ambassador to Vietnam?")
-    page.locator("#nwa-chat").get_by_role("button", name="Dislike", exact=True).last.click()
-    deadline = time.monotonic() + 20
-    while ui_app.store.feedback_counts()["down"] != 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert ui_app.store.feedback_counts() == {"up": 1, "down": 1, "total": 2}
+    rate_last_answer(page, ui_app, "Dislike", {"up": 1, "down": 1, "total": 2})
+    page.locator("#nwa-stats").get_by_text("1 helpful · 1 not helpful").wait_for()
     screenshot("ui-feedback")
     assert_clean(page_log)
 
