@@ -107,8 +107,9 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         if rewriter is not None and state.history:
             try:
                 state.standalone = rewriter.rewrite(state.question, state.history)
-                state.search_query = state.standalone
-                return state
+                if state.standalone:  # else the model only repeated the question
+                    state.search_query = state.standalone
+                    return state
             except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
                 state.model_failure = exc
         state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)

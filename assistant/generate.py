@@ -80,7 +80,8 @@ class QuestionRewriter:
                       | StrOutputParser()).with_config(run_name="rewrite_with_model")
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
-        """The standalone question; raises ModelError when the model cannot be used."""
+        """The standalone question ("" when the model only repeated the question); raises
+        ModelError when the model cannot be used."""
         try:
             raw = self.chain.invoke({
                 "history": conversation_text(history, self.settings.max_history_turns),
@@ -91,7 +92,8 @@ class QuestionRewriter:
                 raise
             log.warning("question rewriting failed: %r", exc, exc_info=True)
             raise model_error(exc, self.settings) from exc
-        return clean_rewrite(raw) or question
+        rewritten = clean_rewrite(raw)
+        return "" if normalise(rewritten) == normalise(question) else rewritten
 
 
 def clean_rewrite(raw: str) -> str:
