@@ -210,16 +210,17 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
                 outlet: str, date_from: str, date_to: str) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (question box, chat, sources, turns, conversation id, md, json)."""
         question = (question or "").strip()
-        if not question:
-            gr.Warning("Type a question about the articles first.")
-            return
+        skip = gr.skip()
         try:
+            if not question:
+                raise QuestionError("Type a question about the articles first.")
             filters = parse_filters(lang, outlet, date_from, date_to)
-        except QuestionError as exc:
-            raise gr.Error(esc(exc)) from None
+        except QuestionError as exc:  # a toast; the question and the conversation stay as they are
+            gr.Warning(esc(exc))
+            yield (skip,) * 7
+            return
         conversation_id = conversation_id or uuid.uuid4().hex
         shown = [*chat_messages(turns), {"role": "user", "content": question_html(question)}]
-        skip = gr.skip()
 
         def showing(reply_html: str) -> tuple[Any, ...]:  # the chat with the reply so far; nothing else
             return skip, [*shown, {"role": "assistant", "content": reply_html}], skip, skip, skip, skip, skip
@@ -280,14 +281,19 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
                 gr.DownloadButton(value=None, interactive=False),
                 gr.DownloadButton(value=None, interactive=False))
 
+    def refused_upload(message: str) -> tuple[Any, ...]:
+        """The message in the result and a toast; the chosen files stay chosen."""
+        gr.Warning(esc(message))
+        return (error_html(message), *(gr.skip(),) * 6)
+
     def admin_ingest(token: str, files: list[str] | None,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         if settings.admin_token is None:
-            raise gr.Error("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
+            return refused_upload("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
         if not admin_token_ok(token, settings):
-            raise gr.Error("Wrong admin token: nothing was uploaded.")
+            return refused_upload("Wrong admin token: nothing was uploaded.")
         if not files:
-            raise gr.Error(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
+            return refused_upload(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
         folder = Path(tempfile.mkdtemp(prefix="news-assistant-upload-"))
         refused: list[tuple[str, str]] = []
         try:
@@ -307,10 +313,10 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
             assistant.retriever.refresh()
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
-            raise gr.Error(esc(exc)) from None
+            return refused_upload(str(exc))
         except Exception:
             log.exception("upload failed")
-            raise gr.Error("The upload failed; the cause is in the server log.") from None
+            return refused_upload("The upload failed; the cause is in the server log.")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         problems = refused + report.skipped
