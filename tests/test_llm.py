@@ -359,3 +359,25 @@ def test_cli_shows_the_notice_and_never_a_traceback(
     assert "Traceback" not in output
     assert "language model is unavailable" in output and "Sources:" in output
     assert len(stub.requests) == 1
+
+
+def test_sources_are_trimmed_to_fit_the_models_context(sample_settings: Settings, stub: OpenAIStub) -> None:
+    from assistant.tokens import encoding_for_model
+
+    stub.script(lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1]."))
+    settings = with_model(sample_settings, stub.url, llm_context_tokens=700, llm_max_tokens=120)
+    _, answer = run(Assistant.open(settings))
+    body = stub.requests[0].body
+    encoding = encoding_for_model("stub-model", settings.tiktoken_cache_dir)
+    prompt_tokens = sum(len(encoding.encode(m["content"])) + 4 for m in body["messages"])
+    assert prompt_tokens + 120 <= 700
+    assert body["max_tokens"] == 120
+    assert 1 <= len(sources_in(body)) < settings.top_k  # fewer sources, not a failed request
+    assert answer.mode == "llm"
+
+
+def test_max_tokens_must_leave_room_for_sources(sample_settings: Settings, stub: OpenAIStub) -> None:
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LLM_MAX_TOKENS"):
+        Assistant.open(with_model(sample_settings, stub.url, llm_context_tokens=1000, llm_max_tokens=600))
