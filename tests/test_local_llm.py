@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import urllib.request
+import socket
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,14 @@ MODEL = os.environ.get("LLM_MODEL", "qwen2.5-coder-0.5b-instruct")
 
 
 def reachable(url: str) -> bool:
-    if not url.startswith(("http://127.0.0.1", "http://localhost")):
+    """Something listens at the URL's port on this machine (a busy llama.cpp server answers
+    nothing else until its current request is done, so a connection is the test)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost"):
         return False  # never send test traffic off this machine
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/models", timeout=2) as response:
-            return bool(response.status == 200)
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=2):
+            return True
     except OSError:
         return False
 
