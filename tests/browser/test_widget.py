@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assistant.ingest import ingest
@@ -185,8 +186,16 @@ def test_widget_is_refused_on_an_origin_that_is_not_allowed(sites: tuple[Running
                                                            page: Any, page_log: Any,
                                                            screenshot: Callable[[str], Path]) -> None:
     app, _, refused = sites
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(refused.url)
     message = ask(page, QUESTION)
+    # The browser's CORS preflight is refused by the server, so the session request never goes out.
+    assert any(url.endswith("/api/widget/session") for url in failed)
+    preflight = httpx.options(f"{app.url}/api/widget/session", headers={
+        "Origin": refused.url, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"}, timeout=10)
+    assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
     assert "error" in (message.get_attribute("class") or "")
     assert "may not be allowed" in message.inner_text()
     assert page.locator(".msg.bot").count() == 0
