@@ -18,19 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer import parse_history
+from assistant.cleaning import detect_language
 from assistant.config import load_settings
 from assistant.extractive import Evidence
 from assistant.rewrite import heuristic_query
 from assistant.service import Assistant
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev"
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def features(assistant: Assistant, question: dict) -> tuple[float, ...]:
     query = heuristic_query(question["question"], parse_history(question.get("history")))
     passages = assistant.retriever.search(query, k=assistant.settings.top_k)
     lexical = assistant.retriever.lexical
-    return Evidence.of(question["question"], passages, lexical.document_frequency).features()
+    lang = detect_language(question["question"])
+    return Evidence.of(question["question"], passages, lexical.document_frequency, lang).features()
 
 
 def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.1) -> np.ndarray:
@@ -52,13 +55,20 @@ def main() -> None:
             labels.append(0.0 if question.get("answerable", True) else 1.0)
             sets.append(name)
     raw = np.array(rows)
+    np.save(OUT / "abstention-features.npy", np.hstack([raw, np.array(labels)[:, None]]))
+    names = np.array(sets)
+    for same_floor in (0.76, 0.77, 0.78, 0.79, 0.80):
+        for cross_floor in (0.74, 0.75, 0.755, 0.76):
+            floor = np.where(raw[:, 4] > 0, same_floor, cross_floor)
+            low = raw[:, 0] < floor
+            shares = {n: round(100 * low[names == n].mean(), 1) for n in ("abstain", "xling", "nyt")}
+            print(f"floors {same_floor}/{cross_floor}: {shares}")
     means, scales = raw.mean(0), raw.std(0) + 1e-9
     x = np.hstack([np.ones((len(raw), 1)), (raw - means) / scales])
     y = np.array(labels)
     weights = fit(x, y)
     p = 1 / (1 + np.exp(-x @ weights))
     print("threshold  abstained(unanswerable)  wrongly-abstained(answerable)  xling  nyt")
-    names = np.array(sets)
     for threshold in np.arange(0.30, 0.95, 0.05):
         abstain = p > threshold
         print(f"{threshold:9.2f}  {100 * abstain[y == 1].mean():23.1f}  {100 * abstain[y == 0].mean():29.1f}"

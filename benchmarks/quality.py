@@ -58,7 +58,7 @@ def main() -> None:
         started = time.perf_counter()
         summary = evaluate(
             assistant, corpus, questions, OUT / f"{args.split}-{name}.details.jsonl", limit=args.limit,
-            on_ingest=lambda r: print(f"[{corpus.name}] {r.summary()}", file=sys.stderr),
+            on_ingest=lambda r, c=corpus: print(f"[{c.name}] {r.summary()}", file=sys.stderr),
         )
         summary["seconds"] = round(time.perf_counter() - started, 1)
         (OUT / f"{args.split}-{name}.summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,73 @@
+"""Hybrid retrieval over the sample articles: across languages, and with metadata filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.documents import Filters
+from assistant.retrieve import NewsRetriever, chroma_where, tokenize
+from assistant.service import Assistant
+
+DUTCH = "003_024cb3686d4085ed.txt"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "within"),
+    [
+        ("Who directs the Russian Center for Science and Culture in Vietnam?", "000_9816ccc5144c5afd.txt", 1),
+        # English question, Dutch article
+        ("When will the 26th session of the intergovernmental commission take place?", DUTCH, 1),
+        # Vietnamese question, English article
+        ("Ai đã tiếp Thứ trưởng Ngoại giao Nga Rudenko sau cuộc tham vấn?", "002_c0aacf7ec5a8a527.txt", 1),
+        # Dutch questions, English article: the one Dutch article shares their words, so it may lead
+        ("Hoeveel mensen zijn in Rusland opgeleid in kernenergie?", "000_9816ccc5144c5afd.txt", 2),
+        ("Wie is de directeur van het Russisch Centrum voor Wetenschap en Cultuur?",
+         "000_9816ccc5144c5afd.txt", 2),
+        ("Wanneer vindt de 26e zitting van de intergouvernementele commissie plaats?", DUTCH, 1),
+    ],
+)
+def test_questions_find_their_article_in_any_language(
+    sample_assistant: Assistant, question: str, expected: str, within: int
+) -> None:
+    passages = sample_assistant.retriever.search(question, k=3)
+    assert expected in [p.doc_id for p in passages[:within]]
+    assert len({p.doc_id for p in passages}) == len(passages)  # grouped: one passage per document
+
+
+def test_language_filter(sample_assistant: Assistant) -> None:
+    passages = sample_assistant.retriever.search("Russia Vietnam cooperation", Filters(lang="nl"), k=5)
+    assert [p.doc_id for p in passages] == [DUTCH]
+
+
+def test_outlet_and_date_filters(sample_assistant: Assistant) -> None:
+    by_outlet = sample_assistant.retriever.search("Russia Vietnam", Filters(outlet="VNS"), k=5)
+    assert {p.doc_id for p in by_outlet} == {"001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt"}
+    march_on = sample_assistant.retriever.search("Russia Vietnam", Filters(date_from="2025-03-01"), k=5)
+    assert {p.doc_id for p in march_on} == {"001_f0321c9b8754cbef.txt"}
+    february = sample_assistant.retriever.search(
+        "Russia Vietnam", Filters(date_from="2025-02-01", date_to="2025-02-28"), k=5)
+    assert {p.doc_id for p in february} == {"002_c0aacf7ec5a8a527.txt"}
+
+
+def test_exact_names_come_from_bm25(sample_assistant: Assistant) -> None:
+    passages = sample_assistant.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=5)
+    assert passages[0].doc_id == DUTCH
+    assert passages[0].lexical_rank == 0
+
+
+def test_langchain_retriever_wrapper(sample_assistant: Assistant) -> None:
+    retriever = NewsRetriever(retriever=sample_assistant.retriever, k=2)
+    documents = retriever.invoke("Joint Venture Bank")
+    assert len(documents) == 2
+    assert documents[0].metadata["doc_id"] == DUTCH
+    assert "Joint Venture Bank" in documents[0].page_content
+
+
+def test_where_clause_and_tokenizer() -> None:
+    assert chroma_where(None) is None
+    assert chroma_where(Filters(lang="EN")) == {"lang": "en"}
+    assert chroma_where(Filters(lang="en", date_to="2025-04-02")) == {
+        "$and": [{"lang": "en"}, {"date_int": {"$lte": 20250402}}]}
+    with pytest.raises(ValueError, match="yyyy-mm-dd"):
+        chroma_where(Filters(date_from="April"))
+    assert tokenize("Hà Nội, 2025!") == ["hà", "nội", "2025"]
