@@ -25,7 +25,7 @@ from typing import Any
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables.utils import AddableDict
 
-from assistant.citations import MARKER, CitationStream, CitationVerifier
+from assistant.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, Turn
 from assistant.errors import ConfigError, ModelError
@@ -173,6 +173,7 @@ class ModelAnswerer:
 
         def quoted(notice: str = "") -> Answer:
             answer = extractive.answer(question, passages, lang, context=context)
+            answer.text = without_foreign_markers(answer.text, {s.number for s in answer.sources})
             answer.notice = notice
             return answer
 
@@ -250,6 +251,15 @@ class ModelAnswerer:
                 answer = quoted(f"{error} {UNVERIFIED}" if error else UNVERIFIED)
             yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
         yield AddableDict(answer=answer)
+
+
+def without_foreign_markers(text: str, numbers: set[int]) -> str:
+    """The text without [n] markers that name none of the answer's sources (a quoted article
+    may itself contain "[9]")."""
+    def keep(match: re.Match[str]) -> str:
+        return match.group(0) if all(int(n) in numbers for n in re.findall(r"\d+", match.group(1))) else ""
+
+    return MARKER_WITH_SPACE.sub(keep, text)
 
 
 def chunk_text(chunk: Any) -> str:

@@ -108,3 +108,17 @@ def test_an_uncited_sentence_is_credited_only_when_a_source_clearly_supports_it(
     assert stream.shown == ("Nikolai Murashkin is the director of the Russian Center for Science and "
                             "Culture in Hanoi. [1] The weather in Moscow was cold that winter.")
     assert stream.attributed == 1
+
+
+def test_names_from_different_sentences_do_not_support_a_claim(verifier: CitationVerifier) -> None:
+    mixed = CitationVerifier(
+        [Passage("c9", "doc-9",
+                 f"{CENTRE} The weather was mild that week. Ambassador Bezdetko praised the ties.",
+                 {"title": "Ties", "lang": "en"})],
+        verifier.embedder, COMMON, split_sentences, lang="en")
+    stream = CitationStream(mixed)
+    stream.feed("The Russian Center for Science and Culture is directed by Bezdetko [1]. ")
+    stream.feed("Murashkin directs the Russian Center for Science and Culture [1].")
+    stream.close()
+    assert stream.shown == ("The Russian Center for Science and Culture is directed by Bezdetko. "
+                            "Murashkin directs the Russian Center for Science and Culture [1].")
