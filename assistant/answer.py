@@ -108,7 +108,10 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             try:
                 state.standalone = rewriter.rewrite(state.question, state.history)
                 if state.standalone:  # else the model only repeated the question
-                    state.search_query = state.standalone
+                    # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost
+                    # recall (a small model drops names), joined it loses nothing
+                    heuristic = heuristic_query(state.question, state.history, settings.max_history_turns)
+                    state.search_query = f"{state.standalone}\n{heuristic}"
                     return state
             except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
                 state.model_failure = exc

@@ -101,7 +101,8 @@ def summarise(questions: list[dict[str, Any]], rows: list[dict[str, Any]]) -> di
 
 
 def rewrite_recall(settings: Settings, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    """recall@5 on follow-ups: heuristic query vs the model's standalone question (+ both joined)."""
+    """recall@5 on follow-ups: heuristic query vs the model's standalone question, and both joined
+    (what the chain searches with)."""
     assistant = Assistant.open(settings)
     rewriter = QuestionRewriter(settings, assistant.chat_model)
     hits = {"heuristic": 0, "model": 0, "model+heuristic": 0}

@@ -270,7 +270,7 @@ def test_follow_up_is_rewritten_by_the_model(sample_settings: Settings, stub: Op
     assert rewrite.body["max_tokens"] == REWRITE_MAX_TOKENS
     assert "Convention against Cybercrime" in rewrite.message("user")
     assert "[1]" not in rewrite.message("user")
-    assert answer.search_query == standalone
+    assert answer.search_query.startswith(standalone + "\n")
     assert f"Question: {standalone}" in answering.message("user")
     assert answer.mode == "llm"
 
