@@ -28,7 +28,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
-from assistant.retrieve import HybridRetriever
+from assistant.retrieve import HybridRetriever, NewsRetriever, from_document
 from assistant.rewrite import heuristic_query, history_context
 
 RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
@@ -119,8 +119,10 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         return state
 
     def retrieve(state: Turnstate) -> Turnstate:
-        found = retriever.search(state.search_query, state.filters,
-                                 k=max(settings.top_k, RETRIEVED_FOR_EVALUATION))
+        documents = NewsRetriever(
+            retriever=retriever, filters=state.filters, k=max(settings.top_k, RETRIEVED_FOR_EVALUATION)
+        ).invoke(state.search_query)
+        found = [from_document(document) for document in documents]
         state.retrieved_doc_ids = [p.doc_id for p in found]
         state.passages = found[: settings.top_k]
         return state

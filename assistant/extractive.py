@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Passage, Source
 from assistant.retrieve import tokenize
 
+OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SEGMENTER_LANGUAGES = {"en", "nl", "vi", "de", "fr", "es", "it", "pt", "ru"}
 NO_ANSWER = {
     "en": "The articles do not answer this question.",
@@ -32,9 +34,9 @@ NO_ANSWER = {
 }
 # Abstention model: logistic regression over the Evidence features, fitted on the dev sets with
 # `python benchmarks/fit_abstention.py` (weights in that order: bias, then Evidence.features()).
-ABSTENTION_WEIGHTS = (-1.079, -0.993, 0.361, -0.987, 0.889, -2.621)
-FEATURE_MEANS = (0.8323, 0.057, 1.7909, 0.8747, 0.2542)
-FEATURE_SCALES = (0.0383, 0.0269, 0.9457, 0.331, 0.3405)
+ABSTENTION_WEIGHTS = (-0.173, -1.116, 0.438, 0.856, -0.479, 0.537)
+FEATURE_MEANS = (0.8323, 0.057, 1.7909, 0.4221, 0.4832)
+FEATURE_SCALES = (0.0383, 0.0269, 0.9457, 0.327, 0.4997)
 # How much a passage's retrieval score counts against its sentences' word overlap (tuned on dev).
 PASSAGE_PRIOR = 10.0
 # Below these e5 similarities nothing retrieved is about the question (tuned on dev: they cost
@@ -50,6 +52,11 @@ def no_answer_text(lang: str) -> str:
 def split_sentences(text: str, lang: str) -> list[str]:
     language = lang if lang in SEGMENTER_LANGUAGES else "en"
     return [s.strip() for s in segment(language, text) if s.strip()]
+
+
+def quotable(sentence: str) -> str:
+    """A sentence as it can be quoted: the article's own "[9]"-style markers would read as ours."""
+    return OWN_MARKERS.sub("", sentence).strip()
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ class ExtractiveAnswerer:
         source = make_source(1, passages[best_passage])
         chosen.sort(key=lambda r: r[2])  # in the article's order
         source.supporting = [sentence for *_, sentence in chosen]
-        text = " ".join(f"{sentence} [1]" for sentence in source.supporting)
+        text = " ".join(f"{quotable(sentence)} [1]" for sentence in source.supporting)
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def rank_sentences(

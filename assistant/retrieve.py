@@ -231,22 +231,26 @@ class NewsRetriever(BaseRetriever):
         return [to_document(p) for p in self.retriever.search(query, self.filters, self.k)]
 
 
+SCORE_FIELDS = ("score", "dense_similarity", "calibrated", "lexical_score", "dense_rank", "lexical_rank")
+
+
 def to_document(passage: Passage) -> Document:
+    """A Passage as a LangChain Document; the scores travel in ``metadata["retrieval"]``."""
+    scores = {name: getattr(passage, name) for name in SCORE_FIELDS}
     return Document(
         id=passage.chunk_id,
         page_content=passage.text,
-        metadata={**passage.metadata, "chunk_id": passage.chunk_id, "score": passage.score,
-                  "dense_similarity": passage.dense_similarity},
+        metadata={**passage.metadata, "chunk_id": passage.chunk_id, "retrieval": scores},
     )
 
 
 def from_document(document: Document) -> Passage:
     metadata = dict(document.metadata)
+    scores = metadata.pop("retrieval", {})
     return Passage(
         chunk_id=str(metadata.pop("chunk_id", document.id)),
         doc_id=str(metadata.get("doc_id")),
         text=document.page_content,
-        score=float(metadata.pop("score", 0.0)),
-        dense_similarity=float(metadata.pop("dense_similarity", 0.0)),
         metadata=metadata,
+        **{name: scores[name] for name in SCORE_FIELDS if name in scores},
     )
