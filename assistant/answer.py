@@ -119,10 +119,17 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         return state
 
     def retrieve(state: Turnstate) -> Turnstate:
-        documents = NewsRetriever(
-            retriever=retriever, filters=state.filters, k=max(settings.top_k, RETRIEVED_FOR_EVALUATION)
-        ).invoke(state.search_query)
-        found = [from_document(document) for document in documents]
+        k = max(settings.top_k, RETRIEVED_FOR_EVALUATION)
+
+        def search(query: str) -> list[Passage]:
+            documents = NewsRetriever(retriever=retriever, filters=state.filters, k=k).invoke(query)
+            return [from_document(document) for document in documents]
+
+        found = search(state.search_query)
+        if state.history and found and state.search_query != state.question:
+            alone = search(state.question)
+            if alone and topic_changed(retriever, state.question, alone[0], found[0]):
+                state.search_query, found = state.question, alone
         state.retrieved_doc_ids = [p.doc_id for p in found]
         state.passages = found[: settings.top_k]
         return state
@@ -155,6 +162,24 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         | RunnableLambda(retrieve).with_config(run_name="retrieve")
         | RunnableGenerator(respond).with_config(run_name="answer")
     ).with_config(run_name="news_assistant")
+
+
+TOPIC_SHIFT_MARGIN = 0.015
+
+
+def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joined: Passage) -> bool:
+    """Is a question with history a new topic rather than a follow-up?
+
+    The history is joined to the search so that "and when was it signed?" finds its article; but
+    "Who co-chaired the consultation?" after a question about something else must not be pulled
+    back to the old topic. When the question by itself is clearly closer to its own best passage
+    than to the best passage found with the history, it stands on its own.
+    """
+    if alone.doc_id == joined.doc_id:
+        return False
+    vector = retriever.index.embedder.embed_query(question)
+    similarity = retriever.similarities(vector, [alone.chunk_id, joined.chunk_id])
+    return similarity[alone.chunk_id] - similarity[joined.chunk_id] > TOPIC_SHIFT_MARGIN
 
 
 def chain_input(question: str, history: Sequence[Any] | None = None,

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     candidates: int = Field(
         50, ge=5, le=500, description="Chunks each retriever proposes (dense: per language)."
     )
-    lexical_weight: float = Field(0.03, ge=0, description="Weight of BM25 in the fused score.")
+    lexical_weight: float = Field(0.04, ge=0, description="Weight of BM25 in the fused score.")
 
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)

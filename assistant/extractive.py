@@ -137,9 +137,10 @@ class ExtractiveAnswerer:
         if not ranked or self.should_abstain(evidence):
             return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
         best_passage = ranked[0][1]
-        chosen = [r for r in ranked if r[1] == best_passage][: self.settings.answer_sentences]
-        source = make_source(1, passages[best_passage])
-        chosen.sort(key=lambda r: r[2])  # in the article's order
+        best_score = ranked[0][0]
+        chosen = [r for r in ranked if r[1] == best_passage
+                  and (r[0] >= 0.25 * best_score or best_score <= 0)][: self.settings.answer_sentences]
+        source = make_source(1, passages[best_passage])  # best sentence first
         source.supporting = [sentence for *_, sentence in chosen]
         text = " ".join(f"{quotable(sentence)} [1]" for sentence in source.supporting)
         return Answer(question=question, text=text, sources=[source], abstained=False)

@@ -16,7 +16,10 @@ CITATION_MARK = re.compile(r"\s*\[\d+\]")
 
 
 def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) -> str:
-    """The question with the earlier user turns (most recent first) and the last answer's start."""
+    """The question with the earlier user turns (most recent first) and the last answer's start.
+
+    The answer's start carries the names a follow-up refers to ("he", "that deal").
+    """
     if not history:
         return question
     recent = list(history)[-2 * max_turns:] if max_turns else []
@@ -29,6 +32,9 @@ def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) 
 
 
 def history_context(history: Sequence[Turn], max_turns: int = 6) -> str:
-    """Earlier turns as plain text (used to weight answer sentences, not to answer)."""
+    """The user's earlier questions as plain text (a light weight when choosing answer sentences).
+
+    Earlier answers are left out: weighting their words would quote the same sentences again.
+    """
     recent = list(history)[-2 * max_turns:] if max_turns else []
-    return " ".join(CITATION_MARK.sub("", t.content) for t in recent)
+    return " ".join(t.content for t in recent if t.role == "user")
