@@ -55,6 +55,14 @@ def test_follow_up_uses_the_history(sample_assistant: Assistant) -> None:
     assert alone.search_query == "When is it expected to be signed?"
 
 
+def test_a_new_topic_in_a_conversation_is_not_pulled_back(sample_assistant: Assistant) -> None:
+    history = [Turn("user", "Who directs the Russian Center for Science and Culture in Vietnam?"),
+               Turn("assistant", "V.V Murashkin, director of the Russian Center for Science and Culture [1]")]
+    answer = sample_assistant.ask("Who co-chaired the political consultation in Hanoi on February 21?", history)
+    assert answer.sources[0].doc_id == "002_c0aacf7ec5a8a527.txt"
+    assert answer.search_query == "Who co-chaired the political consultation in Hanoi on February 21?"
+
+
 def test_unanswerable_question_gets_an_honest_abstention_in_its_language(sample_assistant: Assistant) -> None:
     answer = sample_assistant.ask("Wie won de Tour de France in 1998 en met welke fiets?")
     assert answer.abstained

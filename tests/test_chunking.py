@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from assistant.chunking import Chunker, chunk_id
@@ -41,7 +43,7 @@ def test_chunks_end_at_sentence_boundaries_and_overlap(articles: list[Article], 
     chunks = chunker.split(articles[0])
     for chunk in chunks[:-1]:
         assert chunk.text.rstrip()[-1] in ".!?”\"')", chunk.text[-40:]
-    overlapping = sum(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    overlapping = sum(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert overlapping >= len(chunks) // 2
 
 

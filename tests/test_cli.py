@@ -77,10 +77,15 @@ def test_ingest_reports_skipped_files_in_its_exit_status(env: Settings, tmp_path
 
 
 def test_chat_keeps_the_history_for_follow_ups(env: Settings) -> None:
-    conversation = "Which United Nations convention will be signed in Hanoi?\nWhen is it expected to be signed?\n/quit\n"
+    conversation = ("Who is the head of the Russian Trade Representative Office in Vietnam?\n"
+                    "What did he say about exports?\n"
+                    "Who co-chaired the political consultation in Hanoi on February 21?\n/quit\n")
     result = runner.invoke(app, ["chat"], input=conversation)
     assert result.exit_code == 0, result.output
-    assert "oktober" in result.output
+    first, follow_up, new_topic = result.output.split("\n> ")[1:4]
+    assert "Kharinov" in first
+    assert "priority policies focusing on exports" in follow_up  # "he" is Kharinov
+    assert "Rudenko co-chaired" in new_topic  # a new topic is not pulled back to the old one
 
 
 def test_eval_writes_details_and_summary(env: Settings, tmp_path: Path) -> None:

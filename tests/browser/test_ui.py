@@ -20,7 +20,7 @@ from tests.openai_stub import OpenAIStub, Reply, sources_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-FIRST = "Which United Nations convention will be signed in Hanoi?"
+FIRST = "Which convention against cybercrime will be signed in Hanoi?"
 FOLLOW_UP = "When is it expected to be signed?"
 DUTCH_ARTICLE = "003_024cb3686d4085ed.txt"
 ANSWER_TIMEOUT = 90_000
