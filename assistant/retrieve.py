@@ -12,6 +12,7 @@ noise a full vote (measured on the dev sets: reciprocal-rank fusion lost 7 point
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -98,6 +99,8 @@ class LexicalIndex:
             texts.append(text or "")
             metadatas.append(metadata or {})
         corpus = [tokenize(f"{m.get('title', '')} {t}") for t, m in zip(texts, metadatas, strict=True)]
+        # bm25s sets its own logger to DEBUG when imported; its index-building chatter is not ours.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         bm25 = None
         frequency: Counter[str] = Counter()
         for tokens in corpus:
