@@ -24,6 +24,15 @@ PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\n\s*\n|\Z)", re.DOTALL)
 SEGMENTER_LANGUAGES = {"en", "nl", "vi", "de", "fr", "es", "it", "pt", "ru"}
 
 
+def segmenter_language(lang: str) -> str:
+    return lang if lang in SEGMENTER_LANGUAGES else "en"
+
+
+def split_sentences(text: str, lang: str) -> list[str]:
+    """The sentences of a text (sentencex), stripped; used for chunks, answers and citations."""
+    return [s.strip() for s in segment(segmenter_language(lang), text) if s.strip()]
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -65,7 +74,7 @@ class Chunker:
 
     def sentences(self, text: str, lang: str) -> Iterator[Span]:
         """Sentence spans of ``text``; paragraph breaks always end a sentence."""
-        language = lang if lang in SEGMENTER_LANGUAGES else "en"
+        language = segmenter_language(lang)
         for paragraph in PARAGRAPH.finditer(text):
             offset = paragraph.start()
             for sentence in segment(language, paragraph.group()):

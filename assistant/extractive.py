@@ -15,14 +15,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sentencex import segment
-
+from assistant.chunking import split_sentences
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, Source
 from assistant.retrieve import tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
-SEGMENTER_LANGUAGES = {"en", "nl", "vi", "de", "fr", "es", "it", "pt", "ru"}
 NO_ANSWER = {
     "en": "The articles do not answer this question.",
     "nl": "De artikelen beantwoorden deze vraag niet.",
@@ -47,11 +45,6 @@ SIMILARITY_FLOOR_CROSS = 0.755
 
 def no_answer_text(lang: str) -> str:
     return NO_ANSWER.get(lang, NO_ANSWER["en"])
-
-
-def split_sentences(text: str, lang: str) -> list[str]:
-    language = lang if lang in SEGMENTER_LANGUAGES else "en"
-    return [s.strip() for s in segment(language, text) if s.strip()]
 
 
 def quotable(sentence: str) -> str:
