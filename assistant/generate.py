@@ -25,14 +25,16 @@ from typing import Any
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables.utils import AddableDict
 
+from assistant.chunking import split_sentences
 from assistant.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, Turn
 from assistant.errors import ConfigError, ModelError
-from assistant.extractive import NO_ANSWER, Evidence, ExtractiveAnswerer, no_answer_text, split_sentences
+from assistant.extractive import NO_ANSWER, ExtractiveAnswerer, no_answer_text
 from assistant.llm import is_model_failure, model_error, with_max_tokens
 from assistant.prompts import load_prompt
 from assistant.retrieve import HybridRetriever
+from assistant.rewrite import history_context
 from assistant.tokens import encoding_for_model
 
 log = logging.getLogger(__name__)
@@ -169,7 +171,7 @@ class ModelAnswerer:
         lexical = self.retriever.lexical
         frequency = lexical.document_frequency
         extractive = ExtractiveAnswerer(self.settings, frequency, lexical.size)
-        context = " ".join(t.content for t in history)
+        context = history_context(history, self.settings.max_history_turns)
 
         def quoted(notice: str = "") -> Answer:
             answer = extractive.answer(question, passages, lang, context=context)
@@ -177,7 +179,7 @@ class ModelAnswerer:
             answer.notice = notice
             return answer
 
-        if not passages or extractive.should_abstain(Evidence.of(question, passages, frequency)):
+        if extractive.abstains(question, passages, lang):
             answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)

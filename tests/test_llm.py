@@ -175,6 +175,19 @@ def test_weak_evidence_abstains_without_calling_the_model(
     assert stub.requests == []
 
 
+def test_the_model_is_not_asked_what_the_extractive_default_would_abstain_on(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    # Off topic for the sample articles; a same-language question: the evidence test must know
+    # the question's language (it did not, once, and the model was asked anyway).
+    question = "What is the capital of Australia?"
+    assert Assistant.open(sample_settings).ask(question).abstained
+    stub.script(Reply(text="Canberra [1]."))
+    _, answer = run(Assistant.open(with_model(sample_settings, stub.url)), question)
+    assert answer.abstained and answer.text == "The articles do not answer this question."
+    assert stub.requests == []
+
+
 def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_settings: Settings) -> None:
     settings = with_model(sample_settings, f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=1)
     tokens, answer = run(Assistant.open(settings))
