@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
 from fastapi import FastAPI, File, Header, Request, UploadFile
@@ -51,6 +51,9 @@ from assistant.web import (
     started,
     to_filters,
 )
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("assistant.api")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -326,6 +329,16 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
     gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
 
 
+def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:
+    """How uvicorn serves the app: address, trusted proxies (the client a rate limit counts)."""
+    import uvicorn
+
+    proxies = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
+                          timeout_graceful_shutdown=5, proxy_headers=bool(proxies),
+                          forwarded_allow_ips=proxies or None)
+
+
 def run(settings: Settings, ingest_paths: Sequence[Path] = ()) -> None:
     """Ingest ``ingest_paths`` (if any), then serve on settings.host:settings.port until stopped."""
     import uvicorn
@@ -337,10 +350,7 @@ def run(settings: Settings, ingest_paths: Sequence[Path] = ()) -> None:
 
         report = ingest(list(ingest_paths), settings, assistant.index)
         assistant.retriever.refresh()
-    app = create_app(settings, assistant)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                            timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(settings, assistant), settings))
     console = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config: shown at INFO
     if report is not None:
         for name, reason in report.skipped:

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)
     abstain_threshold: float = Field(
-        0.68, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
+        0.69, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(30, ge=1)
     site_rate_limit_per_minute: int = Field(600, ge=1)
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies trusted to name the client (X-Forwarded-For/-Proto): comma-separated"
+        " IPs or networks, '*' for any, empty for none. Rate limits count per client so named.",
+    )
     max_request_bytes: int = Field(64_000, ge=1024)
     max_upload_bytes: int = Field(
         50_000_000, ge=1024, description="Largest admin upload (documents to ingest), bytes."

@@ -21,7 +21,7 @@ import openai
 import pytest
 import uvicorn
 
-from assistant.api import create_app
+from assistant.api import create_app, server_config
 from assistant.config import Settings
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -35,11 +35,12 @@ ADMIN = "admin-token-for-tests"
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread on a free port; yields its base URL."""
+def served(app: Any, settings: Settings) -> Iterator[str]:
+    """Run ``app`` under uvicorn, configured as `assistant serve` does, in a thread on a free port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
+    config = server_config(app, settings.model_copy(update={"host": "127.0.0.1", "port": port}),
+                           log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -66,7 +67,7 @@ def shared(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """One server for the read-mostly tests (the full app, UI included)."""
     settings = index_copy(sample_index_dir, tmp_path_factory.mktemp("api"))
     store = Store.open(settings.database_url)
-    with served(create_app(settings, Assistant.open(settings), store)) as url:
+    with served(create_app(settings, Assistant.open(settings), store), settings) as url:
         yield url, store
     store.close()
 
@@ -92,7 +93,7 @@ def serve(sample_index_dir: Path, tmp_path: Path) -> Callable[..., Any]:
         nonlocal started
         started += 1
         settings = index_copy(sample_index_dir, tmp_path / f"server-{started}", **overrides)
-        with served(create_app(settings, with_ui=False)) as url:
+        with served(create_app(settings, with_ui=False), settings) as url:
             yield url, settings
 
     return start
@@ -261,7 +262,7 @@ def test_conversations_and_feedback_survive_a_restart(serve: Callable[..., Any])
     with serve() as (url, settings):
         turn = chat(url, {"question": QUESTION}).json()
         httpx.post(f"{url}/api/feedback", json={"turn_id": turn["turn_id"], "rating": 1}, timeout=10)
-    with served(create_app(settings, with_ui=False)) as url:
+    with served(create_app(settings, with_ui=False), settings) as url:
         feedback = httpx.get(f"{url}/api/stats", timeout=10).json()["feedback"]
     assert feedback == {"up": 1, "down": 0, "total": 1}
     turns = Store.open(settings.database_url).conversation(turn["conversation_id"])
@@ -393,6 +394,22 @@ def test_rate_limits_answer_429_with_retry_after(serve: Callable[..., Any]) -> N
         assert_error(limited, 429, "RateLimited", "this site")
         assert limited.headers["access-control-allow-origin"] == ALLOWED  # the widget can read it
         assert chat(url, {"question": QUESTION}).status_code == 200  # other callers are not affected
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(serve: Callable[..., Any]) -> None:
+    def via_proxy(url: str, client: str) -> int:
+        return chat(url, {"question": QUESTION}, **{"X-Forwarded-For": client}).status_code
+
+    # the tests connect from 127.0.0.1: here the proxy, trusted by default
+    with serve(rate_limit_per_minute=1) as (url, _):
+        assert via_proxy(url, "203.0.113.5") == 200
+        assert via_proxy(url, "203.0.113.5") == 429
+        assert via_proxy(url, "203.0.113.6") == 200  # another reader behind the same proxy
+
+    # an untrusted peer cannot pick a new identity with a header
+    with serve(rate_limit_per_minute=1, forwarded_allow_ips="") as (url, _):
+        assert via_proxy(url, "203.0.113.5") == 200
+        assert via_proxy(url, "203.0.113.6") == 429
 
 
 # --- admin, widget files, docs -----------------------------------------------------------------
