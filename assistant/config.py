@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)
     abstain_threshold: float = Field(
-        0.69, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
+        0.68, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
