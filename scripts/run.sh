@@ -3,7 +3,7 @@
 # (no API key and no internet needed). Extra arguments go to `assistant serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/bootstrap.sh --no-dev
+bash scripts/bootstrap.sh --no-dev
 export PATH="$HOME/.local/bin:$PATH" GRADIO_ANALYTICS_ENABLED=False
 uv run --frozen --no-dev assistant ingest data/articles
 exec uv run --frozen --no-dev assistant serve "$@"

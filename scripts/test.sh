@@ -3,7 +3,7 @@
 # browser tests), then run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/bootstrap.sh
+bash scripts/bootstrap.sh  # not sourced: our arguments are for pytest, not for uv sync
 export PATH="$HOME/.local/bin:$PATH" GRADIO_ANALYTICS_ENABLED=False
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
