@@ -140,9 +140,10 @@ def main() -> None:
         sys.exit("Set OPENAI_BASE_URL (e.g. from `local-llm serve`) or OPENAI_API_KEY first.")
     OUT.mkdir(parents=True, exist_ok=True)
     limits = {"seed": None, "nyt": args.nyt, "abstain": args.abstain}
-    results: dict[str, Any] = {"model": settings.llm_model, "endpoint": settings.openai_base_url,
-                               "context_tokens": settings.llm_context_tokens,
-                               "max_tokens": settings.llm_max_tokens}
+    saved = OUT / "llm-benchmark.json"  # a run of some sets keeps the others' last figures
+    results: dict[str, Any] = json.loads(saved.read_text()) if saved.exists() else {}
+    results.update({"model": settings.llm_model, "endpoint": settings.openai_base_url,
+                    "context_tokens": settings.llm_context_tokens, "max_tokens": settings.llm_max_tokens})
     for name in args.sets.split(","):
         scoped = open_index(settings, name, args.work)
         questions = load_questions(EVAL / "dev" / f"{name}.jsonl")
