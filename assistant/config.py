@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(30, ge=1)
     site_rate_limit_per_minute: int = Field(600, ge=1)
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate-limit counters live: memory:// (this process) or redis://HOST:PORT/DB"
+        " (shared by every instance of the service).",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
         description="Reverse proxies trusted to name the client (X-Forwarded-For/-Proto): comma-separated"

@@ -24,11 +24,12 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.errors import ConfigurationError, StorageError
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from assistant.config import Settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Security:
         self.settings = settings
         self.sites = {key: [normalize_origin(o) for o in origins] for key, origins in sites.items()}
         self._serializer = URLSafeTimedSerializer(secret, salt=SESSION_SALT)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
         self._ip_limit = RateLimitItemPerMinute(settings.rate_limit_per_minute)
         self._site_limit = RateLimitItemPerMinute(settings.site_rate_limit_per_minute)
 
@@ -158,9 +159,14 @@ class Security:
                   "a minute).")
 
     def _hit(self, item: RateLimitItemPerMinute, scope: str, key: str, message: str) -> None:
-        if self._limiter.hit(item, scope, key):
+        try:
+            if self._limiter.hit(item, scope, key):
+                return
+            reset = self._limiter.get_window_stats(item, scope, key).reset_time
+        except StorageError as exc:  # the shared store went away: answer readers, say so in the log
+            log.error("rate limits not applied: %s is unreachable (%r)",
+                      self.settings.rate_limit_storage, exc.storage_error)
             return
-        reset = self._limiter.get_window_stats(item, scope, key).reset_time
         retry_after = max(1, math.ceil(reset - time.time()))
         raise RateLimited(f"{message} Try again in {retry_after} s.", retry_after)
 
@@ -172,6 +178,25 @@ class Security:
         if not token or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
             raise AdminRequired(
                 "Admin endpoints need the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+
+
+def rate_limit_storage(uri: str) -> Any:
+    """The counters' store named by RATE_LIMIT_STORAGE, checked now: a bad one stops the start."""
+    # a store that does not answer must not hold a reader's request for long
+    options = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0} if uri.startswith("redis") else {}
+    try:
+        storage = storage_from_string(uri, wrap_exceptions=True, **options)
+    except (ConfigurationError, ValueError) as exc:
+        raise ConfigError(
+            f"RATE_LIMIT_STORAGE={uri!r} is not a store we can use ({exc}); "
+            "use memory:// or redis://HOST:PORT/DB."
+        ) from exc
+    if not storage.check():
+        raise ConfigError(
+            f"RATE_LIMIT_STORAGE={uri!r}: no answer from that store. Start it, or use memory:// "
+            "for a single instance."
+        )
+    return storage
 
 
 def error_body(kind: str, message: str) -> bytes:

@@ -23,10 +23,11 @@ import uvicorn
 
 from assistant.api import create_app, server_config
 from assistant.config import Settings
+from assistant.errors import ConfigError
 from assistant.service import Assistant
 from assistant.storage import Store
 
-from .conftest import free_port, make_settings, wait_for_port
+from .conftest import RedisServer, free_port, make_settings, wait_for_port
 from .openai_stub import OpenAIStub, Reply, sources_in
 
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
@@ -410,6 +411,28 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(serve: Callable[..
     with serve(rate_limit_per_minute=1, forwarded_allow_ips="") as (url, _):
         assert via_proxy(url, "203.0.113.5") == 200
         assert via_proxy(url, "203.0.113.6") == 429
+
+
+def test_instances_sharing_a_redis_store_share_the_rate_limit(
+    serve: Callable[..., Any], redis_server: RedisServer
+) -> None:
+    shared = {"rate_limit_per_minute": 2, "rate_limit_storage": redis_server.url}
+    with serve(**shared) as (first, _), serve(**shared) as (second, _):
+        assert chat(first, {"question": QUESTION}).status_code == 200
+        assert chat(second, {"question": QUESTION}).status_code == 200
+        assert_error(chat(first, {"question": QUESTION}), 429, "RateLimited", "2 a minute")
+        assert_error(chat(second, {"question": QUESTION}), 429, "RateLimited", "2 a minute")
+
+        redis_server.stop()  # the store goes away: readers are still answered (the log says why)
+        assert chat(first, {"question": QUESTION}).status_code == 200
+
+
+def test_an_unreachable_rate_limit_store_stops_the_start(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="no answer from that store"):
+        create_app(settings.model_copy(update={"rate_limit_storage": f"redis://127.0.0.1:{free_port()}/0"}),
+                   with_ui=False)
+    with pytest.raises(ConfigError, match="use memory:// or redis://"):
+        create_app(settings.model_copy(update={"rate_limit_storage": "mongodb+nope://x"}), with_ui=False)
 
 
 # --- admin, widget files, docs -----------------------------------------------------------------
