@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(8192, ge=512)
     llm_max_tokens: int = Field(512, ge=16)
     llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_sources: int = Field(
+        5, ge=1, le=50, description="Sources the model reads at most (the best first; fewer can suit a"
+        " small model); the context budget may allow fewer."
+    )
     llm_timeout: float = Field(60.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")

@@ -198,7 +198,7 @@ class ModelAnswerer:
             "Earlier in the conversation:\n"
             + conversation_text(history, self.settings.max_history_turns) + "\n\n",
         }
-        sources, used = self.fit_sources(passages, values)
+        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values)
         if not used:
             answer = quoted("The question and conversation leave no room for sources in the model's "
                             "context (LLM_CONTEXT_TOKENS); this answer quotes the articles instead.")

@@ -389,6 +389,21 @@ def test_sources_are_trimmed_to_fit_the_models_context(sample_settings: Settings
     assert answer.mode == "llm"
 
 
+def test_the_model_reads_at_most_llm_sources_sources_the_best_first(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    def cite_the_first(body: dict[str, Any]) -> Reply:
+        return Reply(text=f"{sentence(sources_in(body)[1])} [1].")
+
+    stub.script(cite_the_first, cite_the_first)
+    full = Assistant.open(with_model(sample_settings, stub.url)).ask(QUESTION)
+    _, answer = run(Assistant.open(with_model(sample_settings, stub.url, llm_sources=2)))
+    everything, limited = sources_in(stub.requests[0].body), sources_in(stub.requests[1].body)
+    assert len(everything) == sample_settings.top_k and len(limited) == 2
+    assert [limited[1], limited[2]] == [everything[1], everything[2]]
+    assert answer.mode == full.mode == "llm" and answer.sources[0].doc_id == full.sources[0].doc_id
+
+
 def test_max_tokens_must_leave_room_for_sources(sample_settings: Settings, stub: OpenAIStub) -> None:
     from assistant.errors import ConfigError
 
