@@ -179,7 +179,7 @@ class ModelAnswerer:
             answer.notice = notice
             return answer
 
-        if extractive.abstains(question, passages, lang):
+        if extractive.abstains(question, passages, lang, context):
             answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)
