@@ -54,20 +54,22 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float 
 
 
 def operating_point(p: np.ndarray, off_topic: np.ndarray, sets: np.ndarray,
-                    langs: np.ndarray) -> tuple[float, float, dict[str, float]] | None:
-    """The threshold that abstains most on `abstain` within the MAX_WRONG* limits."""
+                    langs: np.ndarray) -> tuple[float, dict[str, float]] | None:
+    """(threshold, % abstained per set and in the worst xling language) that abstains most on
+    `abstain` within the MAX_WRONG* limits; None when no threshold keeps within them."""
     best = None
     xling = sets == "xling"
     for threshold in np.arange(0.40, 0.90, 0.005):
         abstain = (p > threshold) | off_topic
         shares = {"abstain": 100 * abstain[sets == "abstain"].mean(),
-                  "xling": 100 * abstain[xling].mean(), "nyt": 100 * abstain[sets == "nyt"].mean()}
-        per_language = [100 * abstain[xling & (langs == lang)].mean() for lang in set(langs[xling])]
+                  "xling": 100 * abstain[xling].mean(), "nyt": 100 * abstain[sets == "nyt"].mean(),
+                  "worst language": max(100 * abstain[xling & (langs == lang)].mean()
+                                        for lang in set(langs[xling]))}
         if shares["xling"] <= MAX_WRONG and shares["nyt"] <= MAX_WRONG \
-                and max(per_language) <= MAX_WRONG_PER_LANGUAGE \
+                and shares["worst language"] <= MAX_WRONG_PER_LANGUAGE \
                 and (best is None or shares["abstain"] > best[1]["abstain"]):
-            best = (round(float(threshold), 3), shares, {"worst language": max(per_language)})
-    return None if best is None else (best[0], best[1]["abstain"], {**best[1], **best[2]})
+            best = (round(float(threshold), 3), shares)
+    return best
 
 
 def main() -> None:
@@ -96,12 +98,12 @@ def main() -> None:
         point = operating_point(1 / (1 + np.exp(-x @ weights)), floors, names, languages)
         print(f"L2 {l2}: weights {np.round(weights, 3).tolist()}")
         print("   best threshold, shares abstained:", point)
-        if point and (chosen is None or point[1] > chosen[1][1]):
+        if point and (chosen is None or point[1]["abstain"] > chosen[1][1]["abstain"]):
             chosen = (weights, point)
-    if chosen is None or (current is not None and current[1] >= chosen[1][1]):
+    if chosen is None or (current is not None and current[1]["abstain"] >= chosen[1][1]["abstain"]):
         print("\nkeep the shipped model", "at threshold", current[0] if current else "-")
         return
-    weights, (threshold, _, shares) = chosen
+    weights, (threshold, shares) = chosen
     print("\nchosen:", {k: round(v, 1) for k, v in shares.items()})
     print("ABSTENTION_WEIGHTS =", tuple(round(float(w), 3) for w in weights))
     print("FEATURE_MEANS =", tuple(round(float(m), 4) for m in means))
