@@ -53,12 +53,14 @@ class Settings(BaseSettings):
     candidates: int = Field(
         50, ge=5, le=500, description="Chunks each retriever proposes (dense: per language)."
     )
-    lexical_weight: float = Field(0.04, ge=0, description="Weight of BM25 in the fused score.")
+    lexical_weight: float = Field(
+        0.08, ge=0, description="Weight of the lexical match (share of the question's IDF) in the fused score."
+    )
 
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)
     abstain_threshold: float = Field(
-        0.68, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
+        0.685, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)

@@ -62,6 +62,7 @@ class Passage:
     dense_similarity: float = 0.0
     calibrated: float = 0.0
     lexical_score: float = 0.0
+    lexical_coverage: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
 

@@ -36,7 +36,7 @@ ABSTENTION_WEIGHTS = (-0.173, -1.116, 0.438, 0.856, -0.479, 0.537)
 FEATURE_MEANS = (0.8323, 0.057, 1.7909, 0.4221, 0.4832)
 FEATURE_SCALES = (0.0383, 0.0269, 0.9457, 0.327, 0.4997)
 # How much a passage's retrieval score counts against its sentences' word overlap (tuned on dev).
-PASSAGE_PRIOR = 10.0
+PASSAGE_PRIOR = 40.0
 # Below these e5 similarities nothing retrieved is about the question (tuned on dev: they cost
 # under 3% of answerable questions).
 SIMILARITY_FLOOR_SAME = 0.78

@@ -4,15 +4,23 @@
     passages = retriever.search("Who directs the Russian Center?", Filters(lang="en"), k=5)
 
 Dense search carries questions across languages; BM25 catches exact names, numbers and rare words
-that embeddings blur. Scores are fused per chunk (calibrated cosine + a small weight times BM25
-relative to the best BM25 hit) and a document is as good as its best chunk. Score fusion rather
-than rank fusion: for a cross-language question BM25 finds only noise, and ranks would give that
-noise a full vote (measured on the dev sets: reciprocal-rank fusion lost 7 points of xling recall).
+that embeddings blur. Both propose chunks; each chunk's fused score is its calibrated cosine plus a
+small weight times its lexical match: the share of the question's IDF weight that the chunk
+contains (BM25 with k1 = 0, over the question's total IDF). A document is as good as its best chunk.
+
+Why these choices, measured on the dev sets: score fusion rather than rank fusion, because for a
+cross-language question BM25 finds only noise and ranks would give that noise a full vote
+(reciprocal-rank fusion lost 7 points of xling recall); and an absolute lexical match rather than
+BM25 relative to its best hit, because the best hit of a poor match still got the full bonus and
+pulled same-language passages above the other-language article that answers (xling recall@1
+75.7 → 80.3, MRR@10 0.827 → 0.855, nyt unchanged).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import re
 import threading
 import unicodedata
@@ -83,6 +91,7 @@ class LexicalIndex:
     texts: list[str]
     metadatas: list[dict[str, Any]]
     bm25: bm25s.BM25 | None
+    matcher: bm25s.BM25 | None  # k1 = 0: a chunk's score is the summed IDF of the terms it contains
     document_frequency: dict[str, int]
     languages: list[str]
     size: int
@@ -90,6 +99,11 @@ class LexicalIndex:
     @property
     def vocabulary(self) -> dict[str, int]:
         return self.document_frequency
+
+    @functools.cached_property
+    def rows(self) -> dict[str, int]:
+        """Row of each chunk id."""
+        return {chunk_id: row for row, chunk_id in enumerate(self.ids)}
 
     @classmethod
     def build(cls, index: Index) -> LexicalIndex:
@@ -101,15 +115,31 @@ class LexicalIndex:
         corpus = [tokenize(f"{m.get('title', '')} {t}") for t, m in zip(texts, metadatas, strict=True)]
         # bm25s sets its own logger to DEBUG when imported; its index-building chatter is not ours.
         logging.getLogger("bm25s").setLevel(logging.WARNING)
-        bm25 = None
+        bm25 = matcher = None
         frequency: Counter[str] = Counter()
         for tokens in corpus:
             frequency.update(set(tokens))
         if ids:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
+            matcher = bm25s.BM25(k1=0.0)
+            matcher.index(corpus, show_progress=False)
         languages = sorted({str(m.get("lang") or "") for m in metadatas})
-        return cls(ids, texts, metadatas, bm25, dict(frequency), languages, len(ids))
+        return cls(ids, texts, metadatas, bm25, matcher, dict(frequency), languages, len(ids))
+
+    def idf(self, term: str) -> float:
+        """BM25's (Lucene) inverse document frequency; a word no chunk has gets the highest."""
+        frequency = self.document_frequency.get(term, 0)
+        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
+
+    def coverage(self, query: str) -> np.ndarray:
+        """For every chunk (by row), the share of the query's IDF weight among its words, 0..1."""
+        terms = set(tokenize(query))
+        known = [t for t in terms if t in self.vocabulary]
+        if self.matcher is None or not known:
+            return np.zeros(self.size, dtype=np.float32)
+        total = sum(self.idf(t) for t in terms)
+        return np.asarray(self.matcher.get_scores(known), dtype=np.float32) / total
 
     def search(self, query: str, limit: int, filters: Filters | None) -> list[tuple[int, float]]:
         terms = [t for t in tokenize(query) if t in self.vocabulary]
@@ -173,7 +203,6 @@ class HybridRetriever:
                 chunks[passage.chunk_id] = passage
 
         hits = lexical.search(query, self.settings.candidates, filters)
-        top_lexical = hits[0][1] if hits else 0.0
         missing = [lexical.ids[row] for row, _ in hits if lexical.ids[row] not in chunks]
         similarities = self.similarities(vector, missing)
         for rank, (row, score) in enumerate(hits):
@@ -188,11 +217,13 @@ class HybridRetriever:
             passage.lexical_rank = rank
             passage.lexical_score = score
 
+        coverage = lexical.coverage(query)
         for passage in chunks.values():
             shift = shifts.get(str(passage.metadata.get("lang")), passage.dense_similarity)
             passage.calibrated = passage.dense_similarity - shift
-            lexical_part = passage.lexical_score / top_lexical if top_lexical > 0 else 0.0
-            passage.score = passage.calibrated + self.settings.lexical_weight * lexical_part
+            row = lexical.rows.get(passage.chunk_id)
+            passage.lexical_coverage = float(coverage[row]) if row is not None else 0.0
+            passage.score = passage.calibrated + self.settings.lexical_weight * passage.lexical_coverage
         best: dict[str, Passage] = {}
         for passage in sorted(chunks.values(), key=lambda p: -p.score):
             best.setdefault(passage.doc_id, passage)
@@ -234,7 +265,8 @@ class NewsRetriever(BaseRetriever):
         return [to_document(p) for p in self.retriever.search(query, self.filters, self.k)]
 
 
-SCORE_FIELDS = ("score", "dense_similarity", "calibrated", "lexical_score", "dense_rank", "lexical_rank")
+SCORE_FIELDS = ("score", "dense_similarity", "calibrated", "lexical_score", "lexical_coverage",
+                "dense_rank", "lexical_rank")
 
 
 def to_document(passage: Passage) -> Document:

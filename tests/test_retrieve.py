@@ -71,3 +71,22 @@ def test_where_clause_and_tokenizer() -> None:
     with pytest.raises(ValueError, match="yyyy-mm-dd"):
         chroma_where(Filters(date_from="April"))
     assert tokenize("Hà Nội, 2025!") == ["hà", "nội", "2025"]
+
+
+def test_lexical_match_is_the_share_of_the_question_idf(sample_assistant: Assistant) -> None:
+    lexical = sample_assistant.retriever.lexical
+    names = "Zarubezhneft Gazprom Petrovietnam"
+    full = lexical.coverage(names)
+    best = int(full.argmax())
+    assert full[best] == pytest.approx(1.0)  # one passage names all three
+    assert lexical.metadatas[best]["doc_id"] == DUTCH
+    # a word no article has still counts in the question's weight: no passage matches it all
+    partial = lexical.coverage(f"{names} Xylophonist")
+    assert 0.3 < partial[best] < 0.8
+    assert partial[best] == pytest.approx(
+        sum(lexical.idf(t) for t in tokenize(names)) / sum(lexical.idf(t) for t in tokenize(f"{names} Xylophonist")))
+    assert not lexical.coverage("Xylophonist").any()
+    # the fused score is the calibrated cosine plus the weighted match, for every passage
+    for passage in sample_assistant.retriever.search(names, k=5):
+        assert passage.score == pytest.approx(
+            passage.calibrated + sample_assistant.settings.lexical_weight * passage.lexical_coverage, abs=1e-6)
