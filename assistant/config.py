@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         50, ge=5, le=500, description="Chunks each retriever proposes (dense: per language)."
     )
     lexical_weight: float = Field(
-        0.08, ge=0, description="Weight of the lexical match (share of the question's IDF) in the fused score."
+        0.08, ge=0, description="Weight of the lexical match (the question's IDF share) in the fused score."
     )
 
     # --- answering ---------------------------------------------------------------------------
