@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from assistant.answer import parse_history
 from assistant.config import Settings
 from assistant.documents import Answer
 from assistant.errors import ModelError
@@ -285,6 +286,24 @@ def test_follow_up_is_rewritten_by_the_model(sample_settings: Settings, stub: Op
     assert "[1]" not in rewrite.message("user")
     assert answer.search_query.startswith(standalone + "\n")
     assert f"Question: {standalone}" in answering.message("user")
+    assert answer.mode == "llm"
+
+
+def test_a_rewrite_that_answers_instead_of_asking_is_not_used(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    # the 0.5B model did this to 13 of 59 coqa follow-ups ("Kevin Ware", "In the second half.")
+    stub.script(Reply(text="It will be signed in Hanoi in October 2025."),
+                lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1]."))
+    history = [{"role": "user", "content": "Which United Nations convention will be signed in Hanoi?"},
+               {"role": "assistant", "content": "The first United Nations Convention against Cybercrime."}]
+    assistant = Assistant.open(with_model(sample_settings, stub.url))
+    _, answer = run(assistant, "When is it expected to be signed?", history)
+    _, answering = stub.requests
+    assert "October 2025" not in answer.search_query
+    assert answer.search_query == heuristic_query("When is it expected to be signed?", parse_history(history))
+    assert "Question: When is it expected to be signed?" in answering.message("user")
+    assert "Which United Nations convention will be signed in Hanoi?" in answering.message("user")
     assert answer.mode == "llm"
 
 
