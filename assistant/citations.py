@@ -251,7 +251,7 @@ class CitationStream:
                 self._release(self._settle(sentence))
                 self.sentence_start = len(self.shown)
                 continue
-            boundary = UNCITED_END.search(self.buffer)
+            boundary = self._uncited_end()
             bracket = self.buffer.find("[")
             if bracket >= 0 and (boundary is None or bracket < boundary.start()):
                 # from a '[' on, hold the sentence (with the white space before the '[')
@@ -289,8 +289,29 @@ class CitationStream:
             rest = self.buffer[run.end():] if run else ""
             if run and rest.strip() and not rest.lstrip().startswith("["):
                 return run.end()
-        found = SENTENCE_END.search(self.buffer)
-        return found.end() if found else None
+        for found in SENTENCE_END.finditer(self.buffer):
+            punctuated = MARKER.sub("", self.buffer[:found.end()]).rstrip()
+            if found.group(0) == "\n" or self._ends_sentence(punctuated, self.buffer[found.end():]):
+                return found.end()
+        return None
+
+    def _uncited_end(self) -> re.Match[str] | None:
+        """The first real sentence end in the (unheld) buffer."""
+        for found in UNCITED_END.finditer(self.buffer):
+            if self._ends_sentence(self.buffer[:found.end(1)], self.buffer[found.end(1):]):
+                return found
+        return None
+
+    def _ends_sentence(self, before: str, after: str) -> bool:
+        """Does a sentence end between ``before`` (the buffer up to final punctuation) and
+        ``after``? Punctuation and a capital are not enough: "Dr. Ohayon", "No. 11", "Gen. Lee".
+        The sentence splitter used everywhere else (sentencex, per language) decides."""
+        head = self.shown[self.sentence_start:] + before
+        following = re.match(r"\s*\S+", after)
+        if following is None:
+            return True
+        return len(self.verifier.split(head + following.group(0), self.lang)) > \
+            len(self.verifier.split(head, self.lang))
 
     def _attribute(self) -> str:
         """Markers for a finished sentence the model did not cite, if one source clearly supports it."""

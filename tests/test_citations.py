@@ -122,3 +122,17 @@ def test_names_from_different_sentences_do_not_support_a_claim(verifier: Citatio
     stream.close()
     assert stream.shown == ("The Russian Center for Science and Culture is directed by Bezdetko. "
                             "Murashkin directs the Russian Center for Science and Culture [1].")
+
+
+@pytest.mark.parametrize("step", [1, 4, 1000])
+def test_abbreviations_do_not_end_a_sentence(verifier: CitationVerifier, step: int) -> None:
+    # the 0.5B model's "…with whom Dr. [1] Ohayon studied." came from ending the claim at "Dr."
+    text = ("The director of the Russian Center for Science and Culture in Hanoi is Dr. Nikolai "
+            "Murashkin [2]. Mr. Putin visited Vietnam in June 2024 [1].")
+    stream = check(verifier, text, step)
+    assert stream.shown == ("The director of the Russian Center for Science and Culture in Hanoi is Dr. "
+                            "Nikolai Murashkin [1]. Mr. Putin visited Vietnam in June 2024 [2].")
+    uncited = check(verifier, "The director of the Russian Center for Science and Culture in Hanoi is "
+                              "Dr. Nikolai Murashkin. The weather in Moscow was cold that winter.", step)
+    assert uncited.shown == ("The director of the Russian Center for Science and Culture in Hanoi is "
+                             "Dr. Nikolai Murashkin. [1] The weather in Moscow was cold that winter.")
