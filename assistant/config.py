@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     abstain_threshold: float = Field(
         0.685, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
+    unverified_abstain_threshold: float = Field(
+        0.6, ge=0, le=1,
+        description="When no claim of the model's answer can be verified, abstain (rather than quote "
+        "the articles) if P(unanswerable) exceeds this.",
+    )
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
 

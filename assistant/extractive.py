@@ -124,8 +124,12 @@ class ExtractiveAnswerer:
         reads it with the earlier questions (``context``). On coqa dev this cut wrong abstentions
         from 17.4% to 11.4%.
         """
+        return not passages or self.should_abstain(self.evidence(question, passages, lang, context))
+
+    def evidence(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Evidence:
+        """The Evidence of the passages for the question (read with ``context``, as above)."""
         asked = f"{question} {context}".strip()
-        return not passages or self.should_abstain(Evidence.of(asked, passages, self.frequency, lang))
+        return Evidence.of(asked, passages, self.frequency, lang)
 
     def answer(
         self, question: str, passages: Sequence[Passage], lang: str, context: str = ""

@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--nyt", type=int, default=50, help="questions of dev/nyt.jsonl (first N)")
     parser.add_argument("--abstain", type=int, default=50, help="questions of dev/abstain.jsonl (first N)")
     parser.add_argument("--coqa", type=int, default=60, help="follow-up turns of dev/coqa.jsonl (first N)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="start nyt and abstain after their first N questions (held-out checks)")
     parser.add_argument("--sets", default="seed,nyt,abstain,coqa")
     parser.add_argument("--work", type=Path, default=Path("/tmp/llm-benchmark"))
     args = parser.parse_args()
@@ -152,15 +154,18 @@ def main() -> None:
             results["coqa"] = rewrite_recall(scoped, followups)
             print(json.dumps({"coqa": results["coqa"]}, indent=1), file=sys.stderr)
             continue
+        if name != "seed":
+            questions = questions[args.skip:]
         questions = questions[: limits[name]] if limits[name] else questions
         model_rows = answer_all(Assistant.open(scoped), questions, streamed=True)
         no_model = scoped.model_copy(update={"openai_base_url": None, "openai_api_key": None})
         extractive_rows = answer_all(Assistant.open(no_model), questions, streamed=False)
-        results[name] = {"llm": summarise(questions, model_rows),
-                         "extractive": summarise(questions, extractive_rows)}
-        (OUT / f"llm-{name}.details.jsonl").write_text(
+        key = f"{name}-from-{args.skip}" if args.skip and name != "seed" else name
+        results[key] = {"llm": summarise(questions, model_rows),
+                        "extractive": summarise(questions, extractive_rows)}
+        (OUT / f"llm-{key}.details.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in model_rows), encoding="utf-8")
-        print(json.dumps({name: results[name]}, indent=1), file=sys.stderr)
+        print(json.dumps({key: results[key]}, indent=1), file=sys.stderr)
         (OUT / "llm-benchmark.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (OUT / "llm-benchmark.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))

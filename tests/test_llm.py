@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.documents import Answer
 from assistant.errors import ModelError
 from assistant.extractive import split_sentences
-from assistant.generate import REWRITE_MAX_TOKENS, UNVERIFIED
+from assistant.generate import REWRITE_MAX_TOKENS, UNSUPPORTED, UNVERIFIED
 from assistant.ingest import ingest
 from assistant.llm import make_chat_model
 from assistant.rewrite import heuristic_query
@@ -142,6 +142,22 @@ def test_answer_without_support_is_replaced_by_the_extractive_one(
     model_part = "".join(t for _, t in tokens).split("\n\n")[0]
     assert "[" not in model_part  # its citations were never shown
     assert_citations_consistent(answer)
+
+
+def test_answer_without_support_and_middling_evidence_abstains(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    stub.script(Reply(text="Russia will host the 2030 football World Cup final in Hanoi [1]."))
+    strict = with_model(sample_settings, stub.url, unverified_abstain_threshold=0.0)
+    tokens, answer = run(Assistant.open(strict))
+    assert answer.abstained and answer.sources == [] and answer.mode == "llm"
+    assert answer.text == "The articles do not answer this question."
+    assert answer.notice == UNSUPPORTED
+    assert "".join(t for _, t in tokens).endswith("\n\n" + answer.text)
+    # the model's error is not this: an endpoint failure still quotes the articles
+    stub.script(Reply(status=500), Reply(status=500), Reply(status=500))
+    _, failed = run(Assistant.open(strict))
+    assert failed.mode == "extractive" and not failed.abstained and failed.sources
 
 
 def test_citations_are_renumbered_in_order_of_appearance(sample_settings: Settings, stub: OpenAIStub) -> None:
