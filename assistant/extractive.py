@@ -21,6 +21,7 @@ from assistant.documents import Answer, Passage, Source
 from assistant.retrieve import tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
+SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
 NO_ANSWER = {
     "en": "The articles do not answer this question.",
     "nl": "De artikelen beantwoorden deze vraag niet.",
@@ -50,6 +51,18 @@ def no_answer_text(lang: str) -> str:
 def quotable(sentence: str) -> str:
     """A sentence as it can be quoted: the article's own "[9]"-style markers would read as ours."""
     return OWN_MARKERS.sub("", sentence).strip()
+
+
+def quoted(passage: Passage, sentences: list[str], index: int) -> str:
+    """Sentence ``index`` of a passage, quoted, with "…" where the passage cut it: a sentence longer
+    than a chunk is split across chunks, and a quote must not pass a fragment off as whole."""
+    text = quotable(sentences[index])
+    if index == 0 and text[:1].islower():
+        text = f"… {text}"
+    last_chunk = int(passage.metadata.get("chunk_index", 0)) >= int(passage.metadata.get("n_chunks", 1)) - 1
+    if index == len(sentences) - 1 and not last_chunk and not text.endswith(SENTENCE_FINAL):
+        text = f"{text} …"
+    return text
 
 
 @dataclass(frozen=True)
@@ -147,9 +160,11 @@ class ExtractiveAnswerer:
         best_score = ranked[0][0]
         chosen = [r for r in ranked if r[1] == best_passage
                   and (r[0] >= 0.25 * best_score or best_score <= 0)][: self.settings.answer_sentences]
-        source = make_source(1, passages[best_passage])  # best sentence first
+        passage = passages[best_passage]
+        source = make_source(1, passage)  # best sentence first
         source.supporting = [sentence for *_, sentence in chosen]
-        text = " ".join(f"{quotable(sentence)} [1]" for sentence in source.supporting)
+        sentences = split_sentences(passage.text, str(passage.metadata.get("lang") or "en"))
+        text = " ".join(f"{quoted(passage, sentences, index)} [1]" for _, _, index, _ in chosen)
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def rank_sentences(

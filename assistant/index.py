@@ -5,8 +5,11 @@
     index.delete_document("000_article.txt")
 
 The collection records the embedding model that built it; opening it with another model raises
-IndexNotReady, so vectors of two models are never mixed. Chroma's own default embedding function
-(which downloads a model) is never used: vectors always come from our embedder.
+IndexNotReady, so vectors of two models are never mixed. It also records whether its chunks carry
+sparse vectors (SparseEncoder, in the metadata key ``sparse``): that is decided when it is created
+(SPARSE_RETRIEVAL) and every chunk added later follows it, so a collection is never half sparse.
+Chroma's own default embedding function (which downloads a model) is never used: vectors always
+come from our embedder.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from langchain_chroma import Chroma
 
 from assistant.config import Settings
 from assistant.documents import Chunk
-from assistant.embeddings import E5Embeddings, OpenAICompatibleEmbeddings
+from assistant.embeddings import E5Embeddings, OpenAICompatibleEmbeddings, SparseEncoder
 from assistant.errors import DocumentNotFound, IndexNotReady
 
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
+SPARSE_KEY = "sparse"  # chunk metadata: the packed sparse vector (never shown to users)
 
 
 @dataclass
@@ -75,15 +79,19 @@ def embedding_text(chunk: Chunk) -> str:
 class Index:
     """One Chroma collection of chunks, with the embedder that built it."""
 
-    def __init__(self, collection: Any, store: Chroma, embedder: Embedder) -> None:
+    def __init__(self, collection: Any, store: Chroma, embedder: Embedder,
+                 sparse: SparseEncoder | None = None) -> None:
         self.collection = collection
         self.store = store
         self.embedder = embedder
+        self.sparse = sparse  # set when the collection's chunks carry sparse vectors
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
         client = client or connect(settings)
         wanted = {"embedding_model": embedder.model_id, "hnsw:space": "cosine"}
+        if settings.sparse_retrieval:
+            wanted["sparse_model"] = SparseEncoder.model_id
         try:
             collection = client.get_or_create_collection(
                 name=settings.collection, metadata=wanted, embedding_function=None
@@ -101,7 +109,9 @@ class Index:
             client=client, collection_name=settings.collection,
             embedding_function=embedder, create_collection_if_not_exists=False,
         )
-        return cls(collection, store, embedder)
+        sparse = (collection.metadata or {}).get("sparse_model") == SparseEncoder.model_id
+        shared = embedder if isinstance(embedder, E5Embeddings) else None
+        return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None)
 
     @staticmethod
     def drop(settings: Settings, client: Any = None) -> None:
@@ -120,11 +130,14 @@ class Index:
         if not chunks:
             return
         vectors = self.embedder.embed_documents([embedding_text(c) for c in chunks])
+        metadatas = [c.metadata for c in chunks]
+        if self.sparse is not None:
+            metadatas = [{**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)} for c in chunks]
         self.collection.upsert(
             ids=[c.chunk_id for c in chunks],
             embeddings=vectors,  # type: ignore[arg-type]
             documents=[c.text for c in chunks],
-            metadatas=[c.metadata for c in chunks],
+            metadatas=metadatas,
         )
 
     def delete_ids(self, ids: list[str]) -> None:
@@ -191,4 +204,5 @@ class Index:
             "outlets": dict(sorted(outlets.items(), key=lambda item: -item[1])),
             "date_range": [min(dates), max(dates)] if dates else None,
             "embedding_model": self.embedder.model_id,
+            "sparse_model": self.sparse.model_id if self.sparse else None,
         }

@@ -36,3 +36,25 @@ def test_more_of_the_question_found_in_the_passage_means_less_doubt() -> None:
     found = [Evidence.of(question, [passage(0.80)], FREQUENCY, "en").unanswerable_probability()
              for question in ("When will it be?", f"When will it be? {EARLIER}")]
     assert found[1] < found[0]
+
+
+def test_a_sentence_cut_by_its_chunk_is_quoted_with_an_ellipsis() -> None:
+    """A sentence longer than a chunk is split across chunks: the quote marks where it was cut."""
+    answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
+    cut = ("expected to be signed in Hanoi in October, after the talks. "
+           "Vietnam and Russia agreed on the text of the United Nations convention against cybercrime, and")
+
+    def chunk(index: int) -> Passage:
+        return Passage(chunk_id=f"a#1#{index}", doc_id="a", text=cut, score=0.2, dense_similarity=0.9,
+                       calibrated=0.08, lexical_score=9.0,
+                       metadata={"lang": "en", "chunk_index": index, "n_chunks": 5})
+
+    middle = answerer.answer("What did Vietnam and Russia agree on about cybercrime?", [chunk(2)], "en")
+    assert not middle.abstained
+    assert "cybercrime, and … [1]" in middle.text
+    when = answerer.answer("When is the cybercrime convention expected to be signed in Hanoi?", [chunk(2)], "en")
+    assert when.text.startswith("… expected to be signed in Hanoi")
+    assert middle.sources[0].supporting[0].startswith("Vietnam and Russia agreed")  # the source as it is
+    # the last chunk of an article ends where the article ends: nothing was cut after it
+    last = answerer.answer("What did Vietnam and Russia agree on about cybercrime?", [chunk(4)], "en")
+    assert "cybercrime, and [1]" in last.text

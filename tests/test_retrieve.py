@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.documents import Filters
-from assistant.retrieve import NewsRetriever, chroma_where, tokenize
+from assistant.embeddings import SparseEncoder
+from assistant.retrieve import NewsRetriever, SparseMatrix, chroma_where, tokenize
 from assistant.service import Assistant
 
 DUTCH = "003_024cb3686d4085ed.txt"
@@ -86,7 +88,42 @@ def test_lexical_match_is_the_share_of_the_question_idf(sample_assistant: Assist
     assert partial[best] == pytest.approx(
         sum(lexical.idf(t) for t in tokenize(names)) / sum(lexical.idf(t) for t in tokenize(f"{names} Xylophonist")))
     assert not lexical.coverage("Xylophonist").any()
-    # the fused score is the calibrated cosine plus the weighted match, for every passage
+    # the fused score is the calibrated cosine plus the weighted lexical and sparse matches
+    settings = sample_assistant.settings
     for passage in sample_assistant.retriever.search(names, k=5):
         assert passage.score == pytest.approx(
-            passage.calibrated + sample_assistant.settings.lexical_weight * passage.lexical_coverage, abs=1e-6)
+            passage.calibrated + settings.lexical_weight * passage.lexical_coverage
+            + settings.sparse_weight * passage.sparse_similarity, abs=1e-6)
+
+
+def test_sparse_vectors_match_concepts_across_languages(sample_assistant: Assistant) -> None:
+    """e5's latent terms: a Vietnamese phrase shares none of the words of the English passage that
+    names the same centre, and still matches it far better than an unrelated passage."""
+    lexical = sample_assistant.retriever.lexical
+    assert lexical.sparse is not None  # every chunk of the sample index carries its vector
+    scores = sample_assistant.retriever.sparse_scores("Trung tâm Khoa học và Văn hóa Nga", lexical)
+    assert scores is not None and scores.shape == (lexical.size,)
+    rows = {lexical.metadatas[r]["doc_id"]: r for r in np.argsort(-scores)}  # best row of each doc
+    centre = next(r for r in range(lexical.size) if "Russian Center for Science and Culture" in lexical.texts[r])
+    oil = next(r for r in range(lexical.size) if "Zarubezhneft" in lexical.texts[r])
+    assert scores[centre] > scores[oil] + 0.05
+    assert not set(tokenize(lexical.texts[centre])) & set(tokenize("Trung tâm Khoa học và Văn hóa Nga"))
+    assert "000_9816ccc5144c5afd.txt" in rows
+    # the packed vectors are internal: no passage or source shows them
+    for passage in sample_assistant.retriever.search("Trung tâm Khoa học và Văn hóa Nga", k=5):
+        assert "sparse" not in passage.metadata
+
+
+def test_sparse_vectors_pack_and_score() -> None:
+    encoder = SparseEncoder(terms=32)
+    indices, values = encoder.encode("Murashkin directs the Russian Center for Science and Culture.")
+    assert len(indices) == 32 and np.all(np.diff(indices.astype(int)) > 0)
+    assert float(values @ values) == pytest.approx(1.0, abs=1e-5)
+    unpacked = encoder.unpack(encoder.packed("Murashkin directs the Russian Center for Science and Culture."))
+    assert np.array_equal(unpacked[0], indices) and np.allclose(unpacked[1], values, atol=1e-3)
+    # rows of a matrix score like dot products; a row without features (an empty chunk) scores 0
+    query = encoder.query("Who directs the Russian centre?")
+    matrix = SparseMatrix.of([unpacked, (np.zeros(0, np.int64), np.zeros(0, np.float32)), unpacked])
+    expected = float(unpacked[1] @ query[unpacked[0]])
+    assert matrix.scores(query) == pytest.approx([expected, 0.0, expected], abs=1e-6)
+    assert expected > 0.2
