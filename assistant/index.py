@@ -15,6 +15,7 @@ come from our embedder.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from assistant.errors import DocumentNotFound, IndexNotReady
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
 SPARSE_KEY = "sparse"  # chunk metadata: the packed sparse vector (never shown to users)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -110,6 +113,9 @@ class Index:
             embedding_function=embedder, create_collection_if_not_exists=False,
         )
         sparse = (collection.metadata or {}).get("sparse_model") == SparseEncoder.model_id
+        if settings.sparse_retrieval and not sparse:
+            log.info("the index %r has no sparse vectors (built without them): searching without; "
+                     "`assistant ingest --rebuild PATH` adds them", settings.collection)
         shared = embedder if isinstance(embedder, E5Embeddings) else None
         return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None)
 
