@@ -43,6 +43,9 @@ FINAL = (".", "!", "?", "。", "！", "？", "…")
 UNCITED_END = re.compile(r"([.!?。！？…][\"'”’)]*)(?=\s+[^\s\[a-z])")
 PENDING_END = re.compile(r"[.!?。！？…][\"'”’)]*\s*$|\s+$")
 MIN_CLAIM_WORDS = 4
+# Words after which a marker stands where a noun should be: "the countries are [1], [2], and".
+NOUN_SLOT = frozenset({"a", "an", "the", "is", "are", "was", "were", "his", "her", "its", "their",
+                       "include", "includes", "including"})
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 # Support thresholds (cosines of multilingual-e5-small, "passage: " side on both texts).
@@ -97,6 +100,15 @@ def names_in(claim: str) -> set[str]:
     """Stems of the capitalised words after a claim's first word (people, places, organisations)."""
     words = re.findall(r"\w+", claim)[1:]
     return {stem(w.lower()) for w in words if len(w) > 2 and w[0].isupper() and not w.isupper()}
+
+
+def used_as_word(before: str, after: str) -> bool:
+    """Does a marker stand in for the content ("Theo Kearney is [1].")? The word before it asks for
+    a noun, and punctuation, another marker or the end follows it. Such a sentence says nothing a
+    passage could support, however many of its other words the passage has."""
+    words = re.findall(r"[^\W\d_]+", MARKER.sub(" ", before))
+    ends = re.match(r"\s*(?:$|[,.;:!?\[])", after) is not None
+    return bool(words) and words[-1].lower() in NOUN_SLOT and ends
 
 
 def numbers_in(text: str) -> set[str]:
@@ -357,6 +369,9 @@ class CitationStream:
         if not groups:
             return tail
         self.claims += 1
+        if any(used_as_word(head + tail[:g.start()], tail[g.end():]) for g in groups):
+            self.removed.extend((claim, n, "marker used as a word") for n in sorted(numbers_of(groups)))
+            return re.sub(r"([,;])(?:\s*[,;])+", r"\1", MARKER_WITH_SPACE.sub("", tail))  # "[1],[2]," → ","
         verdicts: dict[int, Support | None] = {}
         for group in groups:
             for part in re.findall(r"\d+", group.group(1)):

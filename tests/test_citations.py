@@ -136,3 +136,18 @@ def test_abbreviations_do_not_end_a_sentence(verifier: CitationVerifier, step: i
                               "Dr. Nikolai Murashkin. The weather in Moscow was cold that winter.", step)
     assert uncited.shown == ("The director of the Russian Center for Science and Culture in Hanoi is "
                              "Dr. Nikolai Murashkin. [1] The weather in Moscow was cold that winter.")
+
+
+def test_a_marker_standing_in_for_the_answer_is_no_citation(verifier: CitationVerifier) -> None:
+    """The 0.5B model wrote "The countries ... are [1],[2], and.": the passage shares the sentence's
+    words, but the sentence names nothing the passage could support."""
+    stream = check(verifier, "The Joint Venture Bank and Vietsovpetro are [3],[1], and. "
+                             "Vietsovpetro and the Joint Venture Bank remain symbols of economic ties [3].")
+    assert stream.shown == ("The Joint Venture Bank and Vietsovpetro are, and. "
+                            "Vietsovpetro and the Joint Venture Bank remain symbols of economic ties [1].")
+    assert ("marker used as a word" in {why for _, _, why in stream.removed})
+    assert [s.doc_id for s in stream.sources()] == ["doc-3"]
+    # a marker after a content word, or a reference "according to [n]", still cites
+    kept = check(verifier, "According to [2], Murashkin is the director of the Russian Center for "
+                           "Science and Culture in Hanoi.")
+    assert "[1]" in kept.shown
