@@ -63,7 +63,7 @@ class Passage:
     calibrated: float = 0.0
     lexical_score: float = 0.0
     lexical_coverage: float = 0.0
-    sparse_similarity: float = 0.0
+    sparse_similarity: float | None = None  # None: the index has no sparse vectors
     dense_rank: int | None = None
     lexical_rank: int | None = None
 

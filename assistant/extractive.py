@@ -42,6 +42,10 @@ PASSAGE_PRIOR = 40.0
 # under 3% of answerable questions).
 SIMILARITY_FLOOR_SAME = 0.78
 SIMILARITY_FLOOR_CROSS = 0.755
+# Below this sparse cosine (e5's latent terms, best of the retrieved passages) no passage shares a
+# concept with the question. Every answerable dev question is above 0.11; off-topic questions in
+# another language than the articles ("Ai là tổng thống Mỹ?": 0.07) pass the dense floors.
+SPARSE_FLOOR = 0.10
 
 
 def no_answer_text(lang: str) -> str:
@@ -74,12 +78,14 @@ class Evidence:
     lexical: float  # BM25 score of the best lexical hit
     coverage: float  # share of the question's known words (IDF-weighted) in the best passage
     same_language: bool  # question and best passage are in the same language
+    sparse: float | None = None  # best sparse cosine of the passages (None: the index has none)
 
     @classmethod
     def of(cls, question: str, passages: Sequence[Passage], frequency: Mapping[str, int],
            lang: str = "") -> Evidence:
         if not passages:
             return cls(0.0, 0.0, 0.0, 0.0, False)
+        sparse = [p.sparse_similarity for p in passages if p.sparse_similarity is not None]
         best = passages[0]
         total = max(frequency.values(), default=1)
         weights = {t: math.log(1 + total / (1 + frequency[t])) for t in set(tokenize(question))
@@ -92,6 +98,7 @@ class Evidence:
             lexical=max(p.lexical_score for p in passages),
             coverage=found / sum(weights.values()) if weights else 0.0,
             same_language=bool(lang) and lang == best.metadata.get("lang"),
+            sparse=max(sparse) if sparse else None,
         )
 
     def features(self) -> tuple[float, ...]:
@@ -108,12 +115,13 @@ class Evidence:
         return 1.0 / (1.0 + math.exp(-z))
 
     def off_topic(self) -> bool:
-        """Nothing retrieved is even about the question: e5 similarity below the floor.
+        """Nothing retrieved is even about the question: e5 similarity below the floor, or no
+        passage sharing a latent term with it.
 
         Cross-language pairs score lower in e5 for the same relevance, hence two floors.
         """
         floor = SIMILARITY_FLOOR_SAME if self.same_language else SIMILARITY_FLOOR_CROSS
-        return self.similarity < floor
+        return self.similarity < floor or (self.sparse is not None and self.sparse < SPARSE_FLOOR)
 
 
 class ExtractiveAnswerer:

@@ -255,9 +255,10 @@ class HybridRetriever:
             passage.calibrated = passage.dense_similarity - shift
             row = lexical.rows.get(passage.chunk_id)
             passage.lexical_coverage = float(coverage[row]) if row is not None else 0.0
-            passage.sparse_similarity = float(sparse[row]) if sparse is not None and row is not None else 0.0
+            if sparse is not None:
+                passage.sparse_similarity = float(sparse[row]) if row is not None else 0.0
             passage.score = (passage.calibrated + self.settings.lexical_weight * passage.lexical_coverage
-                             + self.settings.sparse_weight * passage.sparse_similarity)
+                             + self.settings.sparse_weight * (passage.sparse_similarity or 0.0))
         best: dict[str, Passage] = {}
         for passage in sorted(chunks.values(), key=lambda p: -p.score):
             best.setdefault(passage.doc_id, passage)
@@ -320,7 +321,7 @@ class NewsRetriever(BaseRetriever):
 
 
 SCORE_FIELDS = ("score", "dense_similarity", "calibrated", "lexical_score", "lexical_coverage",
-                "dense_rank", "lexical_rank")
+                "sparse_similarity", "dense_rank", "lexical_rank")
 
 
 def to_document(passage: Passage) -> Document:

@@ -70,6 +70,15 @@ def test_unanswerable_question_gets_an_honest_abstention_in_its_language(sample_
     assert "artikelen" in answer.text
 
 
+def test_an_off_topic_question_in_a_language_no_article_has_is_not_answered(sample_assistant: Assistant) -> None:
+    """Vietnamese, and no article in Vietnamese: dense similarities are flat and high enough to pass
+    their floor, but no passage shares a latent term with "who is the US president?"."""
+    answer = sample_assistant.ask("Ai là tổng thống Mỹ?")
+    assert answer.abstained and answer.sources == []
+    assert answer.text == "Các bài báo không trả lời câu hỏi này."
+    assert not sample_assistant.ask("Ai đã tiếp Thứ trưởng Ngoại giao Nga Rudenko?").abstained
+
+
 @pytest.mark.parametrize("question", ["", "   \n\t "])
 def test_empty_question_is_refused(sample_assistant: Assistant, question: str) -> None:
     with pytest.raises(QuestionError, match="empty"):

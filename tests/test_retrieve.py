@@ -93,7 +93,7 @@ def test_lexical_match_is_the_share_of_the_question_idf(sample_assistant: Assist
     for passage in sample_assistant.retriever.search(names, k=5):
         assert passage.score == pytest.approx(
             passage.calibrated + settings.lexical_weight * passage.lexical_coverage
-            + settings.sparse_weight * passage.sparse_similarity, abs=1e-6)
+            + settings.sparse_weight * (passage.sparse_similarity or 0.0), abs=1e-6)
 
 
 def test_sparse_vectors_match_concepts_across_languages(sample_assistant: Assistant) -> None:
