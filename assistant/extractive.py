@@ -57,14 +57,15 @@ def quotable(sentence: str) -> str:
     return OWN_MARKERS.sub("", sentence).strip()
 
 
-def quoted(passage: Passage, sentences: list[str], index: int) -> str:
-    """Sentence ``index`` of a passage, quoted, with "…" where the passage cut it: a sentence longer
-    than a chunk is split across chunks, and a quote must not pass a fragment off as whole."""
-    text = quotable(sentences[index])
+def quoted(passage: Passage, sentence: str, index: int, count: int) -> str:
+    """Sentence ``index`` of the ``count`` of a passage, quoted, with "…" where the passage cut it:
+    a sentence longer than a chunk is split across chunks, and a quote must not pass a fragment off
+    as whole."""
+    text = quotable(sentence)
     if index == 0 and text[:1].islower():
         text = f"… {text}"
     last_chunk = int(passage.metadata.get("chunk_index", 0)) >= int(passage.metadata.get("n_chunks", 1)) - 1
-    if index == len(sentences) - 1 and not last_chunk and not text.endswith(SENTENCE_FINAL):
+    if index == count - 1 and not last_chunk and not text.endswith(SENTENCE_FINAL):
         text = f"{text} …"
     return text
 
@@ -171,8 +172,8 @@ class ExtractiveAnswerer:
         passage = passages[best_passage]
         source = make_source(1, passage)  # best sentence first
         source.supporting = [sentence for *_, sentence in chosen]
-        sentences = split_sentences(passage.text, str(passage.metadata.get("lang") or "en"))
-        text = " ".join(f"{quoted(passage, sentences, index)} [1]" for _, _, index, _ in chosen)
+        count = sum(1 for r in ranked if r[1] == best_passage)  # ranked holds every sentence of it
+        text = " ".join(f"{quoted(passage, sentence, index, count)} [1]" for _, _, index, sentence in chosen)
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def rank_sentences(

@@ -170,13 +170,18 @@ class LexicalIndex:
         total = sum(self.idf(t) for t in terms)
         return np.asarray(self.matcher.get_scores(known), dtype=np.float32) / total
 
-    def search(self, query: str, limit: int, filters: Filters | None) -> list[tuple[int, float]]:
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Which rows the filters let through (None: all of them)."""
+        if filters is None or filters.is_empty():
+            return None
+        return np.array([matches(m, filters) for m in self.metadatas])
+
+    def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best chunks among the ``allowed`` rows."""
         terms = [t for t in tokenize(query) if t in self.vocabulary]
         if self.bm25 is None or not terms:
             return []
-        mask = None
-        if filters is not None and not filters.is_empty():
-            mask = np.array([matches(m, filters) for m in self.metadatas], dtype=np.float32)
+        mask = None if allowed is None else allowed.astype(np.float32)
         limit = min(limit, len(self.ids))
         results, scores = self.bm25.retrieve(
             [terms], k=limit, show_progress=False, weight_mask=mask, n_threads=1
@@ -231,9 +236,10 @@ class HybridRetriever:
             for passage in found:
                 chunks[passage.chunk_id] = passage
 
-        hits = lexical.search(query, self.settings.candidates, filters)
+        allowed = lexical.allowed(filters)
+        hits = lexical.search(query, self.settings.candidates, allowed)
         sparse = self.sparse_scores(query, lexical)
-        proposed = [row for row, _ in hits] + self.sparse_candidates(sparse, lexical, filters)
+        proposed = [row for row, _ in hits] + self.sparse_candidates(sparse, lexical, allowed)
         missing = list(dict.fromkeys(lexical.ids[row] for row in proposed if lexical.ids[row] not in chunks))
         similarities = self.similarities(vector, missing)
         for row in proposed:
@@ -272,12 +278,11 @@ class HybridRetriever:
         return lexical.sparse.scores(encoder.query(query))
 
     def sparse_candidates(self, scores: np.ndarray | None, lexical: LexicalIndex,
-                          filters: Filters | None) -> list[int]:
-        """Rows of the chunks the sparse vectors propose, best first."""
+                          allowed: np.ndarray | None) -> list[int]:
+        """Rows of the chunks the sparse vectors propose among the ``allowed`` rows, best first."""
         if scores is None:
             return []
-        if filters is not None and not filters.is_empty():
-            allowed = np.array([matches(m, filters) for m in lexical.metadatas])
+        if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         limit = min(self.settings.candidates, lexical.size)
         top = np.argpartition(-scores, limit - 1)[:limit]
