@@ -84,8 +84,8 @@ def ingest(
 
     Example: assistant ingest data/articles --prune
     """
-    from assistant.index import Index
-    from assistant.ingest import ingest as run_ingest
+    from assistant.index.collection import Index
+    from assistant.ingest.pipeline import ingest as run_ingest
 
     settings = settings_or_exit()
     with rendered_errors(settings):
@@ -264,7 +264,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the chat UI at /, the REST API at /api and the widget at /widget.js."""
-    from assistant.api import run
+    from assistant.web.app import run
 
     settings = settings_or_exit()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}

@@ -91,6 +91,17 @@ class Source:
         return asdict(self)
 
 
+def make_source(number: int, passage: Passage) -> Source:
+    """Source ``number`` for a retrieved passage (its article's metadata, the passage text)."""
+    meta = passage.metadata
+    return Source(
+        number=number, doc_id=passage.doc_id, chunk_id=passage.chunk_id,
+        title=str(meta.get("title") or passage.doc_id), outlet=str(meta.get("outlet") or ""),
+        date=str(meta.get("date") or ""), url=str(meta.get("url") or ""),
+        lang=str(meta.get("lang") or ""), passage=passage.text,
+    )
+
+
 @dataclass
 class Answer:
     """What a turn produces: the text with [n] markers and exactly the sources it cites."""

@@ -11,10 +11,7 @@ precision and coverage, abstention, latency p50/p95, overall and per question la
 from __future__ import annotations
 
 import json
-import re
-import string
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,21 +20,11 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import AssistantError, SourceError
-from assistant.ingest import IngestReport, ingest
+from assistant.ingest.pipeline import IngestReport, ingest
 from assistant.service import Assistant
+from assistant.text import normalise
 
 RECALL_AT = (1, 5, 10)
-PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "–", "—", "…", "«", "»"}
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, punctuation removed, spaces collapsed (the README's normalisation)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(" " if ch in PUNCTUATION or unicodedata.category(ch).startswith("P") else ch
-                   for ch in text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def load_questions(path: Path) -> list[dict[str, Any]]:
     questions = []
     with path.open(encoding="utf-8") as handle:

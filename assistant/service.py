@@ -12,12 +12,12 @@ from typing import Any
 
 from langchain_core.runnables import Runnable
 
-from assistant import answer as answering
+from assistant.answering import chain as answering
 from assistant.config import Settings
 from assistant.documents import Answer, Filters
-from assistant.embeddings import make_embedder
-from assistant.index import Index
-from assistant.retrieve import HybridRetriever
+from assistant.index.collection import Index
+from assistant.index.embeddings import make_embedder
+from assistant.retrieval.hybrid import HybridRetriever
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Assistant:
         index = Index.open(settings, make_embedder(settings))
         retriever = HybridRetriever(index, settings)
         if chat_model is None and settings.llm_configured:
-            from assistant.llm import make_chat_model
+            from assistant.answering.llm import make_chat_model
 
             chat_model = make_chat_model(settings)
         chain = answering.build_chain(settings, retriever, chat_model)

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import parse_history
-from assistant.cleaning import detect_language
+from assistant.answering.chain import parse_history
+from assistant.answering.extractive import Evidence
 from assistant.config import load_settings
-from assistant.extractive import Evidence
-from assistant.rewrite import heuristic_query
+from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
+from assistant.text import detect_language
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval" / "dev"

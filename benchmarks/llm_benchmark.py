@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answering.generate import QuestionRewriter
 from assistant.config import Settings, load_settings
 from assistant.documents import Turn
 from assistant.evaluation import load_questions, score
-from assistant.generate import QuestionRewriter
-from assistant.ingest import ingest
-from assistant.rewrite import heuristic_query
+from assistant.ingest.pipeline import ingest
+from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import load_settings
-from assistant.index import embedding_text
-from assistant.ingest import ingest
+from assistant.index.collection import embedding_text
+from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]

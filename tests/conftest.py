@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.ingest import ingest
+from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent

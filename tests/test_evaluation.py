@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.evaluation import normalise, score
+from assistant.evaluation import score
+from assistant.text import normalise
 
 
 def test_normalise_follows_the_readme() -> None:

@@ -12,9 +12,9 @@ import pytest
 from pydantic import SecretStr
 
 from assistant.config import Settings
-from assistant.ingest import ingest
+from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
-from assistant.ui import corpus_documents
+from assistant.web.ui import corpus_documents
 from tests.browser.conftest import PageLog, RunningApp
 from tests.openai_stub import OpenAIStub, Reply, sources_in
 

@@ -17,11 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.ingest import ingest
+from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
-from tests.conftest import ARTICLES, free_port, make_settings
-
-from .conftest import SCREENSHOTS, RunningApp, serving
+from tests.conftest import ARTICLES, SCREENSHOTS, RunningApp, free_port, make_settings, serving
 
 pytestmark = pytest.mark.browser
 

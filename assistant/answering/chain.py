@@ -1,0 +1,207 @@
+"""The retrieval chain: question (+ history) → search query → passages → cited answer.
+
+    chain = build_chain(settings, retriever)               # extractive, no model needed
+    chain = build_chain(settings, retriever, chat_model)   # fluent answers from a chat model
+    answer = ask(chain, "Who directs the Russian Center?")
+    for event in stream(chain, "and when?", history):      # {"token": ...} ..., then {"answer": ...}
+        ...
+
+One LCEL chain serves the CLI, the evaluation and the web service, so what is measured is what
+users get. Steps are named (``run_name``) so traces read like the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import (
+    Runnable,
+    RunnableGenerator,
+    RunnableLambda,
+)
+from langchain_core.runnables.utils import AddableDict
+
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.documents import Answer, Filters, Passage, Turn
+from assistant.errors import ModelError, QuestionError
+from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
+from assistant.retrieval.rewrite import heuristic_query, history_context
+from assistant.text import detect_language
+
+RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
+
+
+@dataclass
+class Turnstate:
+    """What flows between the chain's steps."""
+
+    question: str
+    history: list[Turn]
+    filters: Filters | None
+    lang: str = "en"
+    search_query: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    retrieved_doc_ids: list[str] = field(default_factory=list)
+    standalone: str = ""  # the follow-up rewritten by the model (empty when it was not)
+    model_failure: ModelError | None = None  # the model failed earlier in this turn
+
+
+def validate_question(question: object, settings: Settings) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("The question is empty: type a question about the articles.")
+    question = question.strip()
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(
+            f"The question is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,} (MAX_QUESTION_CHARS). Ask a shorter question."
+        )
+    if "\x00" in question:
+        raise QuestionError("The question contains a NUL byte; send plain text.")
+    return question
+
+
+def parse_history(history: Sequence[Any] | None) -> list[Turn]:
+    """Turns from dicts ({"role", "content"}) or Turn objects; anything else is a QuestionError."""
+    turns = []
+    for item in history or []:
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant") \
+                and isinstance(item.get("content"), str):
+            turns.append(Turn(role=item["role"], content=item["content"]))
+        else:
+            raise QuestionError(
+                'Each history turn must be {"role": "user" | "assistant", "content": "..."}.'
+            )
+    return turns
+
+
+def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None) -> Runnable:
+    """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events.
+
+    With ``chat_model`` the follow-up is rewritten and the answer written by the model
+    (``assistant.generate``); without one, the heuristic query and the extractive answer.
+    """
+    rewriter = model_answerer = None
+    if chat_model is not None:
+        from assistant.answering.generate import ModelAnswerer, QuestionRewriter
+
+        model_answerer = ModelAnswerer(settings, chat_model, retriever)
+        if settings.llm_rewrite:
+            rewriter = QuestionRewriter(settings, chat_model)
+
+    def prepare(inputs: dict[str, Any]) -> Turnstate:
+        question = validate_question(inputs.get("question"), settings)
+        filters = inputs.get("filters")
+        return Turnstate(
+            question=question,
+            history=parse_history(inputs.get("history")),
+            filters=filters if isinstance(filters, Filters) else None,
+            lang=detect_language(question) or "en",
+        )
+
+    def rewrite(state: Turnstate) -> Turnstate:
+        if rewriter is not None and state.history:
+            try:
+                state.standalone = rewriter.rewrite(state.question, state.history)
+                if state.standalone:  # else the model only repeated the question
+                    # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost
+                    # recall (a small model drops names), joined it loses nothing
+                    heuristic = heuristic_query(state.question, state.history, settings.max_history_turns)
+                    state.search_query = f"{state.standalone}\n{heuristic}"
+                    return state
+            except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
+                state.model_failure = exc
+        state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)
+        return state
+
+    def retrieve(state: Turnstate) -> Turnstate:
+        k = max(settings.top_k, RETRIEVED_FOR_EVALUATION)
+
+        def search(query: str) -> list[Passage]:
+            documents = NewsRetriever(retriever=retriever, filters=state.filters, k=k).invoke(query)
+            return [from_document(document) for document in documents]
+
+        found = search(state.search_query)
+        if state.history and found and state.search_query != state.question:
+            alone = search(state.question)
+            if alone and topic_changed(retriever, state.question, alone[0], found[0]):
+                state.search_query, found = state.question, alone
+        state.retrieved_doc_ids = [p.doc_id for p in found]
+        state.passages = found[: settings.top_k]
+        return state
+
+    def respond(states: Iterator[Turnstate]) -> Iterator[AddableDict]:
+        for state in states:
+            if model_answerer is not None:
+                events = model_answerer.stream(state.question, state.passages, state.lang,
+                                               state.history, state.standalone, state.model_failure)
+                for event in events:
+                    if "answer" in event:
+                        event["answer"].search_query = state.search_query
+                        event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
+                    yield event
+                continue
+            lexical = retriever.lexical
+            answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
+            answer = answerer.answer(
+                state.question, state.passages, state.lang,
+                context=history_context(state.history, settings.max_history_turns),
+            )
+            answer.search_query = state.search_query
+            answer.retrieved_doc_ids = state.retrieved_doc_ids
+            yield AddableDict(token=answer.text)
+            yield AddableDict(answer=answer)
+
+    return (
+        RunnableLambda(prepare).with_config(run_name="prepare")
+        | RunnableLambda(rewrite).with_config(run_name="condense_question")
+        | RunnableLambda(retrieve).with_config(run_name="retrieve")
+        | RunnableGenerator(respond).with_config(run_name="answer")
+    ).with_config(run_name="news_assistant")
+
+
+# Cosine similarities (e5). A question switches topic only when it matches a passage well on its
+# own (generic follow-ups such as "when was it signed?" reach ~0.80) and clearly better than the
+# passage found with the history.
+TOPIC_SHIFT_SIMILARITY = 0.83
+TOPIC_SHIFT_MARGIN = 0.04
+
+
+def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joined: Passage) -> bool:
+    """Is a question with history a new topic rather than a follow-up?
+
+    The history is joined to the search so that "and when was it signed?" finds its article; but
+    "Who co-chaired the consultation?" after a question about something else must not be pulled
+    back to the old topic. When the question by itself is clearly closer to its own best passage
+    than to the best passage found with the history, it stands on its own.
+    """
+    if alone.doc_id == joined.doc_id:
+        return False
+    vector = retriever.index.embedder.embed_query(question)
+    similarity = retriever.similarities(vector, [alone.chunk_id, joined.chunk_id])
+    own = similarity[alone.chunk_id]
+    return own >= TOPIC_SHIFT_SIMILARITY and own - similarity[joined.chunk_id] > TOPIC_SHIFT_MARGIN
+
+
+def chain_input(question: str, history: Sequence[Any] | None = None,
+                filters: Filters | None = None) -> dict[str, Any]:
+    return {"question": question, "history": list(history or []), "filters": filters}
+
+
+def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
+        filters: Filters | None = None) -> Answer:
+    """Run one turn and return the final Answer."""
+    result = chain.invoke(chain_input(question, history, filters))
+    answer: Answer = result["answer"]
+    return answer
+
+
+def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
+           filters: Filters | None = None) -> Iterator[dict[str, Any]]:
+    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}."""
+    for event in chain.stream(chain_input(question, history, filters)):
+        yield dict(event)

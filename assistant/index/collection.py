@@ -1,0 +1,331 @@
+"""The Chroma collection: open it (embedded or server), add a document's chunks, delete, count.
+
+    index = Index.open(settings, embedder)
+    index.add_chunks(chunks)                 # embeds with our embedder, upserts by stable id
+    index.delete_document("000_article.txt")
+
+The collection records the embedding model that built it; opening it with another model raises
+IndexNotReady, so vectors of two models are never mixed. It also records whether its chunks carry
+sparse vectors (SparseEncoder, in the metadata key ``sparse``): that is decided when it is created
+(SPARSE_RETRIEVAL) and every chunk added later follows it, so a collection is never half sparse.
+Chroma's own default embedding function (which downloads a model) is never used: vectors always
+come from our embedder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import chromadb
+from chromadb.errors import ChromaError, NotFoundError
+from langchain_chroma import Chroma
+
+from assistant.config import Settings
+from assistant.documents import Chunk
+from assistant.errors import DocumentNotFound, IndexNotReady
+from assistant.index.embeddings import E5Embeddings, OpenAICompatibleEmbeddings, SparseEncoder
+
+Embedder = E5Embeddings | OpenAICompatibleEmbeddings
+PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
+SPARSE_KEY = "sparse"  # chunk metadata: the packed sparse vector (never shown to users)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DocumentState:
+    """What the index holds for one document: chunk ids per content hash, and expected counts."""
+
+    chunks_by_hash: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    expected: dict[str, int] = field(default_factory=dict)
+
+    def is_complete(self, content_hash: str) -> bool:
+        found = self.chunks_by_hash.get(content_hash, [])
+        return bool(found) and len(found) == self.expected.get(content_hash, -1)
+
+    def stale_ids(self, keep_hash: str | None) -> list[str]:
+        return [cid for h, ids in self.chunks_by_hash.items() if h != keep_hash for cid in ids]
+
+
+def connect(settings: Settings) -> chromadb.ClientAPI:
+    """A Chroma client: the server at CHROMA_HOST:CHROMA_PORT, or the folder CHROMA_PATH."""
+    client_settings = chromadb.config.Settings(anonymized_telemetry=False)
+    try:
+        if settings.uses_chroma_server:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host or "localhost", port=settings.chroma_port,
+                ssl=settings.chroma_ssl, settings=client_settings,
+            )
+            client.heartbeat()
+            return client
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=client_settings)
+    except (ChromaError, ValueError, OSError, ConnectionError) as exc:
+        where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                 if settings.uses_chroma_server else f"the index folder {settings.chroma_path}")
+        raise IndexNotReady(
+            f"Cannot open {where} ({exc}). Check that it is running / writable, "
+            "or unset CHROMA_HOST to use the local folder."
+        ) from exc
+
+
+def embedding_text(chunk: Chunk) -> str:
+    title = str(chunk.metadata.get("title") or "")
+    return f"{title}. {chunk.text}" if title else chunk.text
+
+
+class ReadWriteLock:
+    """Many readers at once, or one writer; a waiting writer holds back new readers."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            while self._writer or self._waiting_writers:
+                self._condition.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._condition:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._condition.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writer = False
+                self._condition.notify_all()
+
+
+class Index:
+    """One Chroma collection of chunks, with the embedder that built it.
+
+    Every write ends by giving the collection a new ``version`` (a random token in its metadata),
+    so that readers in this and other processes know it changed without counting or scanning
+    (``version()``). An embedded (folder) index written by another process is reopened when its
+    version changes: the embedded client keeps its vector index in memory and would otherwise
+    search stale vectors, and fail on deleted ones.
+    """
+
+    def __init__(self, collection: Any, store: Chroma, embedder: Embedder,
+                 sparse: SparseEncoder | None = None, settings: Settings | None = None,
+                 client: Any = None) -> None:
+        self.collection = collection
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse  # set when the collection's chunks carry sparse vectors
+        self.settings = settings
+        self.client = client
+        self.lock = ReadWriteLock()  # searches read; reopening the embedded client writes
+        self._own_versions: set[str] = set()  # versions this process wrote (its client is current)
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
+        client = client or connect(settings)
+        wanted = {"embedding_model": embedder.model_id, "hnsw:space": "cosine"}
+        if settings.sparse_retrieval:
+            wanted["sparse_model"] = SparseEncoder.model_id
+        try:
+            collection = client.get_or_create_collection(
+                name=settings.collection, metadata=wanted, embedding_function=None
+            )
+        except (ChromaError, ValueError) as exc:
+            raise IndexNotReady(f"Cannot open collection {settings.collection!r}: {exc}") from exc
+        built_with = (collection.metadata or {}).get("embedding_model")
+        if built_with != embedder.model_id:
+            raise IndexNotReady(
+                f"The index {settings.collection!r} was built with the embedding model {built_with!r}, "
+                f"but {embedder.model_id!r} is configured. Re-index: `assistant ingest --rebuild PATH`, "
+                "or set EMBEDDING_PROVIDER/EMBEDDING_MODEL back, or use another COLLECTION."
+            )
+        store = Chroma(
+            client=client, collection_name=settings.collection,
+            embedding_function=embedder, create_collection_if_not_exists=False,
+        )
+        sparse = (collection.metadata or {}).get("sparse_model") == SparseEncoder.model_id
+        if settings.sparse_retrieval and not sparse:
+            log.info("the index %r has no sparse vectors (built without them): searching without; "
+                     "`assistant ingest --rebuild PATH` adds them", settings.collection)
+        shared = embedder if isinstance(embedder, E5Embeddings) else None
+        return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None,
+                   settings=settings, client=client)
+
+    @staticmethod
+    def drop(settings: Settings, client: Any = None) -> None:
+        """Delete the whole collection (for a rebuild with another embedding model)."""
+        client = client or connect(settings)
+        with contextlib.suppress(NotFoundError, ValueError):
+            client.delete_collection(settings.collection)
+
+    # --- writing -------------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk]) -> None:
+        """Embed and upsert chunks (ids are stable, so a repeat overwrites).
+
+        The vector is of "title. passage": the headline says what a short passage is about
+        (measured: it helps questions that name the topic but not the passage's words).
+        """
+        if not chunks:
+            return
+        vectors = self.embedder.embed_documents([embedding_text(c) for c in chunks])
+        metadatas = [c.metadata for c in chunks]
+        if self.sparse is not None:
+            metadatas = [{**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)} for c in chunks]
+        self.collection.upsert(
+            ids=[c.chunk_id for c in chunks],
+            embeddings=vectors,  # type: ignore[arg-type]
+            documents=[c.text for c in chunks],
+            metadatas=metadatas,
+        )
+        self.touch()
+
+    def delete_ids(self, ids: list[str]) -> None:
+        for first in range(0, len(ids), PAGE):
+            self.collection.delete(ids=ids[first:first + PAGE])
+        if ids:
+            self.touch()
+
+    # --- versions ----------------------------------------------------------------------------
+    def touch(self) -> str:
+        """Give the collection a new version (after a write): readers everywhere see a change."""
+        version = uuid.uuid4().hex
+        metadata = {key: value for key, value in (self.collection.metadata or {}).items()
+                    if not key.startswith("hnsw:")}  # the distance is fixed at creation
+        metadata["version"] = version
+        self._own_versions.add(version)
+        self.collection.modify(metadata=metadata)
+        return version
+
+    def version(self) -> str:
+        """The collection's current version, read fresh (another process may have written)."""
+        if self.client is None:
+            return str((self.collection.metadata or {}).get("version", ""))
+        current = self.client.get_collection(self.collection.name)
+        return str((current.metadata or {}).get("version", ""))
+
+    def follow(self, version: str) -> None:
+        """Catch up with a version another process wrote: an embedded client is reopened, since
+        it keeps the vectors it loaded in memory (a Chroma server serves every client fresh)."""
+        if version in self._own_versions or self.settings is None or self.settings.uses_chroma_server:
+            return
+        with self.lock.writing():
+            log.info("the index was changed by another process: reopening %s", self.settings.chroma_path)
+            with contextlib.suppress(ChromaError, ValueError, OSError):
+                self.client.close()
+            self.client = connect(self.settings)
+            self.collection = self.client.get_collection(self.settings.collection)
+            self.store = Chroma(client=self.client, collection_name=self.settings.collection,
+                                embedding_function=self.embedder, create_collection_if_not_exists=False)
+            self._own_versions.add(version)
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove every chunk of a document; returns how many. Unknown ids raise DocumentNotFound."""
+        found = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+        if not found:
+            raise DocumentNotFound(
+                f"No document {doc_id!r} in the index. `assistant stats --json` lists the counts; "
+                "document ids are paths relative to the folder you ingested."
+            )
+        self.delete_ids(found)
+        return len(found)
+
+    # --- reading -------------------------------------------------------------------------
+    def iter_rows(self, include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        """Every (id, metadata, document text or None) in the collection, page by page."""
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            metadatas = page.get("metadatas") or [{}] * len(ids)
+            documents = page.get("documents") or [None] * len(ids)
+            yield from zip(ids, metadatas, documents, strict=True)
+            offset += len(ids)
+
+    def document_states(self, doc_ids: Iterable[str] | None = None) -> dict[str, DocumentState]:
+        """doc_id → what the index holds for it (used by incremental ingest).
+
+        With ``doc_ids``, only those documents are looked up (by metadata filter, in pages): an
+        ingest of a few articles does not read the metadata of the whole collection.
+        """
+        states: dict[str, DocumentState] = defaultdict(DocumentState)
+        if doc_ids is None:
+            rows: Iterable[tuple[str, dict[str, Any], str | None]] = self.iter_rows(include=["metadatas"])
+        else:
+            rows = self._rows_of(list(dict.fromkeys(doc_ids)))
+        for chunk_id, metadata, _ in rows:
+            state = states[str(metadata.get("doc_id"))]
+            content_hash = str(metadata.get("doc_hash"))
+            state.chunks_by_hash[content_hash].append(chunk_id)
+            state.expected[content_hash] = int(metadata.get("n_chunks", -1))
+        return dict(states)
+
+    def _rows_of(self, doc_ids: list[str], batch: int = 100) -> Iterator[tuple[str, dict[str, Any], None]]:
+        for first in range(0, len(doc_ids), batch):
+            wanted = doc_ids[first:first + batch]
+            where = {"doc_id": wanted[0]} if len(wanted) == 1 else {"doc_id": {"$in": wanted}}
+            found = self.collection.get(where=where, include=["metadatas"])
+            metadatas = found["metadatas"] or []
+            yield from ((i, m or {}, None) for i, m in zip(found["ids"], metadatas, strict=True))
+
+    def document_ids(self) -> set[str]:
+        """Every document id in the index (for --prune): one row per document, not per chunk."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self.collection.get(where={"chunk_index": 0}, include=["metadatas"], limit=PAGE,
+                                       offset=offset)
+            if not page["ids"]:
+                return ids
+            ids.update(str((m or {}).get("doc_id")) for m in page["metadatas"] or [])
+            offset += len(page["ids"])
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def stats(self) -> dict[str, Any]:
+        documents: set[str] = set()
+        languages: dict[str, int] = defaultdict(int)
+        outlets: dict[str, int] = defaultdict(int)
+        dates: list[str] = []
+        for _, metadata, _ in self.iter_rows(include=["metadatas"]):
+            doc_id = str(metadata.get("doc_id"))
+            if doc_id in documents:
+                continue
+            documents.add(doc_id)
+            languages[str(metadata.get("lang") or "?")] += 1
+            if metadata.get("outlet"):
+                outlets[str(metadata["outlet"])] += 1
+            if metadata.get("date"):
+                dates.append(str(metadata["date"]))
+        return {
+            "documents": len(documents),
+            "chunks": self.count(),
+            "languages": dict(sorted(languages.items())),
+            "outlets": dict(sorted(outlets.items(), key=lambda item: -item[1])),
+            "date_range": [min(dates), max(dates)] if dates else None,
+            "embedding_model": self.embedder.model_id,
+            "sparse_model": self.sparse.model_id if self.sparse else None,
+        }

@@ -1,0 +1,163 @@
+"""Ingest: files → clean Articles → Chunks with stable ids → the index, incrementally.
+
+    report = ingest([Path("data/articles")], settings, index, prune=False, progress=print)
+
+Why it is safe to kill at any point: a document's new chunks are written (upserted under ids that
+contain its content hash) before its old chunks are deleted, and a document counts as indexed only
+when all of its chunks are there. The next run re-writes an incomplete version (same ids: no
+duplicates) and deletes whatever is left of other versions (no orphans).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.documents import Chunk, RawDocument
+from assistant.errors import SourceError
+from assistant.index.collection import DocumentState, Index
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.cleaning import clean
+from assistant.ingest.sources import read_paths
+from assistant.tokens import get_encoding
+
+JSONL_RECORD = re.compile(r"\.jsonl:\d+")  # how a JSON Lines record is named in a SourceError
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; ``skipped`` holds (document, reason) for everything it could not read."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.pruned)} pruned, {len(self.skipped)} skipped; "
+                f"{self.chunks_written} chunks written in {self.seconds:.1f} s")
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    chunks: int
+    elapsed: float
+    current: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def make_chunker(settings: Settings) -> Chunker:
+    encoding = get_encoding(settings.tokenizer_encoding, settings.tiktoken_cache_dir)
+    return Chunker(encoding, settings.chunk_tokens, settings.chunk_overlap)
+
+
+def chunking_signature(settings: Settings) -> str:
+    """Everything besides the bytes that shapes a document's chunks; part of its content hash."""
+    return f"{settings.tokenizer_encoding}:{settings.chunk_tokens}:{settings.chunk_overlap}"
+
+
+def ingest(
+    paths: Iterable[Path],
+    settings: Settings,
+    index: Index,
+    *,
+    prune: bool = False,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Bring the index in line with the documents under ``paths``."""
+    started = time.perf_counter()
+    report = IngestReport()
+    chunker = make_chunker(settings)
+
+    documents: list[RawDocument] = []
+    unreadable: set[str] = set()  # documents that exist but failed to read: never pruned
+    for item in read_paths(paths, salt=chunking_signature(settings)):
+        if isinstance(item, SourceError):
+            report.skipped.append((item.path, item.reason))
+            unreadable.add(item.path)
+        else:
+            documents.append(item)
+    # only the documents read are looked up: no scan of the whole collection's metadata
+    states = index.document_states(raw.doc_id for raw in documents)
+
+    seen: set[str] = set()
+    pending: list[tuple[RawDocument, list[Chunk]]] = []
+    pending_chunks = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_chunks
+        batch = [chunk for _, chunks in pending for chunk in chunks]
+        embed_started = time.perf_counter()
+        index.add_chunks(batch)
+        report.embed_seconds += time.perf_counter() - embed_started
+        for raw, _ in pending:  # only now is the new version complete: drop the old one
+            state = states.get(raw.doc_id)
+            if state is not None:
+                index.delete_ids(state.stale_ids(keep_hash=raw.content_hash))
+                report.updated.append(raw.doc_id)
+            else:
+                report.added.append(raw.doc_id)
+        report.chunks_written += len(batch)
+        pending, pending_chunks = [], 0
+
+    for number, raw in enumerate(documents, start=1):
+        if raw.doc_id in seen:
+            report.skipped.append((raw.doc_id, "duplicate document id; the first one was kept"))
+            continue
+        seen.add(raw.doc_id)
+        state = states.get(raw.doc_id)
+        if state is not None and _up_to_date(state, raw.content_hash):
+            report.unchanged.append(raw.doc_id)
+        else:
+            article = clean(raw)
+            chunks = chunker.split(article) if article.text.strip() else []
+            if not chunks:
+                report.skipped.append((raw.doc_id, "has no text left after cleaning"))
+            else:
+                pending.append((raw, chunks))
+                pending_chunks += len(chunks)
+                if pending_chunks >= settings.embedding_batch_size:
+                    flush()
+        if progress:
+            progress(Progress(number, len(documents), report.chunks_written + pending_chunks,
+                              time.perf_counter() - started, raw.doc_id))
+    if pending:
+        flush()
+
+    if prune:
+        prune_missing(index, seen, unreadable, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def prune_missing(index: Index, seen: set[str], unreadable: set[str], report: IngestReport) -> None:
+    """Remove the documents that are no longer there. A document that is there but could not be
+    read this time is kept; so is everything, when a JSON Lines corpus had unreadable records
+    (their ids are unknown, so any document could be one of them)."""
+    broken_records = sorted(name for name in unreadable if JSONL_RECORD.search(name))
+    if broken_records:
+        report.skipped.append(("--prune", f"nothing pruned: {len(broken_records)} unreadable JSON Lines "
+                               f"record(s) ({', '.join(broken_records[:3])}); fix them and ingest again"))
+        return
+    gone = sorted(index.document_ids() - seen - unreadable)
+    for doc_id, state in index.document_states(gone).items():
+        index.delete_ids(state.stale_ids(keep_hash=None))
+        report.pruned.append(doc_id)
+
+
+def _up_to_date(state: DocumentState, content_hash: str) -> bool:
+    """Complete for this content and nothing else left over from an older version."""
+    return state.is_complete(content_hash) and len(state.chunks_by_hash) == 1

@@ -1,0 +1,362 @@
+"""The web service: one FastAPI app with the REST API, the OpenAI-compatible API, the widget and the UI.
+
+    app = create_app(settings)         # routes: /api/*, /v1/*, /widget.js, /widget/demo, /docs, / (UI)
+    run(settings, ingest_paths=[Path("data/articles")])   # ingest, then serve with uvicorn
+
+Works with the extractive default and no API key. See assistant/security.py for who may call what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import tempfile
+import threading
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import httpx
+from fastapi import FastAPI, File, Header, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, SourceError
+from assistant.service import Assistant
+from assistant.storage import Store
+from assistant.web.http import (
+    CONVERSATION_ID,
+    WIDGET_TOKEN_HEADER,
+    Caller,
+    FiltersIn,
+    HistoryTurn,
+    TurnRunner,
+    authorize,
+    dumps,
+    error_body,
+    error_response,
+    own_origin,
+    result_of,
+    save_turn,
+    started,
+    to_filters,
+)
+from assistant.web.openai_compat import build_router as openai_router
+from assistant.web.security import BodySizeLimit, Security
+
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger("assistant.web.app")
+STATIC = Path(__file__).resolve().parent / "static"
+MODEL_CHECK_SECONDS = 15.0
+
+
+class ChatRequest(BaseModel):
+    question: str = Field(description="The question, in any language.")
+    history: list[HistoryTurn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    filters: FiltersIn | None = None
+    conversation_id: str | None = Field(None, pattern=CONVERSATION_ID,
+                                        description="Continue this conversation (returned by every answer).")
+
+
+class FeedbackRequest(BaseModel):
+    turn_id: str = Field(max_length=64)
+    rating: Literal[1, -1] = Field(description="+1 (helpful) or -1 (not helpful).")
+    comment: str = Field("", max_length=2000)
+
+
+class SessionRequest(BaseModel):
+    site_key: str = Field(max_length=100)
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None, store: Store | None = None,
+               *, with_ui: bool = True) -> FastAPI:
+    """The app over ``assistant`` (opened from settings when None) and ``store`` (DATABASE_URL)."""
+    assistant = assistant or Assistant.open(settings)
+    store = store or Store.open(settings.database_url)
+    security = Security.from_settings(settings)
+    runner = TurnRunner(assistant)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        runner.close()
+
+    app = FastAPI(title="News assistant", version="0.1.0", lifespan=lifespan,
+                  description="Answers questions about news articles, with citations to the passages used. "
+                              "Cross-origin browser calls need a widget session (`X-Widget-Token`).")
+    app.state.settings, app.state.assistant, app.state.store = settings, assistant, store
+    app.state.security, app.state.runner = security, runner
+    app.state.model_check = {"at": -1e9, "result": None}
+    app.state.ingest_lock = threading.Lock()
+
+    # Last added is outermost: CORS headers also go on the 413s of the size limit.
+    app.add_middleware(BodySizeLimit, limits={
+        "/api/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send a shorter question or history."),
+        "/v1/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send fewer or shorter messages."),
+        "/api/admin/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Upload fewer or smaller files."),
+    })
+    app.add_middleware(CORSMiddleware, allow_origins=security.allowed_origins, allow_credentials=False,
+                       allow_methods=["GET", "POST"], allow_headers=["Content-Type", WIDGET_TOKEN_HEADER],
+                       expose_headers=["Retry-After"], max_age=600)
+    install_error_handlers(app)
+    add_routes(app)
+    app.include_router(openai_router())
+    if with_ui:
+        mount_ui(app, assistant, settings, store)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AssistantError)
+    async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            "the body is not valid JSON" if err.get("type") == "json_invalid" else
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg')}"
+            for err in exc.errors()
+        )
+        return JSONResponse({"error": {"type": "InvalidRequest", "message": f"Invalid request: {problems}."}},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": {"type": "HTTPError", "message": str(exc.detail)}},
+                            status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=500)
+
+
+def wants_events(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+def add_routes(app: FastAPI) -> None:
+    @app.post("/api/chat", tags=["chat"], summary="Ask a question (JSON, or server-sent events)",
+              responses={200: {"content": {"text/event-stream": {}}}})
+    async def chat(body: ChatRequest, request: Request) -> Any:
+        """With `Accept: text/event-stream`: `token` events (`{"text"}`), a `sources` event, then `done`
+        with the final result; otherwise the final result as JSON: answer, sources, citations,
+        abstained, turn_id, conversation_id."""
+        caller: Caller = authorize(request)
+        conversation_id = body.conversation_id or uuid.uuid4().hex
+        history = [turn.model_dump() for turn in body.history]
+        runner: TurnRunner = request.app.state.runner
+        source = "widget" if caller.kind == "widget" else "api"
+        if not wants_events(request):
+            final = await runner.answer(body.question, history, to_filters(body.filters))
+            turn_id = await save_turn(request, conversation_id, final, source)
+            return result_of(final, turn_id, conversation_id)
+        events = await started(runner.events(body.question, history, to_filters(body.filters)))
+        return EventSourceResponse(chat_events(request, events, conversation_id, source), ping=15)
+
+    @app.get("/api/health", tags=["service"], summary="Index and model reachability")
+    async def health(request: Request) -> JSONResponse:
+        """200 when the index (and the model, when one is configured) can be reached, else 503."""
+        state = request.app.state
+        try:
+            chunks = await asyncio.to_thread(state.assistant.index.count)
+            index: dict[str, Any] = {"reachable": True, "chunks": chunks}
+            if not chunks:
+                index["notice"] = "The index is empty: ingest articles (assistant ingest PATH)."
+        except Exception as exc:
+            log.warning("health: index unreachable: %s", exc)
+            index = {"reachable": False, "error": "The index cannot be reached; see the server log."}
+        model = await model_health(request.app)
+        healthy = index["reachable"] and model.get("reachable") is not False
+        return JSONResponse({"status": "ok" if healthy else "unavailable", "index": index, "model": model},
+                            status_code=200 if healthy else 503)
+
+    @app.get("/api/stats", tags=["service"], summary="Index statistics and feedback counts")
+    async def stats(request: Request) -> dict[str, Any]:
+        state = request.app.state
+        figures = await asyncio.to_thread(state.assistant.index.stats)
+        feedback = await asyncio.to_thread(state.store.feedback_counts)
+        return {"index": figures, "feedback": feedback,
+                "mode": "llm" if state.assistant.chat_model is not None else "extractive"}
+
+    @app.post("/api/feedback", tags=["chat"], summary="Thumbs up (+1) or down (-1) on an answer")
+    async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        authorize(request)
+        await asyncio.to_thread(request.app.state.store.add_feedback, body.turn_id, body.rating, body.comment)
+        return {"stored": True, "turn_id": body.turn_id, "rating": body.rating}
+
+    @app.post("/api/widget/session", tags=["widget"], summary="A short-lived session for the widget")
+    async def widget_session(body: SessionRequest, request: Request) -> dict[str, Any]:
+        """Issued only to a page whose Origin the site allows (SITES); bound to that origin."""
+        from assistant.web.security import SESSION_TTL_SECONDS
+
+        security: Security = request.app.state.security
+        security.limit_ip(request.client.host if request.client else "unknown")
+        origin = request.headers.get("origin")
+        token = security.issue_session(body.site_key, origin)
+        security.limit_site(body.site_key)
+        return {"token": token, "expires_in": SESSION_TTL_SECONDS, "site_key": body.site_key}
+
+    @app.post("/api/admin/ingest", tags=["admin"], summary="Upload documents and ingest them")
+    async def admin_ingest(request: Request, files: Annotated[list[UploadFile], File()],
+                           authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. Documents keep their file names as ids."""
+        state = request.app.state
+        state.security.limit_ip(request.client.host if request.client else "unknown")
+        token = authorization.removeprefix("Bearer ").strip() if authorization else None
+        state.security.check_admin(token)
+        return await ingest_uploads(request.app, files)
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_js() -> FileResponse:
+        return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8", headers={
+            "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "cross-origin"})
+
+    @app.get("/widget/demo", include_in_schema=False)
+    async def widget_demo(request: Request) -> HTMLResponse:
+        origin = own_origin(request)
+        site_key = request.app.state.security.site_for_origin(origin)
+        notice = "" if site_key else (
+            f"<p class=notice>No site allows this origin yet, so the widget will be refused. "
+            f"Start the server with <code>SITES=demo={html.escape(origin)}</code> to try it.</p>")
+        page = (STATIC / "demo.html").read_text(encoding="utf-8")
+        page = page.replace("{{SITE_KEY}}", html.escape(site_key or "demo")).replace("{{NOTICE}}", notice)
+        return HTMLResponse(page, headers={
+            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                       "img-src 'self' data:; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff"})
+
+
+async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], conversation_id: str,
+                      source: str) -> AsyncIterator[dict[str, str]]:
+    """`token` events, then `sources`, then `done`; an `error` event if the turn fails midway."""
+    try:
+        async for event in events:
+            if event.get("token"):
+                yield {"event": "token", "data": dumps({"text": event["token"]})}
+            if "answer" in event:
+                answer = event["answer"]
+                yield {"event": "sources", "data": dumps({"sources": [s.to_dict() for s in answer.sources]})}
+                turn_id = await save_turn(request, conversation_id, answer, source)
+                yield {"event": "done", "data": dumps(result_of(answer, turn_id, conversation_id))}
+                return
+        raise AssistantError("The answer stream ended without an answer; try again.")
+    except Exception as exc:
+        yield {"event": "error", "data": dumps(error_body(exc))}
+
+
+async def model_health(app: FastAPI) -> dict[str, Any]:
+    """Whether the configured model answers (checked at most every 15 s); extractive needs none."""
+    settings: Settings = app.state.settings
+    if not settings.llm_configured:
+        return {"configured": False, "mode": "extractive", "reachable": None}
+    loop_time = asyncio.get_running_loop().time()
+    cached = app.state.model_check
+    if cached["result"] is not None and loop_time - cached["at"] < MODEL_CHECK_SECONDS:
+        return dict(cached["result"])
+    base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    result: dict[str, Any] = {"configured": True, "mode": "llm", "model": settings.llm_model}
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
+        result["reachable"] = response.status_code < 500 and response.status_code not in (401, 403)
+        if not result["reachable"]:
+            result["error"] = f"The model endpoint answered HTTP {response.status_code}."
+    except httpx.HTTPError as exc:
+        result.update(reachable=False, error=f"The model endpoint cannot be reached ({type(exc).__name__}).")
+    app.state.model_check = {"at": loop_time, "result": result}
+    return dict(result)
+
+
+async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any]:
+    """Write the uploads to a temporary folder and ingest them; skipped files are reported."""
+    from assistant.ingest.pipeline import ingest
+
+    state = app.state
+    with tempfile.TemporaryDirectory(prefix="upload-") as folder:
+        paths = []
+        for upload in files:
+            name = Path(upload.filename or "").name
+            if not name or name.startswith("."):
+                raise SourceError(upload.filename or "(no name)", "needs a file name such as article.txt")
+            path = Path(folder) / name
+            path.write_bytes(await upload.read())
+            paths.append(path)
+
+        def run_ingest() -> Any:
+            with state.ingest_lock:
+                report = ingest(paths, state.settings, state.assistant.index)
+                state.assistant.retriever.refresh()
+                return report
+
+        report = await asyncio.to_thread(run_ingest)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in report.skipped)
+        raise SourceError("upload", f"nothing could be ingested ({reasons})")
+    return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "skipped": [{"document": name, "reason": reason} for name, reason in report.skipped],
+            "chunks_written": report.chunks_written, "seconds": round(report.seconds, 2),
+            "summary": report.summary()}
+
+
+def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Store) -> None:
+    """The Gradio chat UI at / (mounted last, so the API routes above win)."""
+    try:
+        from assistant.web.ui import build_ui
+    except ModuleNotFoundError as exc:
+        if exc.name != "assistant.web.ui":
+            raise
+        log.warning("assistant/ui.py is missing: serving the API only (/ redirects to /docs).")
+
+        @app.get("/", include_in_schema=False)
+        async def root() -> Response:
+            return RedirectResponse("/docs")
+        return
+    import gradio as gr
+
+    gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
+
+
+def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:
+    """How uvicorn serves the app: address, trusted proxies (the client a rate limit counts)."""
+    import uvicorn
+
+    proxies = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
+                          timeout_graceful_shutdown=5, proxy_headers=bool(proxies),
+                          forwarded_allow_ips=proxies or None)
+
+
+def run(settings: Settings, ingest_paths: Sequence[Path] = ()) -> None:
+    """Ingest ``ingest_paths`` (if any), then serve on settings.host:settings.port until stopped."""
+    import uvicorn
+
+    assistant = Assistant.open(settings)
+    report = None
+    if ingest_paths:
+        from assistant.ingest.pipeline import ingest
+
+        report = ingest(list(ingest_paths), settings, assistant.index)
+        assistant.retriever.refresh()
+    server = uvicorn.Server(server_config(create_app(settings, assistant), settings))
+    console = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config: shown at INFO
+    if report is not None:
+        for name, reason in report.skipped:
+            console.warning("ingest skipped %s: %s", name, reason)
+        console.info("ingest: %s", report.summary())
+    url = f"http://{settings.host}:{settings.port}"
+    console.info("News assistant: chat UI at %s/ · API docs at %s/docs · widget demo at %s/widget/demo",
+                    url, url, url)
+    server.run()

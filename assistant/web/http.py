@@ -1,0 +1,252 @@
+"""What the web routes share: request records, error → HTTP status, the caller check, turns in threads.
+
+Errors are mapped to statuses in one place (``error_status``); bodies are always
+``{"error": {"type": ..., "message": ...}}`` and never carry a stack trace (the log does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from assistant.documents import Answer, Filters
+from assistant.errors import (
+    AssistantError,
+    ConfigError,
+    DocumentNotFound,
+    IndexNotReady,
+    ModelError,
+    QuestionError,
+    SourceError,
+)
+from assistant.service import Assistant
+from assistant.web.security import (
+    AccessDenied,
+    AdminRequired,
+    RateLimited,
+    RequestTooLarge,
+    SessionInvalid,
+    normalize_origin,
+)
+
+log = logging.getLogger("assistant.web.app")
+
+WIDGET_TOKEN_HEADER = "X-Widget-Token"
+CITATION = re.compile(r"\[(\d{1,3})\]")
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+CONVERSATION_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+
+# --- records --------------------------------------------------------------------------------
+
+
+class HistoryTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class FiltersIn(BaseModel):
+    lang: str | None = Field(None, max_length=16, description="Only articles in this language, e.g. en.")
+    outlet: str | None = Field(None, max_length=300)
+    date_from: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
+    date_to: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
+
+    def to_filters(self) -> Filters:
+        return Filters(lang=self.lang or None, outlet=self.outlet or None,
+                       date_from=self.date_from or None, date_to=self.date_to or None)
+
+
+def to_filters(filters: FiltersIn | None) -> Filters | None:
+    return filters.to_filters() if filters is not None else None
+
+
+def citations_in(text: str, sources: Sequence[dict[str, Any]]) -> list[int]:
+    """The source numbers the answer text cites, in order of first use."""
+    numbers = {int(s["number"]) for s in sources}
+    seen: list[int] = []
+    for match in CITATION.finditer(text):
+        number = int(match.group(1))
+        if number in numbers and number not in seen:
+            seen.append(number)
+    return seen
+
+
+def result_of(answer: Answer, turn_id: str | None, conversation_id: str) -> dict[str, Any]:
+    """The final result of a turn as every endpoint reports it."""
+    body = answer.to_dict()
+    body["citations"] = citations_in(answer.text, body["sources"])
+    body["turn_id"] = turn_id
+    body["conversation_id"] = conversation_id
+    return body
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+STATUSES: list[tuple[type[AssistantError], int]] = [
+    (QuestionError, 400),
+    (SessionInvalid, 401),
+    (AdminRequired, 401),
+    (AccessDenied, 403),
+    (DocumentNotFound, 404),
+    (RequestTooLarge, 413),
+    (SourceError, 422),
+    (RateLimited, 429),
+    (ConfigError, 500),
+    (ModelError, 502),
+    (IndexNotReady, 503),
+]
+HIDDEN = "Something went wrong on the server; it has been logged. Try again later."
+
+
+def error_status(exc: BaseException) -> int:
+    if isinstance(exc, AdminRequired) and exc.disabled:
+        return 403
+    return next((status for kind, status in STATUSES if isinstance(exc, kind)), 500)
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """The JSON error for ``exc``; causes of 500s stay in the log."""
+    status = error_status(exc)
+    if status >= 500 and not isinstance(exc, IndexNotReady | ModelError):
+        log.error("request failed", exc_info=exc)
+        return {"error": {"type": "ServerError", "message": HIDDEN}}
+    if status >= 500:
+        log.warning("request failed: %s: %s", type(exc).__name__, exc)
+    return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(error_body(exc), status_code=error_status(exc), headers=headers)
+
+
+# --- callers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: Literal["api", "widget"]
+    ip: str
+    site_key: str | None = None
+
+
+def own_origin(request: Request) -> str:
+    return normalize_origin(f"{request.url.scheme}://{request.headers.get('host', '')}")
+
+
+def authorize(request: Request) -> Caller:
+    """Rate-limit the caller; cross-origin (browser) callers need a widget session for their origin."""
+    security = request.app.state.security
+    ip = request.client.host if request.client else "unknown"
+    security.limit_ip(ip)
+    origin = request.headers.get("origin")
+    token = request.headers.get(WIDGET_TOKEN_HEADER)
+    if token:
+        claims = security.verify_session(token, origin)
+        security.limit_site(claims.site_key)
+        return Caller("widget", ip, claims.site_key)
+    if origin and normalize_origin(origin) != own_origin(request):
+        raise AccessDenied(f"Requests from {origin} need a widget session: load the widget with a site key "
+                           f"that allows this origin, or call the API from a server.")
+    return Caller("api", ip)
+
+
+# --- turns ----------------------------------------------------------------------------------
+
+
+class TurnRunner:
+    """Runs the (blocking) chain in worker threads and hands its events to async code.
+
+    A whole turn runs in one thread, so the chain's context stays put; when the client goes
+    away the turn stops at its next event.
+    """
+
+    def __init__(self, assistant: Assistant, workers: int = 8) -> None:
+        self.assistant = assistant
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turn")
+
+    async def events(self, question: str, history: Sequence[Any],
+                     filters: Filters | None) -> AsyncIterator[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: tuple[str, Any]) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def produce() -> None:
+            try:
+                for event in self.assistant.stream(question, list(history), filters):
+                    if stop.is_set():
+                        break
+                    put(("event", event))
+            except BaseException as exc:  # handed to the awaiting request, which renders it
+                put(("error", exc))
+            else:
+                put(("end", None))
+
+        worker = loop.run_in_executor(self.executor, produce)
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "error":
+                    raise value
+                if kind == "end":
+                    return
+                yield value
+        finally:
+            stop.set()
+            del worker
+
+    async def answer(self, question: str, history: Sequence[Any], filters: Filters | None) -> Answer:
+        """Run a turn to its end."""
+        final: Answer | None = None
+        async for event in self.events(question, history, filters):
+            final = event.get("answer", final)
+        if final is None:
+            raise ModelError("The answer stream ended without an answer; try again.")
+        return final
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def started(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    """Wait for the first event, so that errors before any output still get a proper status."""
+    try:
+        first = await anext(events)
+    except StopAsyncIteration as exc:
+        raise ModelError("The answer stream ended without an answer; try again.") from exc
+
+    async def replay() -> AsyncIterator[dict[str, Any]]:
+        yield first
+        async for event in events:
+            yield event
+
+    return replay()
+
+
+async def save_turn(request: Request, conversation_id: str, answer: Answer, source: str) -> str | None:
+    """Store the turn (in a thread); a storage failure is logged and does not lose the answer."""
+    store = request.app.state.store
+    try:
+        return await asyncio.to_thread(store.save_turn, conversation_id, answer.question,
+                                       answer.to_dict(), source)
+    except Exception:
+        log.exception("could not store a turn of conversation %s", conversation_id)
+        return None

@@ -1,0 +1,104 @@
+"""The chain without a model: cited extractive answers, abstention, follow-ups, bad questions."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from assistant.documents import Turn
+from assistant.errors import QuestionError
+from assistant.service import Assistant
+from tests.conftest import SHARED_EVAL
+
+
+def seed_questions() -> list[dict]:
+    path = SHARED_EVAL / "dev" / "seed.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} is not there")
+    return [json.loads(line) for line in path.open(encoding="utf-8")]
+
+
+def test_answers_quote_and_cite_retrieved_passages_only(sample_assistant: Assistant) -> None:
+    for question in seed_questions():
+        answer = sample_assistant.ask(question["question"], question["history"])
+        if answer.abstained:
+            assert not answer.sources
+            continue
+        assert answer.sources, question["id"]
+        for source in answer.sources:
+            assert source.doc_id in answer.retrieved_doc_ids
+            assert f"[{source.number}]" in answer.text
+            for sentence in source.supporting:
+                assert sentence in source.passage  # quoted, not invented
+                assert sentence in answer.text
+
+
+def test_answer_finds_the_fact(sample_assistant: Assistant) -> None:
+    answer = sample_assistant.ask("Who directs the Russian Center for Science and Culture in Vietnam?")
+    assert "Murashkin" in answer.text
+    assert answer.sources[0].doc_id == "000_9816ccc5144c5afd.txt"
+    assert answer.sources[0].title.startswith("Vietnam-Russia Comprehensive Strategic Partnership")
+    assert answer.sources[0].outlet == "VOV.VN"
+
+
+def test_follow_up_uses_the_history(sample_assistant: Assistant) -> None:
+    history = [Turn("user", "Which United Nations convention will be signed in Hanoi?"),
+               Turn("assistant", "The first United Nations Convention against Cybercrime.")]
+    answer = sample_assistant.ask("When is it expected to be signed?", history)
+    assert answer.retrieved_doc_ids[0] == "003_024cb3686d4085ed.txt"
+    assert not answer.abstained
+    assert "oktober" in answer.text
+    alone = sample_assistant.ask("When is it expected to be signed?")
+    assert alone.search_query == "When is it expected to be signed?"
+
+
+def test_a_new_topic_in_a_conversation_is_not_pulled_back(sample_assistant: Assistant) -> None:
+    history = [Turn("user", "Who directs the Russian Center for Science and Culture in Vietnam?"),
+               Turn("assistant", "V.V Murashkin, director of the Russian Center for Science and Culture [1]")]
+    answer = sample_assistant.ask("Who co-chaired the political consultation in Hanoi on February 21?", history)
+    assert answer.sources[0].doc_id == "002_c0aacf7ec5a8a527.txt"
+    assert answer.search_query == "Who co-chaired the political consultation in Hanoi on February 21?"
+
+
+def test_unanswerable_question_gets_an_honest_abstention_in_its_language(sample_assistant: Assistant) -> None:
+    answer = sample_assistant.ask("Wie won de Tour de France in 1998 en met welke fiets?")
+    assert answer.abstained
+    assert answer.sources == []
+    assert "artikelen" in answer.text
+
+
+def test_an_off_topic_question_in_a_language_no_article_has_is_not_answered(sample_assistant: Assistant) -> None:
+    """Vietnamese, and no article in Vietnamese: dense similarities are flat and high enough to pass
+    their floor, but no passage shares a latent term with "who is the US president?"."""
+    answer = sample_assistant.ask("Ai là tổng thống Mỹ?")
+    assert answer.abstained and answer.sources == []
+    assert answer.text == "Các bài báo không trả lời câu hỏi này."
+    assert not sample_assistant.ask("Ai đã tiếp Thứ trưởng Ngoại giao Nga Rudenko?").abstained
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_refused(sample_assistant: Assistant, question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        sample_assistant.ask(question)
+
+
+def test_one_megabyte_question_is_refused_quickly(sample_assistant: Assistant) -> None:
+    started = time.perf_counter()
+    with pytest.raises(QuestionError, match="limit is 2,000"):
+        sample_assistant.ask("why " * 262_144)
+    assert time.perf_counter() - started < 5
+
+
+def test_malformed_history_is_refused(sample_assistant: Assistant) -> None:
+    with pytest.raises(QuestionError, match="history"):
+        sample_assistant.ask("What happened?", [{"role": "system", "content": "x"}])
+
+
+def test_streaming_yields_text_then_the_answer(sample_assistant: Assistant) -> None:
+    events = list(sample_assistant.stream("What joint bank do Vietnam and Russia operate?"))
+    assert "token" in events[0]
+    final = events[-1]["answer"]
+    assert "".join(e.get("token", "") for e in events) == final.text
+    assert "Joint Venture Bank" in final.text

@@ -1,0 +1,172 @@
+"""Rendering for the chat UI: untrusted text comes out as text, citations link to their sources."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+from assistant.web.ui_render import (
+    EMPTY_SOURCES,
+    answer_html,
+    conversation_json,
+    conversation_markdown,
+    example_questions,
+    highlight,
+    question_html,
+    safe_url,
+    source_card,
+    sources_html,
+    stats_html,
+)
+
+PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+class Elements(HTMLParser):
+    """Every start tag and its attributes, as a browser's parser would see them."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def names(self) -> set[str]:
+        return {tag for tag, _ in self.tags}
+
+    def all_text(self) -> str:
+        return "".join(self.text)
+
+
+def source(number: int = 1, **overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "number": number, "doc_id": "004_c372befab5d8349c.txt", "chunk_id": "004#h#8",
+        "title": "Chief diplomats prepare a trip", "outlet": "VOV.VN", "date": "2025-04-02",
+        "url": "https://vov.vn/article", "lang": "en",
+        "passage": "First sentence here.\nThe convention will be signed in Hanoi in October. Last one.",
+        "supporting": ["The convention will be signed in Hanoi in October."],
+    }
+    base.update(overrides)
+    return base
+
+
+def test_answer_citations_link_to_their_source_cards_only() -> None:
+    answer = {"answer": "Signed in Hanoi [1]. Unknown [7].", "sources": [source(1)]}
+    parsed = Elements(answer_html(answer, turn=3))
+    links = [attrs for tag, attrs in parsed.tags if tag == "a"]
+    assert [link["href"] for link in links] == ["#nwa-src-3-1"]  # [7] cites nothing: plain text
+    assert links[0]["class"] == "nwa-cite"
+    assert parsed.all_text() == "Signed in Hanoi [1]. Unknown [7]."
+
+
+def test_streaming_answer_has_no_links_yet() -> None:
+    assert "<a" not in answer_html({"answer": "Partial [1]"}, None)
+
+
+def test_model_and_question_text_is_escaped() -> None:
+    answer = {"answer": f"Look {PAYLOAD} [1]", "sources": [source(1, title=PAYLOAD)], "notice": PAYLOAD}
+    parsed = Elements(answer_html(answer, 0))
+    assert parsed.names() <= {"a", "br", "small"}
+    assert PAYLOAD in parsed.all_text()
+    assert Elements(question_html(PAYLOAD)).names() == set()
+    assert Elements(question_html(PAYLOAD)).all_text() == PAYLOAD
+
+
+def test_source_card_shows_metadata_and_marks_the_supporting_sentence() -> None:
+    card = source_card(source(2), turn=0)
+    parsed = Elements(card)
+    details = [attrs for tag, attrs in parsed.tags if tag == "details"]
+    assert details[0]["id"] == "nwa-src-0-2"
+    text = parsed.all_text()
+    for value in ("[2]", "Chief diplomats prepare a trip", "VOV.VN", "2025-04-02", "https://vov.vn/article",
+                  "004_c372befab5d8349c.txt"):
+        assert value in text
+    assert '<mark class="nwa-support">The convention will be signed in Hanoi in October.</mark>' in card
+    link = next(attrs for tag, attrs in parsed.tags if tag == "a")
+    assert link["href"] == "https://vov.vn/article" and "noopener" in (link["rel"] or "")
+
+
+def test_source_card_with_payloads_in_every_field_has_only_our_tags() -> None:
+    hostile = source(1, title=PAYLOAD, outlet=PAYLOAD, date=PAYLOAD, doc_id=PAYLOAD, lang=PAYLOAD,
+                     url="javascript:alert(3)", passage=f"Before {PAYLOAD} after.", supporting=[PAYLOAD])
+    parsed = Elements(source_card(hostile, 0))
+    ours = {"details", "summary", "span", "div", "dl", "dt", "dd", "blockquote", "mark", "br"}
+    assert parsed.names() <= ours
+    assert not any(name.startswith("on") for _, attrs in parsed.tags for name in attrs)
+    assert "javascript:" not in source_card(hostile, 0)
+    assert parsed.all_text().count(PAYLOAD) >= 5
+
+
+def test_safe_url_keeps_only_http_links() -> None:
+    assert safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert safe_url("http://example.org") == "http://example.org"
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<b>", "//evil", "", None, "ftp://x"):
+        assert safe_url(bad) is None
+
+
+def test_highlight_tolerates_whitespace_and_merges_overlaps() -> None:
+    passage = "Alpha beta.\nGamma   delta epsilon. Zeta."
+    marked = highlight(passage, ["Gamma delta epsilon.", "delta epsilon. Zeta."])
+    assert marked.count("<mark") == 1
+    assert marked.startswith("Alpha beta.<br><mark")
+    assert highlight("a < b", ["not there"]) == "a &lt; b"
+
+
+def test_sources_panel_lists_latest_turn_first_and_open() -> None:
+    turns = [
+        {"question": "first?", "answer": {"answer": "x [1]", "sources": [source(1)]}},
+        {"question": "second?", "answer": {"answer": "none", "sources": []}},
+    ]
+    panel = sources_html(turns)
+    assert panel.index('data-turn="1"') < panel.index('data-turn="0"')
+    assert '<details class="nwa-turn" data-turn="1" open>' in panel
+    assert '<details class="nwa-turn" data-turn="0">' in panel
+    assert "the articles do not answer" in panel
+    assert sources_html([]) == EMPTY_SOURCES
+
+
+def test_stats_are_escaped() -> None:
+    stats = {"documents": 2, "chunks": 9, "languages": {"en": 1, PAYLOAD: 1}, "outlets": {PAYLOAD: 2},
+             "date_range": ["2025-01-01", "2025-02-01"], "embedding_model": "m"}
+    parsed = Elements(stats_html(stats, {"up": 3, "down": 1, "total": 4}))
+    assert parsed.names() <= {"table", "tr", "th", "td"}
+    assert PAYLOAD in parsed.all_text() and "3 helpful · 1 not helpful" in parsed.all_text()
+    assert "nwa-error" in stats_html(None, None, "index is down")
+
+
+def test_example_questions_use_real_headlines_in_their_language() -> None:
+    docs = [
+        {"doc_id": "a", "title": "Chief diplomats prepare a trip", "lang": "en", "date": "2025-04-02",
+         "opening": "The chief diplomats met in Moscow."},
+        {"doc_id": "b", "title": "HÀ NỘI — The minister said that…", "lang": "en", "date": "2025-05-01",
+         "opening": "HÀ NỘI — The minister said that the plan works."},
+        {"doc_id": "c", "title": "Blijf standvastig", "lang": "nl", "date": "",
+         "opening": "De vorming van betrekkingen."},
+    ]
+    questions = example_questions(docs)
+    assert questions == ["What does the article “Chief diplomats prepare a trip” report?",
+                         "Wat meldt het artikel “Blijf standvastig”?"]
+    only_openings = [docs[1]]
+    assert example_questions(only_openings) == [
+        "What does the article “HÀ NỘI — The minister said that” report?"]
+    assert example_questions([]) == []
+
+
+def test_exports_carry_questions_answers_and_sources() -> None:
+    turns = [{"turn_id": "t1", "question": f"Q {PAYLOAD}?",
+              "answer": {"answer": "Signed in Hanoi [1].", "sources": [source(1)], "notice": ""}}]
+    markdown = conversation_markdown(turns, "conv-1")
+    assert "## 1. Q &lt;script&gt;" in markdown  # a Markdown viewer shows the text, runs nothing
+    assert "Signed in Hanoi [1]." in markdown
+    assert "- [1] Chief diplomats prepare a trip (VOV.VN, 2025-04-02) <https://vov.vn/article>" in markdown
+    assert "  > The convention will be signed in Hanoi in October." in markdown
+    data = json.loads(conversation_json(turns, "conv-1"))
+    assert data["conversation_id"] == "conv-1"
+    assert data["turns"][0]["question"] == f"Q {PAYLOAD}?"  # JSON keeps the exact text
+    assert data["turns"][0]["answer"]["sources"][0]["doc_id"] == "004_c372befab5d8349c.txt"
