@@ -103,7 +103,7 @@ def clean(raw: RawDocument) -> Article:
         content_hash=raw.content_hash,
         title=title.strip(),
         url=url,
-        lang=(raw.lang if raw.fmt == "jsonl" and raw.lang else detect_language(body)).lower(),
+        lang=(raw.lang or detect_language(body)).lower(),
         outlet=outlet,
         date=date,
     )

@@ -76,15 +76,19 @@ def ingest(
     *,
     prune: bool = False,
     progress: ProgressCallback | None = None,
+    documents_read: Iterable[RawDocument | SourceError] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with the documents under ``paths``."""
+    """Bring the index in line with the documents under ``paths`` (or ``documents_read``, documents
+    that came another way, such as the publisher API; ``paths`` is then ignored)."""
     started = time.perf_counter()
     report = IngestReport()
     chunker = make_chunker(settings)
 
     documents: list[RawDocument] = []
     unreadable: set[str] = set()  # documents that exist but failed to read: never pruned
-    for item in read_paths(paths, salt=chunking_signature(settings)):
+    items = documents_read if documents_read is not None else \
+        read_paths(paths, salt=chunking_signature(settings))
+    for item in items:
         if isinstance(item, SourceError):
             report.skipped.append((item.path, item.reason))
             unreadable.add(item.path)

@@ -143,6 +143,27 @@ def read_jsonl(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sou
             )
 
 
+def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") -> RawDocument:
+    """A document sent by a publisher (title, text or html, url, date, lang, outlet), read like a
+    file of its kind; its content hash covers every field, so a resend of the same is unchanged."""
+    data = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+    hashed = content_hash(data, f"{PIPELINE_VERSION}|{salt}")
+    html = fields.get("html")
+    if html:
+        from assistant.ingest.cleaning import html_to_article_fields
+
+        found = html_to_article_fields(html)
+        if not (found.get("text") or "").strip():
+            raise SourceError(doc_id, "has no article text in its html")
+        given = {key: value for key, value in fields.items() if value and key != "html"}
+        merged = {**{k: v for k, v in found.items() if v}, **given}
+        return RawDocument(doc_id=doc_id, text=str(merged.pop("text")), content_hash=hashed, fmt="html",
+                           **{k: merged.get(k) for k in ("title", "url", "lang", "outlet", "date")})
+    return RawDocument(doc_id=doc_id, text=str(fields.get("text") or ""), content_hash=hashed,
+                       title=fields.get("title"), url=fields.get("url"), lang=fields.get("lang"),
+                       outlet=fields.get("outlet"), date=fields.get("date"), fmt="jsonl")
+
+
 def _str_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 

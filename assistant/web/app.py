@@ -50,6 +50,7 @@ from assistant.web.http import (
     to_filters,
 )
 from assistant.web.openai_compat import build_router as openai_router
+from assistant.web.publisher import build_router as publisher_router
 from assistant.web.security import BodySizeLimit, Security
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
         "/api/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send a shorter question or history."),
         "/v1/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send fewer or shorter messages."),
         "/api/admin/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Upload fewer or smaller files."),
+        "/api/documents/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Send a shorter article."),
     })
     app.add_middleware(CORSMiddleware, allow_origins=security.allowed_origins, allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Content-Type", WIDGET_TOKEN_HEADER],
@@ -111,6 +113,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     install_error_handlers(app)
     add_routes(app)
     app.include_router(openai_router())
+    app.include_router(publisher_router())
     if with_ui:
         mount_ui(app, assistant, settings, store)
     return app

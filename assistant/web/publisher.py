@@ -1,0 +1,104 @@
+"""The publisher API: a CMS pushes articles as it publishes, updates and unpublishes them.
+
+    PUT    /api/documents/{id}   {"title", "text" | "html", "url", "date", "lang", "outlet"}
+    DELETE /api/documents/{id}
+
+Both need `Authorization: Bearer <ADMIN_TOKEN>` and are idempotent: sending the same document
+again changes nothing ("unchanged"), a changed one replaces its old version ("updated") only once
+the new one is fully written, and it is searchable by every signal as soon as the call returns.
+Writes take the same lock as uploads, so a webhook and an admin upload never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field, model_validator
+
+from assistant.errors import QuestionError, SourceError
+from assistant.ingest.pipeline import chunking_signature, ingest
+from assistant.ingest.sources import pushed_document
+
+DATE = r"^\d{4}-\d{2}-\d{2}"
+DOCUMENT_ID = r"^[^\x00-\x1f]{1,512}$"
+
+
+class DocumentIn(BaseModel):
+    """One article as a CMS sends it: its text, or its page's HTML (the main text is extracted)."""
+
+    title: str | None = Field(None, max_length=1000)
+    text: str | None = Field(None, description="The article's plain text.")
+    html: str | None = Field(None, description="The article's page; its main text is extracted.")
+    url: str | None = Field(None, max_length=2000)
+    date: str | None = Field(None, pattern=DATE, description="Publication date, yyyy-mm-dd (a time may follow)")
+    lang: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)?$", description="e.g. en, vi, nl.")
+    outlet: str | None = Field(None, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> DocumentIn:
+        if bool((self.text or "").strip()) == bool((self.html or "").strip()):
+            raise ValueError('send the article as "text" or as "html" (exactly one of them, not empty)')
+        return self
+
+
+class DocumentResult(BaseModel):
+    id: str
+    status: Literal["added", "updated", "unchanged", "deleted"]
+    chunks: int = Field(description="Passages written (0 when unchanged) or deleted.")
+
+
+def admin_only(request: Request, authorization: str | None) -> None:
+    """Rate-limit the caller, then require the admin token as a Bearer token."""
+    state = request.app.state
+    state.security.limit_ip(request.client.host if request.client else "unknown")
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    state.security.check_admin(token)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/documents", tags=["publisher"])
+
+    @router.put("/{doc_id:path}", summary="Add or replace one article (idempotent)")
+    async def put_document(doc_id: str, body: DocumentIn, request: Request,
+                           authorization: Annotated[str | None, Header()] = None) -> DocumentResult:
+        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. The id is yours (a CMS id or the URL)."""
+        admin_only(request, authorization)
+        check_id(doc_id)
+        state = request.app.state
+        raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
+
+        def write() -> Any:
+            with state.ingest_lock:
+                return ingest([], state.settings, state.assistant.index, documents_read=[raw])
+
+        report = await asyncio.to_thread(write)
+        if report.skipped:
+            raise SourceError(doc_id, report.skipped[0][1])
+        status = "added" if report.added else "updated" if report.updated else "unchanged"
+        return DocumentResult(id=doc_id, status=status, chunks=report.chunks_written)
+
+    @router.delete("/{doc_id:path}", summary="Remove one article")
+    async def delete_document(doc_id: str, request: Request,
+                              authorization: Annotated[str | None, Header()] = None) -> DocumentResult:
+        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. 404 when no such article is indexed."""
+        admin_only(request, authorization)
+        check_id(doc_id)
+        state = request.app.state
+
+        def remove() -> int:
+            with state.ingest_lock:
+                return int(state.assistant.index.delete_document(doc_id))
+
+        removed = await asyncio.to_thread(remove)
+        return DocumentResult(id=doc_id, status="deleted", chunks=removed)
+
+    return router
+
+
+def check_id(doc_id: str) -> None:
+    if not re.match(DOCUMENT_ID, doc_id):
+        raise QuestionError("A document id is 1 to 512 characters, without control characters.")
+
