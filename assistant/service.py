@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from langchain_core.runnables import Runnable
@@ -42,8 +43,8 @@ class Assistant:
         return cls(settings, index, retriever, chain, chat_model)
 
     def ask(self, question: str, history: Sequence[Any] | None = None,
-            filters: Filters | None = None) -> Answer:
-        return answering.ask(self.chain, question, history, filters)
+            filters: Filters | None = None, today: date | None = None) -> Answer:
+        return answering.ask(self.chain, question, history, filters, today)
 
     def stream(self, question: str, history: Sequence[Any] | None = None,
                filters: Filters | None = None) -> Iterator[dict[str, Any]]:

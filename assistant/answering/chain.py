@@ -13,7 +13,8 @@ users get. Steps are named (``run_name``) so traces read like the pipeline.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from langchain_core.runnables import (
@@ -28,6 +29,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
+from assistant.retrieval.recency import TimeFrame, collapse_copies, newest_first, time_frame
 from assistant.retrieval.rewrite import heuristic_query, history_context
 from assistant.text import detect_language
 
@@ -46,6 +48,7 @@ class Turnstate:
     passages: list[Passage] = field(default_factory=list)
     retrieved_doc_ids: list[str] = field(default_factory=list)
     standalone: str = ""  # the follow-up rewritten by the model (empty when it was not)
+    frame: TimeFrame | None = None  # when the asked-about articles appeared ("yesterday", "latest")
     model_failure: ModelError | None = None  # the model failed earlier in this turn
 
 
@@ -96,11 +99,19 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
     def prepare(inputs: dict[str, Any]) -> Turnstate:
         question = validate_question(inputs.get("question"), settings)
         filters = inputs.get("filters")
+        filters = filters if isinstance(filters, Filters) else None
+        today = inputs.get("today") or date.today()
+        frame = time_frame(question, today)
+        if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)):
+            # "what happened yesterday?" asks about yesterday's articles: their publication date
+            filters = replace(filters or Filters(), date_from=frame.start.isoformat(),  # type: ignore[union-attr]
+                              date_to=frame.end.isoformat())  # type: ignore[union-attr]
         return Turnstate(
             question=question,
             history=parse_history(inputs.get("history")),
-            filters=filters if isinstance(filters, Filters) else None,
+            filters=filters,
             lang=detect_language(question) or "en",
+            frame=frame,
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
@@ -123,7 +134,8 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
 
         def search(query: str) -> list[Passage]:
             documents = NewsRetriever(retriever=retriever, filters=state.filters, k=k).invoke(query)
-            return [from_document(document) for document in documents]
+            found = collapse_copies([from_document(document) for document in documents])
+            return newest_first(found) if state.frame is not None and state.frame.latest else found
 
         found = search(state.search_query)
         if state.history and found and state.search_query != state.question:
@@ -188,14 +200,15 @@ def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joi
 
 
 def chain_input(question: str, history: Sequence[Any] | None = None,
-                filters: Filters | None = None) -> dict[str, Any]:
-    return {"question": question, "history": list(history or []), "filters": filters}
+                filters: Filters | None = None, today: date | None = None) -> dict[str, Any]:
+    """The chain's input; ``today`` (default: the real date) anchors "yesterday" or "this week"."""
+    return {"question": question, "history": list(history or []), "filters": filters, "today": today}
 
 
 def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-        filters: Filters | None = None) -> Answer:
+        filters: Filters | None = None, today: date | None = None) -> Answer:
     """Run one turn and return the final Answer."""
-    result = chain.invoke(chain_input(question, history, filters))
+    result = chain.invoke(chain_input(question, history, filters, today))
     answer: Answer = result["answer"]
     return answer
 

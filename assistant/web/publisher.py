@@ -33,7 +33,7 @@ class DocumentIn(BaseModel):
     text: str | None = Field(None, description="The article's plain text.")
     html: str | None = Field(None, description="The article's page; its main text is extracted.")
     url: str | None = Field(None, max_length=2000)
-    date: str | None = Field(None, pattern=DATE, description="Publication date, yyyy-mm-dd (a time may follow)")
+    date: str | None = Field(None, pattern=DATE, description="Publication date, yyyy-mm-dd")
     lang: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)?$", description="e.g. en, vi, nl.")
     outlet: str | None = Field(None, max_length=300)
 

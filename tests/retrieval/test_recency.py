@@ -1,0 +1,114 @@
+"""Time in questions (yesterday, this week, the latest) and copies of one story, on a real index."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.documents import Passage
+from assistant.ingest.pipeline import chunking_signature, ingest
+from assistant.ingest.sources import pushed_document
+from assistant.retrieval.recency import collapse_copies, time_frame
+from assistant.service import Assistant
+from tests.conftest import make_settings
+
+TODAY = date(2026, 12, 2)  # a Wednesday
+
+
+@pytest.mark.parametrize(("question", "start", "end"), [
+    ("What happened yesterday in Hanoi?", "2026-12-01", "2026-12-01"),
+    ("Wat gebeurde er gisteren in Hanoi?", "2026-12-01", "2026-12-01"),
+    ("Was ist heute in Moskau passiert?", "2026-12-02", "2026-12-02"),
+    ("Chuyện gì đã xảy ra hôm qua?", "2026-12-01", "2026-12-01"),
+    ("Что произошло вчера в Москве?", "2026-12-01", "2026-12-01"),
+    ("Which agreements were signed this week?", "2026-11-30", "2026-12-02"),
+    ("Welke akkoorden zijn vorige week getekend?", "2026-11-23", "2026-11-29"),
+    ("Welche Abkommen wurden letzte Woche unterzeichnet?", "2026-11-23", "2026-11-29"),
+    ("Những thỏa thuận nào được ký tuần này?", "2026-11-30", "2026-12-02"),
+    ("Какие соглашения подписали в прошлом месяце?", "2026-11-01", "2026-11-30"),
+    ("What did Russia and Vietnam agree last year?", "2025-01-01", "2025-12-31"),
+])
+def test_publication_spans_in_five_languages(question: str, start: str, end: str) -> None:
+    frame = time_frame(question, TODAY)
+    assert frame is not None and frame.is_span
+    assert (frame.start.isoformat(), frame.end.isoformat()) == (start, end)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("question", [
+    "What is the latest news about the harbour?", "Wat is het laatste nieuws over Rusland?",
+    "Was sind die neuesten Nachrichten?", "Tin mới nhất về Nga là gì?", "Какие последние новости?",
+])
+def test_latest_asks_for_the_newest(question: str) -> None:
+    frame = time_frame(question, TODAY)
+    assert frame is not None and frame.latest and not frame.is_span
+
+
+@pytest.mark.parametrize("question", [
+    "What was Vietnam's GDP growth rate in 2024?",  # the year of the story, not of the article
+    "When was the March agreement signed?",
+    "Who directs the Russian Center for Science and Culture in Vietnam?",
+    "What will happen this weekend?",  # not 'this week'
+])
+def test_questions_that_name_no_publication_time(question: str) -> None:
+    assert time_frame(question, TODAY) is None
+
+
+def passage(doc_id: str, text: str, day: str, score: float) -> Passage:
+    return Passage(chunk_id=f"{doc_id}#0", doc_id=doc_id, text=text, metadata={"date": day}, score=score)
+
+
+def test_copies_of_a_story_collapse_into_the_newest() -> None:
+    story = ("The harbour of Quortle reopened on Monday after the storm Zephyrine damaged its piers, "
+             "harbour master Anneliese Vandermolen said.")
+    found = collapse_copies([
+        passage("wire.txt", story, "2026-11-20", 0.30),
+        passage("other.txt", "Gold prices rose again in Hanoi on Tuesday as buyers returned.", "2026-11-21", 0.2),
+        passage("paper.txt", story.replace("said.", "said on Tuesday."), "2026-11-22", 0.10),
+    ])
+    assert [p.doc_id for p in found] == ["paper.txt", "other.txt"]
+    assert found[0].score == 0.30  # the newest copy takes the story's place
+
+
+STORIES = {
+    "wire-1": ("Quortle harbour reopens", "2026-11-20", "Wire", "The harbour of Quortle reopened on Monday "
+               "after the storm Zephyrine damaged its piers. Harbour master Anneliese Vandermolen said 40 ships "
+               "had been waiting outside the harbour."),
+    "paper-1": ("Quortle harbour reopens", "2026-11-20", "Daily Paper", "The harbour of Quortle reopened on "
+                "Monday after the storm Zephyrine damaged its piers. Harbour master Anneliese Vandermolen said "
+                "40 ships had been waiting outside the harbour, the Daily Paper reports."),
+    "wire-1-update": ("Quortle harbour reopens, repairs to cost 3 million", "2026-11-27", "Wire",
+                      "The harbour of Quortle reopened on Monday after the storm Zephyrine damaged its piers. "
+                      "Harbour master Anneliese Vandermolen said 55 ships had been waiting outside the harbour. "
+                      "Repairs to the piers will cost 3 million euros."),
+    "gold": ("Gold prices climb in Hanoi", "2026-12-01", "Wire", "Gold prices in Hanoi climbed on Tuesday as "
+             "buyers returned to the jewellery shops of Hang Bac street before the new year."),
+}
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    settings = make_settings(Path(tmp_path_factory.mktemp("dated")))
+    assistant = Assistant.open(settings)
+    documents = [pushed_document(doc_id, {"title": title, "date": day, "outlet": outlet, "text": text, "lang": "en"},
+                                 chunking_signature(settings))
+                 for doc_id, (title, day, outlet, text) in STORIES.items()]
+    report = ingest([], settings, assistant.index, documents_read=documents)
+    assert sorted(report.added) == sorted(STORIES)
+    return assistant
+
+
+def test_a_story_is_cited_once_in_its_newest_version(dated: Assistant) -> None:
+    answer = dated.ask("How many ships were waiting outside Quortle harbour?", today=TODAY)
+    assert [s.doc_id for s in answer.sources] == ["wire-1-update"]
+    assert answer.sources[0].date == "2026-11-27"
+    assert "55" in answer.text
+    assert len([d for d in answer.retrieved_doc_ids if d in ("wire-1", "paper-1", "wire-1-update")]) == 1
+
+
+def test_yesterday_means_articles_published_yesterday(dated: Assistant) -> None:
+    answer = dated.ask("What happened yesterday?", today=TODAY)
+    assert answer.retrieved_doc_ids == ["gold"]
+    nothing = dated.ask("What happened yesterday in Quortle harbour?", today=date(2026, 11, 25))
+    assert nothing.abstained and nothing.retrieved_doc_ids == []
