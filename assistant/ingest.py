@@ -1,6 +1,7 @@
 """Ingest: files → clean Articles → Chunks with stable ids → the index, incrementally.
 
     report = ingest([Path("data/articles")], settings, index, prune=False, progress=print)
+    report = ingest([], settings, index, urls=["https://news.example.com/story"])  # web pages
 
 Why it is safe to kill at any point: a document's new chunks are written (upserted under ids that
 contain its content hash) before its old chunks are deleted, and a document counts as indexed only
@@ -21,7 +22,7 @@ from assistant.config import Settings
 from assistant.documents import Chunk, RawDocument
 from assistant.errors import SourceError
 from assistant.index import DocumentState, Index
-from assistant.sources import read_paths
+from assistant.sources import read_paths, read_urls
 from assistant.tokens import get_encoding
 
 
@@ -71,21 +72,24 @@ def ingest(
     settings: Settings,
     index: Index,
     *,
+    urls: Iterable[str] = (),
     prune: bool = False,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Bring the index in line with the documents under ``paths``."""
+    """Bring the index in line with the documents under ``paths`` and the pages at ``urls``."""
     started = time.perf_counter()
     report = IngestReport()
     chunker = make_chunker(settings)
     states = index.document_states()
 
     documents: list[RawDocument] = []
-    for item in read_paths(paths, salt=chunking_signature(settings)):
-        if isinstance(item, SourceError):
-            report.skipped.append((item.path, item.reason))
-        else:
-            documents.append(item)
+    _collect(read_paths(paths, salt=chunking_signature(settings)), documents, report)
+    pages = list(urls)
+    if pages:
+        from assistant.fetch import Fetcher
+
+        with Fetcher(settings) as fetcher:
+            _collect(read_urls(pages, fetcher, salt=chunking_signature(settings)), documents, report)
 
     seen: set[str] = set()
     pending: list[tuple[RawDocument, list[Chunk]]] = []
@@ -138,6 +142,15 @@ def ingest(
                 report.pruned.append(doc_id)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _collect(items: Iterable[RawDocument | SourceError], documents: list[RawDocument],
+             report: IngestReport) -> None:
+    for item in items:
+        if isinstance(item, SourceError):
+            report.skipped.append((item.path, item.reason))
+        else:
+            documents.append(item)
 
 
 def _up_to_date(state: DocumentState, content_hash: str) -> bool:
