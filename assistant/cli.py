@@ -131,7 +131,7 @@ def extract(
     settings = settings_or_exit()
     with rendered_errors(settings):
         page = read_page(target, settings)
-    fields = {key: getattr(page, key) for key in ("title", "date", "outlet", "url", "lang", "body")}
+    fields = {key: getattr(page, key) for key in ("title", "date", "outlet", "url", "lang", "author", "body")}
     if as_json:
         out.print_json(json.dumps(fields, ensure_ascii=False))
         return
@@ -139,7 +139,7 @@ def extract(
     meta = " · ".join(x for x in (page.outlet, page.date, page.lang, page.url) if x)
     if meta:
         out.print(meta, style="dim", highlight=False, markup=False)
-    out.print("\n" + page.body, highlight=False, markup=False)
+    out.print("\n" + page.body, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_answer(answer: Answer, stream_printed: bool = False) -> None:

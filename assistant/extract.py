@@ -26,9 +26,10 @@ from assistant.cleaning import detect_language
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Door Jan Jansen", "Von Anna Schmidt":
 # names only (capitalised words), so that "By the end of May, ..." stays in the text.
 NAME = r"[A-ZÀ-ÝĐ][\w'’.-]*"
+PARTICLE = r"(?:de|van|der|den|von|da|di|du|le|la|dos|del|bin|al)"  # "Jan de Vries"
 BYLINE = re.compile(
     rf"^(?i:by|door|von|par|por|di|bởi)\s+{NAME}"
-    rf"(?:,?\s+(?:(?i:and|und|en|et|y|e|&|for|in)\s+)?{NAME}){{0,8}}\s*$"
+    rf"(?:,?\s+(?:(?i:and|und|en|et|y|e|&|for|in)\s+)?(?:{PARTICLE}\s+)*{NAME}){{0,8}}\s*$"
 )
 # A line that only dates the article: "Published 3 March 2024, 10:15", "Updated: 2024-03-03".
 DATE_WORDS = (r"(?:published|updated|posted|last updated|first published|gepubliceerd|bijgewerkt"
@@ -42,7 +43,7 @@ DATE_LINE = re.compile(
     rf"(?:[,|•·\s]*(?:at\s+)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,5}})?)?\s*$",
     re.IGNORECASE,
 )
-EDGE_LINES = 3  # bylines and dates sit at the very start or end of the text
+EDGE_LINES = 4  # bylines and dates sit at the very start or end of the text
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def extract_article(markup: str | bytes, url: str | None = None) -> ExtractedArt
         page_url, sitename = document.url or "", document.sitename or ""
         body = document.text or ""
     page_url = page_url or url or ""
-    body = _drop_metadata_lines(body, title, author)
+    body, byline = _drop_metadata_lines(body, title, author)
+    author = author or byline
     html_lang = str(tree.get("lang") or "").split("-")[0].lower()
     return ExtractedArticle(
         title=title.strip(),
@@ -97,8 +99,11 @@ def extract_article(markup: str | bytes, url: str | None = None) -> ExtractedArt
     )
 
 
-def _drop_metadata_lines(body: str, title: str, author: str) -> str:
-    """Remove the headline, bylines and date lines found at the edges of the text."""
+def _drop_metadata_lines(body: str, title: str, author: str) -> tuple[str, str]:
+    """Remove the headline, bylines and date lines found at the edges of the text.
+
+    Returns the body and the names of the first byline removed ("" when none was).
+    """
     lines = [line.strip() for line in body.splitlines()]
     lines = [line for line in lines if line]
     authors = {a.strip().lower() for a in re.split(r";|,| and ", author) if a.strip()}
@@ -118,7 +123,9 @@ def _drop_metadata_lines(body: str, title: str, author: str) -> str:
     end = len(lines)
     while end > max(start, len(lines) - EDGE_LINES) and is_metadata(lines[end - 1]):
         end -= 1
-    return "\n".join(lines[start:end])
+    bylines = [line for line in lines[:start] + lines[end:] if BYLINE.match(line)]
+    names = bylines[0].split(None, 1)[1] if bylines else ""
+    return "\n\n".join(lines[start:end]), names  # blank lines between paragraphs, as the chunker reads them
 
 
 def _outlet(sitename: str, url: str) -> str:

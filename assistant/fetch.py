@@ -80,7 +80,8 @@ class Fetcher:
         seen: set[str] = set()
         for _ in range(self.settings.fetch_max_redirects + 1):
             seen.add(current)
-            self._check_robots(current)
+            self._checked_address(httpx.URL(current), url)  # refused before any request, robots.txt too
+            self._check_robots(current, url)
             response = self._get(current, self.settings.fetch_max_bytes, origin=url)
             location = response.headers.get("location")
             if response.status in REDIRECT_STATUSES and location:
@@ -147,22 +148,22 @@ class Fetcher:
                                           "set FETCH_ALLOW_PRIVATE=true to allow it")
         return addresses[0]
 
-    def _check_robots(self, url: str) -> None:
+    def _check_robots(self, url: str, asked: str) -> None:
         target = httpx.URL(url)
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         rules = self._robots.get(origin)
         if rules is None:
-            rules = self._robots[origin] = self._read_robots(origin)
+            rules = self._robots[origin] = self._read_robots(origin, asked)
         if not rules.can_fetch(self.settings.fetch_user_agent, url):
-            raise SourceError(url, f"is disallowed by {origin}/robots.txt for our user agent; "
+            raise SourceError(asked, f"is disallowed by {origin}/robots.txt for our user agent; "
                                    "the site asks not to be fetched, so it is not")
 
-    def _read_robots(self, origin: str) -> RobotFileParser:
+    def _read_robots(self, origin: str, asked: str) -> RobotFileParser:
         """robots.txt as RFC 9309 reads it: missing (4xx) allows all, a server error (5xx) allows none."""
         rules = RobotFileParser(origin + "/robots.txt")
         robots_url = origin + "/robots.txt"
         for _ in range(self.settings.fetch_max_redirects + 1):
-            response = self._get(robots_url, ROBOTS_MAX_BYTES, origin=robots_url)
+            response = self._get(robots_url, ROBOTS_MAX_BYTES, origin=asked)
             location = response.headers.get("location")
             if response.status in REDIRECT_STATUSES and location:
                 robots_url = str(httpx.URL(robots_url).join(location))
