@@ -138,7 +138,7 @@ def extract(
     out.print(page.title or "(no title)", style="bold", highlight=False, markup=False)
     meta = " · ".join(x for x in (page.outlet, page.date, page.lang, page.url) if x)
     if meta:
-        out.print(meta, style="dim", highlight=False, markup=False)
+        out.print(meta, style="dim", highlight=False, markup=False, soft_wrap=True)
     out.print("\n" + page.body, highlight=False, markup=False, soft_wrap=True)
 
 
