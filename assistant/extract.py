@@ -31,18 +31,29 @@ BYLINE = re.compile(
     rf"^(?i:by|door|von|par|por|di|bởi)\s+{NAME}"
     rf"(?:,?\s+(?:(?i:and|und|en|et|y|e|&|for|in)\s+)?(?:{PARTICLE}\s+)*{NAME}){{0,8}}\s*$"
 )
-# A line that only dates the article: "Published 3 March 2024, 10:15", "Updated: 2024-03-03".
-DATE_WORDS = (r"(?:published|updated|posted|last updated|first published|gepubliceerd|bijgewerkt"
-              r"|veröffentlicht|aktualisiert|publié|cập nhật)")
-MONTHS = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januari|februari|maart|mei|juni"
-          r"|juli|augustus|oktober|januar|februar|märz|mai|dezember)[a-z]*\.?")
-DATE_LINE = re.compile(
-    rf"^(?:{DATE_WORDS}\s*(?:on|at|:)?\s*)?(?:[a-z]+day,?\s*)?"
-    rf"(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ][\d:.+z-]+)?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS},?\s+\d{{4}}|{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
-    rf"(?:[,|•·\s]*(?:at\s+)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,5}})?)?\s*$",
-    re.IGNORECASE,
-)
+# A line that only dates the article ("Published 3 March 2024, 10:15", "Updated at 1:23 p.m.",
+# "segunda-feira, 22 de janeiro de 2018 às 0:13"): numbers and nothing but these words.
+DATE_VOCABULARY = frozenset("""
+    jan january feb february mar march apr april may jun june jul july aug august sep sept september
+    oct october nov november dec december januari februari maart mei juni juli augustus oktober
+    januar februar märz mai dezember janvier février mars avril juin juillet août septembre octobre
+    novembre décembre enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre
+    diciembre janeiro fevereiro março maio junho julho setembro outubro novembro dezembro gennaio
+    febbraio aprile maggio giugno luglio settembre ottobre dicembre tháng ngày năm giờ
+    mon monday tue tuesday wed wednesday thu thursday fri friday sat saturday sun sunday maandag
+    dinsdag woensdag donderdag vrijdag zaterdag zondag montag dienstag mittwoch donnerstag freitag
+    samstag sonntag lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves
+    viernes sábado domingo segunda terça quarta quinta sexta feira thứ hai ba tư năm sáu bảy chủ nhật
+    published updated posted modified last first gepubliceerd bijgewerkt laatst veröffentlicht
+    aktualisiert zuletzt publié mis à jour publicado actualizado atualizado pubblicato aggiornato
+    cập nhật đăng lúc on at the of de du do às a le um om am el del den th st nd rd uhr h p m
+    gmt utc cet cest est edt pst pdt bst ist ict t z
+""".split())  # noqa: SIM905 (a word list reads better as text)
+DATE_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+# A closing list of tags or topics: the label line and everything after it go.
+TAG_LABEL = re.compile(r"^(?:tags|tagged(?: with)?|topics|related topics|etiquetas|schlagwörter|trefwoorden"
+                       r"|chủ đề|từ khóa)\b\s*:?", re.IGNORECASE)
+WORD = re.compile(r"\w+")
 EDGE_LINES = 4  # bylines and dates sit at the very start or end of the text
 
 
@@ -111,9 +122,9 @@ def _drop_metadata_lines(body: str, title: str, author: str) -> tuple[str, str]:
     def is_metadata(line: str) -> bool:
         lowered = line.lower().strip(" .")
         return bool(
-            (title and lowered == title.lower().strip(" ."))
+            _is_headline(line, title)
             or BYLINE.match(line)
-            or DATE_LINE.match(line)
+            or _is_date_line(line)
             or lowered in authors
         )
 
@@ -121,11 +132,29 @@ def _drop_metadata_lines(body: str, title: str, author: str) -> tuple[str, str]:
     while start < min(EDGE_LINES, len(lines)) and is_metadata(lines[start]):
         start += 1
     end = len(lines)
+    for number in range(max(start, len(lines) - EDGE_LINES), len(lines)):
+        if TAG_LABEL.match(lines[number]):
+            end = number
+            break
     while end > max(start, len(lines) - EDGE_LINES) and is_metadata(lines[end - 1]):
         end -= 1
     bylines = [line for line in lines[:start] + lines[end:] if BYLINE.match(line)]
     names = bylines[0].split(None, 1)[1] if bylines else ""
     return "\n\n".join(lines[start:end]), names  # blank lines between paragraphs, as the chunker reads them
+
+
+def _is_headline(line: str, title: str) -> bool:
+    """The title again, or a variant of it (the page's headline often differs by a word or two)."""
+    if not title or (line.rstrip().endswith((".", "!", "?")) and line.strip() != title.strip()):
+        return False
+    words, title_words = set(WORD.findall(line.lower())), set(WORD.findall(title.lower()))
+    return bool(words) and len(words & title_words) >= 0.8 * max(len(words), len(title_words))
+
+
+def _is_date_line(line: str) -> bool:
+    tokens = DATE_TOKEN.findall(line.lower())
+    return (0 < len(tokens) <= 16 and any(t.isdigit() for t in tokens)
+            and all(t.isdigit() or t in DATE_VOCABULARY for t in tokens))
 
 
 def _outlet(sitename: str, url: str) -> str:
