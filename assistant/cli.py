@@ -1,6 +1,8 @@
 """The `assistant` command: thin wrappers that parse flags, build Settings, call one function, print.
 
     assistant ingest data/articles
+    assistant ingest https://news.example.com/story
+    assistant extract page.html --json
     assistant ask "Who directs the Russian Center for Science and Culture?"
     assistant chat
     assistant stats --json
@@ -72,7 +74,8 @@ UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/befor
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt .md .html .pdf .jsonl")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Files or folders of .txt .md .html .pdf .jsonl, or http(s) URLs of article pages.")],
     prune: Annotated[
         bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")
     ] = False,
@@ -82,10 +85,13 @@ def ingest(
 ) -> None:
     """Add, update (and with --prune remove) documents. Unchanged documents are skipped.
 
+    A URL is fetched and its main text extracted; its document id is the URL.
+
     Example: assistant ingest data/articles --prune
     """
     from assistant.index.collection import Index
     from assistant.ingest.pipeline import ingest as run_ingest
+    from assistant.ingest.sources import is_url
 
     settings = settings_or_exit()
     with rendered_errors(settings):
@@ -102,12 +108,38 @@ def ingest(
                 bar.update(task, completed=p.done, total=p.total, chunks=p.chunks,
                            rate=p.done / p.elapsed if p.elapsed else 0.0)
 
-            report = run_ingest(paths, settings, assistant.index, prune=prune, progress=show)
+            report = run_ingest([Path(p) for p in paths if not is_url(p)], settings, assistant.index,
+                                urls=[p for p in paths if is_url(p)], prune=prune, progress=show)
     for name, reason in report.skipped:
         err.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
     out.print(report.summary(), highlight=False)
     if report.skipped:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def extract(
+    target: Annotated[str, typer.Argument(metavar="PATH_OR_URL", help="An HTML file or an http(s) URL.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fields as JSON.")] = False,
+) -> None:
+    """Show what ingest would take from an article page: title, date, outlet, url, lang and body.
+
+    Example: assistant extract https://news.example.com/story --json
+    """
+    from assistant.ingest.sources import read_page
+
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        page = read_page(target, settings)
+    fields = {key: getattr(page, key) for key in ("title", "date", "outlet", "url", "lang", "author", "body")}
+    if as_json:
+        out.print_json(json.dumps(fields, ensure_ascii=False))
+        return
+    out.print(page.title or "(no title)", style="bold", highlight=False, markup=False)
+    meta = " · ".join(x for x in (page.outlet, page.date, page.lang, page.url) if x)
+    if meta:
+        out.print(meta, style="dim", highlight=False, markup=False, soft_wrap=True)
+    out.print("\n" + page.body, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_answer(answer: Answer, stream_printed: bool = False) -> None:

@@ -91,6 +91,20 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")
 
+    # --- fetching web pages (assistant extract/ingest URL) ----------------------------------
+    fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a web server.")
+    fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for each read.")
+    fetch_max_bytes: int = Field(5_000_000, ge=1024, description="Largest page fetched, bytes.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    fetch_concurrency: int = Field(4, ge=1, le=64, description="Connections open at once.")
+    fetch_allow_private: bool = Field(
+        False, description="Allow fetching private, loopback and link-local addresses (off: SSRF guard)."
+    )
+    fetch_user_agent: str = Field(
+        "NewsAssistant/0.1 (+retrieval-grounded news assistant)", min_length=3,
+        description="User-Agent sent with every request; robots.txt rules are matched against it.",
+    )
+
     # --- serving -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

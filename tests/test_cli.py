@@ -13,6 +13,7 @@ from assistant.cli import EXIT_SKIPPED, app
 from assistant.config import Settings
 
 from .conftest import ARTICLES, SHARED_EVAL
+from .web_server import serve_site
 
 runner = CliRunner()
 
@@ -111,3 +112,69 @@ def test_missing_setting_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     result = runner.invoke(app, ["stats"])
     assert result.exit_code == 1
     assert "CHUNK_TOKENS" in result.output
+
+
+NEWS_PAGE = Path(__file__).parent / "data" / "news_page.html"
+
+
+def one_line(output: str) -> str:
+    """The output with the console's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def test_extract_prints_the_fields_of_an_html_file_as_json() -> None:
+    result = runner.invoke(app, ["extract", str(NEWS_PAGE), "--json"])
+    assert result.exit_code == 0, result.output
+    fields = json.loads(result.output)
+    assert list(fields) == ["title", "date", "outlet", "url", "lang", "author", "body"]
+    assert fields["title"] == "Mekong delta farmers switch to salt-tolerant rice"
+    assert (fields["date"], fields["outlet"], fields["lang"]) == ("2025-03-03", "The Harbour Times", "en")
+    assert fields["url"] == "https://harbourtimes.example.com/world/asia/mekong-rice-salt"
+    assert fields["body"].startswith("Farmers across the Mekong delta")
+    assert "Related stories" not in fields["body"]
+
+
+def test_extract_fetches_a_url_when_private_addresses_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    with serve_site() as site:
+        result = runner.invoke(app, ["extract", site.base + "/world/mekong-rice"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Mekong delta farmers switch to salt-tolerant rice"
+    assert lines[1] == ("The Harbour Times · 2025-03-03 · en · "
+                        "https://harbourtimes.example.com/world/asia/mekong-rice-salt")
+    assert lines[3].startswith("Farmers across the Mekong delta are replacing")
+    assert site.requests == ["/robots.txt", "/world/mekong-rice"]
+
+
+def test_extract_refuses_a_private_url_by_default_and_names_the_setting() -> None:
+    with serve_site() as site:
+        result = runner.invoke(app, ["extract", site.base + "/world/mekong-rice", "--json"])
+    assert result.exit_code == 1
+    assert one_line(result.output) == (f"Error: {site.base}/world/mekong-rice: 127.0.0.1 is a private address "
+                                       "(127.0.0.1); set FETCH_ALLOW_PRIVATE=true to allow it")
+    assert site.requests == []
+
+
+def test_extract_on_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["extract", str(tmp_path / "nope.html")])
+    assert result.exit_code == 1
+    assert one_line(result.output) == (f"Error: {tmp_path / 'nope.html'}: does not exist "
+                                       "(give an HTML file or an http(s) URL)")
+
+
+def test_ingest_a_url_whose_id_is_the_url(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    with serve_site() as site:
+        url = site.base + "/world/mekong-rice"
+        result = runner.invoke(app, ["ingest", url, site.base + "/gone"])
+        assert result.exit_code == EXIT_SKIPPED, result.output
+        assert "1 added" in result.output
+        assert f"skipped {site.base}/gone: returned HTTP 404 Not Found; check the address" in one_line(result.output)
+        again = runner.invoke(app, ["ingest", url])
+        assert again.exit_code == 0, again.output
+        assert "1 unchanged" in again.output
+    answer = runner.invoke(app, ["ask", "How many hectares in Soc Trang were planted with salt-tolerant seed?",
+                                 "--json"])
+    assert answer.exit_code == 0, answer.output
+    assert json.loads(answer.output)["cited_doc_ids"] == [url]

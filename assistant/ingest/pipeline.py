@@ -1,6 +1,7 @@
 """Ingest: files → clean Articles → Chunks with stable ids → the index, incrementally.
 
     report = ingest([Path("data/articles")], settings, index, prune=False, progress=print)
+    report = ingest([], settings, index, urls=["https://news.example.com/story"])  # web pages
 
 Why it is safe to kill at any point: a document's new chunks are written (upserted under ids that
 contain its content hash) before its old chunks are deleted, and a document counts as indexed only
@@ -22,7 +23,7 @@ from assistant.errors import SourceError
 from assistant.index.collection import DocumentState, Index
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.cleaning import clean
-from assistant.ingest.sources import read_paths
+from assistant.ingest.sources import read_paths, read_urls
 from assistant.tokens import get_encoding
 
 JSONL_RECORD = re.compile(r"\.jsonl:\d+")  # how a JSON Lines record is named in a SourceError
@@ -74,26 +75,31 @@ def ingest(
     settings: Settings,
     index: Index,
     *,
+    urls: Iterable[str] = (),
     prune: bool = False,
     progress: ProgressCallback | None = None,
     documents_read: Iterable[RawDocument | SourceError] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with the documents under ``paths`` (or ``documents_read``, documents
-    that came another way, such as the publisher API; ``paths`` is then ignored)."""
+    """Bring the index in line with the documents under ``paths`` and the pages at ``urls`` (or
+    ``documents_read``, documents that came another way, such as the publisher API: ``paths`` and
+    ``urls`` are then not read)."""
     started = time.perf_counter()
     report = IngestReport()
     chunker = make_chunker(settings)
 
     documents: list[RawDocument] = []
     unreadable: set[str] = set()  # documents that exist but failed to read: never pruned
-    items = documents_read if documents_read is not None else \
-        read_paths(paths, salt=chunking_signature(settings))
-    for item in items:
-        if isinstance(item, SourceError):
-            report.skipped.append((item.path, item.reason))
-            unreadable.add(item.path)
-        else:
-            documents.append(item)
+    if documents_read is not None:
+        _collect(documents_read, documents, report, unreadable)
+    else:
+        _collect(read_paths(paths, salt=chunking_signature(settings)), documents, report, unreadable)
+        pages = list(urls)
+        if pages:
+            from assistant.ingest.fetch import Fetcher
+
+            with Fetcher(settings) as fetcher:
+                _collect(read_urls(pages, fetcher, salt=chunking_signature(settings)), documents, report,
+                         unreadable)
     # only the documents read are looked up: no scan of the whole collection's metadata
     states = index.document_states(raw.doc_id for raw in documents)
 
@@ -160,6 +166,16 @@ def prune_missing(index: Index, seen: set[str], unreadable: set[str], report: In
     for doc_id, state in index.document_states(gone).items():
         index.delete_ids(state.stale_ids(keep_hash=None))
         report.pruned.append(doc_id)
+
+
+def _collect(items: Iterable[RawDocument | SourceError], documents: list[RawDocument],
+             report: IngestReport, unreadable: set[str]) -> None:
+    for item in items:
+        if isinstance(item, SourceError):
+            report.skipped.append((item.path, item.reason))
+            unreadable.add(item.path)
+        else:
+            documents.append(item)
 
 
 def _up_to_date(state: DocumentState, content_hash: str) -> bool:

@@ -5,7 +5,8 @@
         else: print(item.doc_id, item.title)
 
 A document's id is its path relative to the folder given (its file name when a file is given);
-in a JSON Lines corpus it is the record's ``id``. Nothing here fetches over the network.
+in a JSON Lines corpus it is the record's ``id``; a web page's is its URL. Web pages come through
+``assistant.ingest.fetch.Fetcher`` (its checks and limits); HTML becomes article fields in ``assistant.ingest.extract``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.documents import RawDocument
 from assistant.errors import SourceError
 
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.ingest.extract import ExtractedArticle
+    from assistant.ingest.fetch import Fetcher
+
 # Bump when reading or cleaning changes, so that re-ingest re-processes every document.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 Reader = Callable[[Path, str, str], Iterator[RawDocument | SourceError]]
 READERS: dict[str, Reader] = {}
@@ -71,7 +79,7 @@ def read_text(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sour
 
 @reader(".html", ".htm")
 def read_html(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | SourceError]:
-    from assistant.ingest.cleaning import html_to_article_fields
+    from assistant.ingest.extract import extract_article
 
     data = path.read_bytes()
     try:
@@ -79,11 +87,59 @@ def read_html(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sour
     except SourceError as err:
         yield err
         return
-    fields = html_to_article_fields(markup)
-    if not fields["text"].strip():
-        yield SourceError(doc_id, "has no article text")
-        return
-    yield RawDocument(doc_id=doc_id, content_hash=content_hash(data, salt), fmt="html", **fields)
+    yield _page_document(extract_article(markup), doc_id, content_hash(data, salt))
+
+
+def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "") -> Iterator[RawDocument | SourceError]:
+    """Fetch and extract article pages; a page's id is the URL given. Problems are yielded."""
+    from assistant.ingest.extract import extract_article
+
+    for url in urls:
+        try:
+            page = fetcher.fetch(url)
+        except SourceError as err:
+            yield err
+            continue
+        fields = extract_article(page.content, url=page.url)
+        # The hash covers what is kept, not the page's bytes: ads and timestamps change on every visit.
+        kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body])
+        yield _page_document(fields, url, content_hash(kept.encode(), f"{PIPELINE_VERSION}|{salt}"))
+
+
+def is_url(target: str) -> bool:
+    """True for the web addresses that ``read_urls`` and ``read_page`` fetch."""
+    return target.lower().startswith(("http://", "https://"))
+
+
+def read_page(target: str, settings: Settings) -> ExtractedArticle:
+    """One article page's fields from a URL (fetched) or an HTML file.
+
+        read_page("https://news.example.com/story", settings).body
+    """
+    from assistant.ingest.extract import extract_article
+    from assistant.ingest.fetch import Fetcher
+
+    if is_url(target):
+        with Fetcher(settings) as fetcher:
+            page = fetcher.fetch(target)
+        return extract_article(page.content, url=page.url)
+    path = Path(target)
+    if not path.is_file():
+        raise SourceError(target, "does not exist (give an HTML file or an http(s) URL)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(target, f"cannot be read ({exc.strerror or exc})") from exc
+    return extract_article(decode_text(data, target))
+
+
+def _page_document(fields: ExtractedArticle, doc_id: str, digest: str) -> RawDocument | SourceError:
+    if not fields.body.strip():
+        return SourceError(doc_id, "has no article text")
+    return RawDocument(
+        doc_id=doc_id, text=fields.body, content_hash=digest, fmt="html", title=fields.title or None,
+        url=fields.url or None, outlet=fields.outlet or None, date=fields.date or None,
+    )
 
 
 @reader(".pdf")
@@ -150,15 +206,13 @@ def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") 
     hashed = content_hash(data, f"{PIPELINE_VERSION}|{salt}")
     html = fields.get("html")
     if html:
-        from assistant.ingest.cleaning import html_to_article_fields
+        from assistant.ingest.extract import extract_article
 
-        found = html_to_article_fields(html)
-        if not (found.get("text") or "").strip():
+        page = _page_document(extract_article(html, url=fields.get("url")), doc_id, hashed)
+        if isinstance(page, SourceError):
             raise SourceError(doc_id, "has no article text in its html")
-        given = {key: value for key, value in fields.items() if value and key != "html"}
-        merged = {**{k: v for k, v in found.items() if v}, **given}
-        return RawDocument(doc_id=doc_id, text=str(merged.pop("text")), content_hash=hashed, fmt="html",
-                           **{k: merged.get(k) for k in ("title", "url", "lang", "outlet", "date")})
+        given = {key: value for key, value in fields.items() if value and key not in ("html", "text")}
+        return replace(page, **given)
     return RawDocument(doc_id=doc_id, text=str(fields.get("text") or ""), content_hash=hashed,
                        title=fields.get("title"), url=fields.get("url"), lang=fields.get("lang"),
                        outlet=fields.get("outlet"), date=fields.get("date"), fmt="jsonl")

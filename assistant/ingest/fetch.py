@@ -1,0 +1,191 @@
+"""Fetch one web page, politely and safely: the only code that goes to the web for a page.
+
+    with Fetcher(settings) as fetcher:
+        page = fetcher.fetch("https://news.example.com/story")
+    page.url, page.content
+
+Every hop, the first and each redirect, is checked before any connection is made: http(s) only,
+the host resolved and refused when any of its addresses is private, loopback, link-local,
+multicast, reserved or unspecified (unless FETCH_ALLOW_PRIVATE=true), and robots.txt asked for
+permission. The connection then goes to the address that was checked (the Host header and TLS
+name stay the host's), so a second DNS answer cannot point the request somewhere else.
+Redirects are followed by hand up to FETCH_MAX_REDIRECTS; bodies are streamed and cut off at
+FETCH_MAX_BYTES; connect and read timeouts are settings; proxies from the environment are ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from assistant.config import Settings
+from assistant.errors import SourceError
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+ROBOTS_MAX_BYTES = 512_000
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched page: the URL it was finally served from, its bytes and content type."""
+
+    url: str
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    reason: str
+    headers: httpx.Headers
+    body: bytes
+
+
+class Fetcher:
+    """An HTTP client with the fetching rules above; one per batch of pages (robots.txt is cached)."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(settings.fetch_read_timeout, connect=settings.fetch_connect_timeout),
+            limits=httpx.Limits(max_connections=settings.fetch_concurrency,
+                                max_keepalive_connections=settings.fetch_concurrency),
+            headers={"User-Agent": settings.fetch_user_agent},
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+        )
+        self._robots: dict[str, RobotFileParser] = {}
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def fetch(self, url: str) -> Page:
+        """GET an HTML page; every failure is a SourceError that names the URL and what to do."""
+        current = url
+        seen: set[str] = set()
+        for _ in range(self.settings.fetch_max_redirects + 1):
+            seen.add(current)
+            self._checked_address(httpx.URL(current), url)  # refused before any request, robots.txt too
+            self._check_robots(current, url)
+            response = self._get(current, self.settings.fetch_max_bytes, origin=url)
+            location = response.headers.get("location")
+            if response.status in REDIRECT_STATUSES and location:
+                following = str(httpx.URL(current).join(location))
+                if following in seen:
+                    raise SourceError(url, f"redirects in a loop ({current} → {following}); "
+                                           "open it in a browser to see where it should go")
+                current = following
+                continue
+            if response.status >= 400:
+                raise SourceError(url, f"returned HTTP {response.status} {response.reason}"
+                                       "; check the address")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type and content_type not in HTML_TYPES:
+                raise SourceError(url, f"is not an HTML page ({content_type}); "
+                                       "download it and ingest the file instead")
+            return Page(url=current, content=response.body, content_type=content_type)
+        raise SourceError(url, f"redirects more than {self.settings.fetch_max_redirects} times; "
+                               "raise FETCH_MAX_REDIRECTS to follow more")
+
+    def _get(self, url: str, max_bytes: int, origin: str) -> _Reply:
+        """One GET to the checked address of ``url``, without following redirects."""
+        target = httpx.URL(url)
+        address = self._checked_address(target, origin)
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        headers = {"Host": target.netloc.decode("ascii")}
+        request = self.client.build_request("GET", target.copy_with(host=address),
+                                            headers=headers, extensions=extensions)
+        try:
+            response = self.client.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise _too_large(origin, max_bytes)
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body.extend(chunk)
+                    if len(body) > max_bytes:
+                        raise _too_large(origin, max_bytes)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            raise SourceError(origin, f"did not answer in time ({exc.__class__.__name__} at {url}); "
+                                      "try again later or raise FETCH_READ_TIMEOUT") from exc
+        except httpx.HTTPError as exc:
+            raise SourceError(origin, f"cannot be fetched ({exc.__class__.__name__}: {exc}); "
+                                      "check the address and your connection") from exc
+        return _Reply(response.status_code, response.reason_phrase, response.headers, bytes(body))
+
+    def _checked_address(self, target: httpx.URL, origin: str) -> str:
+        """The address to connect to, after refusing non-http(s) URLs and forbidden networks."""
+        if target.scheme not in ("http", "https") or not target.host:
+            raise SourceError(origin, f"is not an http(s) URL ({target}); give a web address or a file")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            found = socket.getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise SourceError(origin, f"has a host that does not resolve ({target.host}); "
+                                      "check the address") from exc
+        addresses = [str(info[4][0]) for info in found]
+        for address in addresses:
+            if not self.settings.fetch_allow_private and is_forbidden(address):
+                raise SourceError(origin, f"{target.host} is a private address ({address}); "
+                                          "set FETCH_ALLOW_PRIVATE=true to allow it")
+        return addresses[0]
+
+    def _check_robots(self, url: str, asked: str) -> None:
+        target = httpx.URL(url)
+        origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
+        rules = self._robots.get(origin)
+        if rules is None:
+            rules = self._robots[origin] = self._read_robots(origin, asked)
+        if not rules.can_fetch(self.settings.fetch_user_agent, url):
+            raise SourceError(asked, f"is disallowed by {origin}/robots.txt for our user agent; "
+                                   "the site asks not to be fetched, so it is not")
+
+    def _read_robots(self, origin: str, asked: str) -> RobotFileParser:
+        """robots.txt as RFC 9309 reads it: missing (4xx) allows all, a server error (5xx) allows none."""
+        rules = RobotFileParser(origin + "/robots.txt")
+        robots_url = origin + "/robots.txt"
+        for _ in range(self.settings.fetch_max_redirects + 1):
+            response = self._get(robots_url, ROBOTS_MAX_BYTES, origin=asked)
+            location = response.headers.get("location")
+            if response.status in REDIRECT_STATUSES and location:
+                robots_url = str(httpx.URL(robots_url).join(location))
+                continue
+            break
+        if response.status >= 500:
+            rules.disallow_all = True
+        elif response.status >= 300:  # missing, or redirected too often: no rules
+            rules.allow_all = True
+        else:
+            rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        return rules
+
+
+def is_forbidden(address: str) -> bool:
+    """True for addresses a fetch must not reach by default (SSRF): anything not globally routable."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+def _too_large(url: str, max_bytes: int) -> SourceError:
+    return SourceError(url, f"is larger than {max_bytes:,} bytes; raise FETCH_MAX_BYTES to allow it")
