@@ -355,7 +355,7 @@ def test_a_source_cannot_break_out_of_its_data_block(
     folder = tmp_path / "articles"
     shutil.copytree(ARTICLES, folder)
     (folder / "metro.txt").write_text(INJECTION, encoding="utf-8")
-    from .conftest import make_settings
+    from tests.conftest import make_settings
 
     settings = with_model(make_settings(tmp_path), stub.url)
     assistant = Assistant.open(settings)

@@ -48,7 +48,7 @@ def test_deleting_an_unknown_document_says_how_to_find_ids(sample_assistant: Ass
 
 
 def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(IndexNotReady, match="Chroma server"):
