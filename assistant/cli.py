@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.config import Settings, load_settings
@@ -43,7 +44,8 @@ def rendered_errors(settings: Settings | None = None) -> Iterator[None]:
     except AssistantError as exc:
         if (settings and settings.raise_errors) or os.environ.get("RAISE_ERRORS"):
             raise
-        err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
+        # soft_wrap: one line that the terminal wraps, not lines broken at Rich's guess of the width
+        err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -61,13 +63,13 @@ def open_assistant(settings: Settings) -> Any:
 
 
 def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None) -> Filters:
-    return Filters(lang=lang, outlet=outlet, date_from=since, date_to=until)
+    return Filters.of(lang, outlet, since, until)
 
 
 LangOpt = Annotated[str | None, typer.Option(help="Only articles in this language (en, vi, nl...).")]
 OutletOpt = Annotated[str | None, typer.Option(help="Only articles from this outlet.")]
-SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after yyyy-mm-dd.")]
-UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before yyyy-mm-dd.")]
+SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before YYYY-MM-DD.")]
 
 
 @app.command()
@@ -136,9 +138,10 @@ def ask(
     Example: assistant ask "Who directs the Russian Center for Science and Culture in Vietnam?"
     """
     settings = settings_or_exit()
-    assistant = open_assistant(settings)
     with rendered_errors(settings):
         filters = filters_from(lang, outlet, since, until)
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
         if as_json:
             out.print_json(json.dumps(assistant.ask(question, filters=filters).to_dict(), ensure_ascii=False))
             return
@@ -169,8 +172,9 @@ def chat(
     Type /new to start over, /quit (or Ctrl-D) to leave.
     """
     settings = settings_or_exit()
+    with rendered_errors(settings):
+        filters = filters_from(lang, outlet, since, until)
     assistant = open_assistant(settings)
-    filters = filters_from(lang, outlet, since, until)
     history: list[Turn] = []
     err.print("Ask about the articles. /new starts over, /quit leaves.", style="dim")
     while True:

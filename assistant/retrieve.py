@@ -67,10 +67,7 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
 
 
 def _date_int(value: str) -> int:
-    digits = re.sub(r"\D", "", value)[:8]
-    if len(digits) != 8:
-        raise ValueError(f"dates are yyyy-mm-dd, got {value!r}")
-    return int(digits)
+    return int(value.replace("-", ""))  # Filters checked it is YYYY-MM-DD
 
 
 def matches(metadata: dict[str, Any], filters: Filters | None) -> bool:

@@ -44,7 +44,6 @@ log = logging.getLogger("assistant.api")
 
 WIDGET_TOKEN_HEADER = "X-Widget-Token"
 CITATION = re.compile(r"\[(\d{1,3})\]")
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 CONVERSATION_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
 
 # --- records --------------------------------------------------------------------------------
@@ -58,12 +57,12 @@ class HistoryTurn(BaseModel):
 class FiltersIn(BaseModel):
     lang: str | None = Field(None, max_length=16, description="Only articles in this language, e.g. en.")
     outlet: str | None = Field(None, max_length=300)
-    date_from: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
-    date_to: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
+    date_from: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
+    date_to: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
 
     def to_filters(self) -> Filters:
-        return Filters(lang=self.lang or None, outlet=self.outlet or None,
-                       date_from=self.date_from or None, date_to=self.date_to or None)
+        """The checked Filters; a bad date is a QuestionError (400), worded as everywhere else."""
+        return Filters.of(self.lang, self.outlet, self.date_from, self.date_to)
 
 
 def to_filters(filters: FiltersIn | None) -> Filters | None:

@@ -186,8 +186,14 @@ def test_unanswerable_question_abstains_without_sources(base: str) -> None:
 def test_filters_limit_the_sources(base: str) -> None:
     result = chat(base, {"question": "Vietnam", "filters": {"lang": "nl"}}).json()
     assert all(source["lang"] == "nl" for source in result["sources"])
-    assert_error(chat(base, {"question": "Vietnam", "filters": {"date_from": "March 2025"}}),
-                 422, "InvalidRequest", "filters.date_from")
+    assert_error(chat(base, {"question": "Vietnam", "filters": {"date_from": "2024"}}),
+                 400, "QuestionError", "From date '2024' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02.")
+    assert_error(chat(base, {"question": "Vietnam", "filters": {"date_to": "2025-02-30"}},
+                      Accept="text/event-stream"),
+                 400, "QuestionError", "To date '2025-02-30' is not a date: write it as YYYY-MM-DD")
+    assert_error(chat(base, {"question": "Vietnam",
+                             "filters": {"date_from": "2025-05-01", "date_to": "2025-04-01"}}),
+                 400, "QuestionError", "The date range is reversed: 2025-05-01 is after 2025-04-01")
 
 
 def test_bad_requests_get_clear_errors_and_never_a_200(base: str) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from typer.testing import CliRunner
 from assistant.cli import EXIT_SKIPPED, app
 from assistant.config import Settings
 
-from .conftest import ARTICLES, SHARED_EVAL
+from .conftest import ARTICLES, ROOT, SHARED_EVAL
 
 runner = CliRunner()
 
@@ -48,6 +51,25 @@ def test_bad_questions_get_one_clear_line(env: Settings, question: str, message:
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ask", "Vietnam", "--since", "2024"],
+     "Error: From date '2024' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+    (["ask", "Vietnam", "--until", "2025-02-30"],
+     "Error: To date '2025-02-30' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+    (["ask", "Vietnam", "--since", "2025-05-01", "--until", "2025-04-01"],
+     "Error: The date range is reversed: 2025-05-01 is after 2025-04-01; swap the dates."),
+    (["chat", "--since", "last week"],
+     "Error: From date 'last week' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+])
+def test_bad_dates_are_one_line_errors_not_tracebacks(env: Settings, args: list[str], message: str) -> None:
+    # A real process: the user sees exactly what the terminal shows, exit status and all.
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=ROOT, env=dict(os.environ),
+                            capture_output=True, text=True, input="", timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [message]
+    assert result.stdout == ""
 
 
 def test_stats_json(env: Settings) -> None:
