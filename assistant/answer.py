@@ -47,6 +47,7 @@ class Turnstate:
     retrieved_doc_ids: list[str] = field(default_factory=list)
     standalone: str = ""  # the follow-up rewritten by the model (empty when it was not)
     model_failure: ModelError | None = None  # the model failed earlier in this turn
+    instructions: str = ""  # the reader's own instructions for the model (an OpenAI system message)
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -101,6 +102,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             history=parse_history(inputs.get("history")),
             filters=filters if isinstance(filters, Filters) else None,
             lang=detect_language(question) or "en",
+            instructions=str(inputs.get("instructions") or "").strip(),
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
@@ -138,7 +140,8 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         for state in states:
             if model_answerer is not None:
                 events = model_answerer.stream(state.question, state.passages, state.lang,
-                                               state.history, state.standalone, state.model_failure)
+                                               state.history, state.standalone, state.model_failure,
+                                               instructions=state.instructions)
                 for event in events:
                     if "answer" in event:
                         event["answer"].search_query = state.search_query
@@ -188,20 +191,24 @@ def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joi
 
 
 def chain_input(question: str, history: Sequence[Any] | None = None,
-                filters: Filters | None = None) -> dict[str, Any]:
-    return {"question": question, "history": list(history or []), "filters": filters}
+                filters: Filters | None = None, instructions: str = "") -> dict[str, Any]:
+    return {"question": question, "history": list(history or []), "filters": filters,
+            "instructions": instructions}
 
 
 def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-        filters: Filters | None = None) -> Answer:
+        filters: Filters | None = None, instructions: str = "") -> Answer:
     """Run one turn and return the final Answer."""
-    result = chain.invoke(chain_input(question, history, filters))
+    result = chain.invoke(chain_input(question, history, filters, instructions))
     answer: Answer = result["answer"]
     return answer
 
 
 def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-           filters: Filters | None = None) -> Iterator[dict[str, Any]]:
-    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}."""
-    for event in chain.stream(chain_input(question, history, filters)):
+           filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
+    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}.
+
+    ``instructions``: the reader's own, for the model (the extractive path cannot follow them).
+    """
+    for event in chain.stream(chain_input(question, history, filters, instructions)):
         yield dict(event)

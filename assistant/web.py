@@ -178,8 +178,8 @@ class TurnRunner:
         self.assistant = assistant
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turn")
 
-    async def events(self, question: str, history: Sequence[Any],
-                     filters: Filters | None) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, question: str, history: Sequence[Any], filters: Filters | None,
+                     instructions: str = "") -> AsyncIterator[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
@@ -190,7 +190,7 @@ class TurnRunner:
 
         def produce() -> None:
             try:
-                for event in self.assistant.stream(question, list(history), filters):
+                for event in self.assistant.stream(question, list(history), filters, instructions):
                     if stop.is_set():
                         break
                     put(("event", event))
@@ -212,10 +212,11 @@ class TurnRunner:
             stop.set()
             del worker
 
-    async def answer(self, question: str, history: Sequence[Any], filters: Filters | None) -> Answer:
+    async def answer(self, question: str, history: Sequence[Any], filters: Filters | None,
+                     instructions: str = "") -> Answer:
         """Run a turn to its end."""
         final: Answer | None = None
-        async for event in self.events(question, history, filters):
+        async for event in self.events(question, history, filters, instructions):
             final = event.get("answer", final)
         if final is None:
             raise ModelError("The answer stream ended without an answer; try again.")
