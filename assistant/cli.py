@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.config import Settings, load_settings
@@ -45,7 +46,8 @@ def rendered_errors(settings: Settings | None = None) -> Iterator[None]:
     except AssistantError as exc:
         if (settings and settings.raise_errors) or os.environ.get("RAISE_ERRORS"):
             raise
-        err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
+        # soft_wrap: one line that the terminal wraps, not lines broken at Rich's guess of the width
+        err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -63,13 +65,13 @@ def open_assistant(settings: Settings) -> Any:
 
 
 def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None) -> Filters:
-    return Filters(lang=lang, outlet=outlet, date_from=since, date_to=until)
+    return Filters.of(lang, outlet, since, until)
 
 
 LangOpt = Annotated[str | None, typer.Option(help="Only articles in this language (en, vi, nl...).")]
 OutletOpt = Annotated[str | None, typer.Option(help="Only articles from this outlet.")]
-SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after yyyy-mm-dd.")]
-UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before yyyy-mm-dd.")]
+SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before YYYY-MM-DD.")]
 
 
 @app.command()
@@ -98,18 +100,29 @@ def ingest(
         if rebuild:
             Index.drop(settings)
         assistant = open_assistant(settings)
-        columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("docs · {task.fields[chunks]} chunks · {task.fields[rate]:.1f} docs/s"),
-                   TimeElapsedColumn())
+        # Two lines: documents read and chunked (fast), then chunks embedded (the slow part, shown
+        # every few chunks so that a first run is seen to move).
+        columns = (TextColumn("[bold]{task.description:<5}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[unit]}"), TimeElapsedColumn(), TextColumn("{task.fields[rate]}"))
         with Progress(*columns, console=err, transient=False) as bar:
-            task = bar.add_task("ingest", total=None, chunks=0, rate=0.0)
+            reading = bar.add_task("read", total=None, unit="documents", rate="")
+            embedding = bar.add_task("embed", total=None, unit="chunks", rate="", start=False)
+            embed_started: list[float] = []
 
             def show(p: Any) -> None:
-                bar.update(task, completed=p.done, total=p.total, chunks=p.chunks,
-                           rate=p.done / p.elapsed if p.elapsed else 0.0)
+                bar.update(reading, completed=p.done, total=p.total)
+                if p.to_embed and not embed_started:
+                    embed_started.append(p.elapsed)
+                    bar.start_task(embedding)
+                if embed_started:
+                    seconds = p.elapsed - embed_started[0]
+                    rate = f"{p.embedded / seconds:.1f} chunks/s" if p.embedded and seconds > 0 else ""
+                    bar.update(embedding, completed=p.embedded, total=p.to_embed, rate=rate)
 
             report = run_ingest([Path(p) for p in paths if not is_url(p)], settings, assistant.index,
                                 urls=[p for p in paths if is_url(p)], prune=prune, progress=show)
+            if not embed_started:  # nothing new to embed
+                bar.update(embedding, visible=False)
     for name, reason in report.skipped:
         err.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
     out.print(report.summary(), highlight=False)
@@ -168,9 +181,10 @@ def ask(
     Example: assistant ask "Who directs the Russian Center for Science and Culture in Vietnam?"
     """
     settings = settings_or_exit()
-    assistant = open_assistant(settings)
     with rendered_errors(settings):
         filters = filters_from(lang, outlet, since, until)
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
         if as_json:
             out.print_json(json.dumps(assistant.ask(question, filters=filters).to_dict(), ensure_ascii=False))
             return
@@ -201,8 +215,9 @@ def chat(
     Type /new to start over, /quit (or Ctrl-D) to leave.
     """
     settings = settings_or_exit()
+    with rendered_errors(settings):
+        filters = filters_from(lang, outlet, since, until)
     assistant = open_assistant(settings)
-    filters = filters_from(lang, outlet, since, until)
     history: list[Turn] = []
     err.print("Ask about the articles. /new starts over, /quit leaves.", style="dim")
     while True:
@@ -239,12 +254,26 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     if as_json:
         out.print_json(json.dumps(figures, ensure_ascii=False))
         return
-    out.print(f"{figures['documents']} documents, {figures['chunks']} chunks "
-              f"(embeddings: {figures['embedding_model']})", highlight=False)
-    out.print(f"languages: {figures['languages']}", highlight=False)
-    out.print(f"outlets: {figures['outlets']}", highlight=False)
-    if figures["date_range"]:
-        out.print(f"dates: {figures['date_range'][0]} … {figures['date_range'][1]}", highlight=False)
+    for line in stats_lines(figures):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def stats_lines(figures: dict[str, Any]) -> list[str]:
+    """The index's figures as lines a person reads (``--json`` is for programs)."""
+    def counted(number: int) -> str:
+        return f"{number} document{'' if number == 1 else 's'}"
+
+    embeddings = figures["embedding_model"] + (f" + sparse {figures['sparse_model']}"
+                                               if figures.get("sparse_model") else "")
+    dates = "{} to {}".format(*figures["date_range"]) if figures["date_range"] else "none known"
+    lines = [f"{counted(figures['documents'])}, {figures['chunks']} chunks",
+             f"embeddings: {embeddings}", f"dates: {dates}"]
+    for title, counts in (("languages", figures["languages"]), ("outlets", figures["outlets"])):
+        lines.append(f"{title}:" + ("" if counts else " none"))
+        width = max((len(name) for name in counts), default=0)
+        lines += [f"  {name:<{width}}  {counted(number)}"
+                  for name, number in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return lines
 
 
 @app.command()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Literal
 
+from assistant.errors import QuestionError
+
 Role = Literal["user", "assistant"]
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -141,12 +146,49 @@ class Turn:
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters for retrieval; empty fields do not filter."""
+    """Metadata filters for retrieval; empty fields do not filter.
+
+    Dates are checked here, once, for every entry point (CLI, API, UI): a date that is not
+    YYYY-MM-DD, or a range whose start is after its end, is a QuestionError.
+
+        Filters.of(lang="nl", date_from=" 2025-03-01 ", date_to="")  # blanks mean "no filter"
+        Filters(date_from="2024")  # QuestionError: From date '2024' is not a date: write it as YYYY-MM-DD...
+    """
 
     lang: str | None = None
     outlet: str | None = None
     date_from: str | None = None  # inclusive ISO date
     date_to: str | None = None
 
+    def __post_init__(self) -> None:
+        for label, value in (("From", self.date_from), ("To", self.date_to)):
+            if value is not None and not is_iso_date(value):
+                raise QuestionError(
+                    f"{label} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02.")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise QuestionError(
+                f"The date range is reversed: {self.date_from} is after {self.date_to}; swap the dates.")
+
+    @classmethod
+    def of(cls, lang: str | None = None, outlet: str | None = None, date_from: str | None = None,
+           date_to: str | None = None) -> Filters:
+        """Filters from form fields or flags: blanks around values are dropped; empty means no filter."""
+        def field_value(value: str | None) -> str | None:
+            return (value or "").strip() or None
+
+        return cls(lang=field_value(lang), outlet=field_value(outlet), date_from=field_value(date_from),
+                   date_to=field_value(date_to))
+
     def is_empty(self) -> bool:
         return not (self.lang or self.outlet or self.date_from or self.date_to)
+
+
+def is_iso_date(value: str) -> bool:
+    """Whether ``value`` is a real calendar date written YYYY-MM-DD."""
+    if not ISO_DATE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

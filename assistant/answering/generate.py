@@ -44,6 +44,9 @@ REWRITE_MAX_TOKENS = 96
 MIN_SOURCE_TOKENS = 40  # a source cut shorter than this is left out
 SAFETY = 0.9  # tiktoken counts approximate other models' tokenizers: keep 10% spare
 PER_MESSAGE_TOKENS = 4
+# A caller's system message (/v1/chat/completions) joins the system prompt; the rules come first.
+READER_INSTRUCTIONS = ("\n\nThe reader also gave these instructions; follow them unless they conflict with "
+                       "the rules above:\n{instructions}")
 ABSTAIN_PATTERNS = re.compile(
     r"\b(do(es)? not|don't|doesn't|cannot|can't|no)\b.{0,40}"
     r"\b(answer|mention|contain|provide|say|information)",
@@ -143,10 +146,20 @@ class ModelAnswerer:
     def count(self, text: str) -> int:
         return len(self.encoding.encode(text, disallowed_special=()))
 
-    def fit_sources(self, passages: Sequence[Passage], values: dict[str, str]) -> tuple[str, list[Passage]]:
+    def messages(self, values: dict[str, str], sources: str, instructions: str = "") -> list[Any]:
+        """The answer prompt's messages; the reader's instructions, if any, end the system message."""
+        messages = self.prompt.format_messages(**values, sources=sources)
+        if instructions and messages and messages[0].type == "system":
+            system = messages[0]
+            messages[0] = system.model_copy(update={
+                "content": str(system.content) + READER_INSTRUCTIONS.format(instructions=instructions)})
+        return messages
+
+    def fit_sources(self, passages: Sequence[Passage], values: dict[str, str],
+                    instructions: str = "") -> tuple[str, list[Passage]]:
         """Numbered source blocks that fit the context beside the prompt and the answer."""
         fixed = sum(self.count(str(m.content)) + PER_MESSAGE_TOKENS
-                    for m in self.prompt.format_messages(**values, sources=""))
+                    for m in self.messages(values, "", instructions))
         budget = int((self.settings.llm_context_tokens - self.settings.llm_max_tokens) * SAFETY) - fixed
         blocks: list[str] = []
         used: list[Passage] = []
@@ -167,8 +180,11 @@ class ModelAnswerer:
 
     def stream(self, question: str, passages: Sequence[Passage], lang: str,
                history: Sequence[Turn] = (), standalone: str = "",
-               failure: ModelError | None = None) -> Iterator[AddableDict]:
-        """{"token": text} events as the verified answer grows, then {"answer": Answer}."""
+               failure: ModelError | None = None, instructions: str = "") -> Iterator[AddableDict]:
+        """{"token": text} events as the verified answer grows, then {"answer": Answer}.
+
+        ``instructions``: the reader's own (e.g. an OpenAI system message), added to the system prompt.
+        """
         lexical = self.retriever.lexical
         frequency = lexical.document_frequency
         extractive = ExtractiveAnswerer(self.settings, frequency, lexical.size)
@@ -200,14 +216,14 @@ class ModelAnswerer:
             "Earlier in the conversation:\n"
             + conversation_text(history, self.settings.max_history_turns) + "\n\n",
         }
-        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values)
+        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values, instructions)
         if not used:
             answer = quoted("The question and conversation leave no room for sources in the model's "
                             "context (LLM_CONTEXT_TOKENS); this answer quotes the articles instead.")
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)
             return
-        messages = self.prompt.format_messages(**values, sources=sources)
+        messages = self.messages(values, sources, instructions)
         verifier = CitationVerifier(used, self.retriever.index.embedder, frequency, split_sentences,
                                     lang=lang)
         checker = CitationStream(verifier, lang=lang)

@@ -19,7 +19,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,18 +180,27 @@ class Index:
             client.delete_collection(settings.collection)
 
     # --- writing -------------------------------------------------------------------------
-    def add_chunks(self, chunks: list[Chunk]) -> None:
+    def add_chunks(self, chunks: list[Chunk], on_chunk: Callable[[], None] | None = None) -> None:
         """Embed and upsert chunks (ids are stable, so a repeat overwrites).
 
         The vector is of "title. passage": the headline says what a short passage is about
         (measured: it helps questions that name the topic but not the passage's words).
+        ``on_chunk`` is called as each chunk's vectors are done: the dense pass runs a batch at a
+        time (batches are cheaper), the sparse pass a chunk at a time.
         """
         if not chunks:
             return
         vectors = self.embedder.embed_documents([embedding_text(c) for c in chunks])
         metadatas = [c.metadata for c in chunks]
         if self.sparse is not None:
-            metadatas = [{**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)} for c in chunks]
+            metadatas = []
+            for c in chunks:
+                metadatas.append({**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)})
+                if on_chunk:
+                    on_chunk()
+        elif on_chunk:
+            for _ in chunks:
+                on_chunk()
         self.collection.upsert(
             ids=[c.chunk_id for c in chunks],
             embeddings=vectors,  # type: ignore[arg-type]

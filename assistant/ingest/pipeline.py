@@ -50,11 +50,19 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Progress:
+    """Where an ingest is: documents read and chunked (``done`` of ``total``), then chunks embedded.
+
+    Embedding is the slow part (the first document alone can take seconds), so it is reported
+    chunk by chunk: ``embedded`` of ``to_embed``.
+    """
+
     done: int
     total: int
     chunks: int
     elapsed: float
     current: str
+    embedded: int = 0
+    to_embed: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -104,25 +112,8 @@ def ingest(
     states = index.document_states(raw.doc_id for raw in documents)
 
     seen: set[str] = set()
-    pending: list[tuple[RawDocument, list[Chunk]]] = []
-    pending_chunks = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_chunks
-        batch = [chunk for _, chunks in pending for chunk in chunks]
-        embed_started = time.perf_counter()
-        index.add_chunks(batch)
-        report.embed_seconds += time.perf_counter() - embed_started
-        for raw, _ in pending:  # only now is the new version complete: drop the old one
-            state = states.get(raw.doc_id)
-            if state is not None:
-                index.delete_ids(state.stale_ids(keep_hash=raw.content_hash))
-                report.updated.append(raw.doc_id)
-            else:
-                report.added.append(raw.doc_id)
-        report.chunks_written += len(batch)
-        pending, pending_chunks = [], 0
-
+    work: list[tuple[RawDocument, list[Chunk]]] = []
+    to_embed = 0
     for number, raw in enumerate(documents, start=1):
         if raw.doc_id in seen:
             report.skipped.append((raw.doc_id, "duplicate document id; the first one was kept"))
@@ -137,15 +128,46 @@ def ingest(
             if not chunks:
                 report.skipped.append((raw.doc_id, "has no text left after cleaning"))
             else:
-                pending.append((raw, chunks))
-                pending_chunks += len(chunks)
-                if pending_chunks >= settings.embedding_batch_size:
-                    flush()
+                work.append((raw, chunks))
+                to_embed += len(chunks)
         if progress:
-            progress(Progress(number, len(documents), report.chunks_written + pending_chunks,
-                              time.perf_counter() - started, raw.doc_id))
+            progress(Progress(number, len(documents), to_embed, time.perf_counter() - started, raw.doc_id))
+    embedded = 0
+
+    def flush(pending: list[tuple[RawDocument, list[Chunk]]]) -> None:
+        batch = [chunk for _, chunks in pending for chunk in chunks]
+        position = iter(batch)
+
+        def embedded_one() -> None:
+            nonlocal embedded
+            embedded += 1
+            if progress:
+                progress(Progress(len(documents), len(documents), to_embed, time.perf_counter() - started,
+                                  next(position).doc_id, embedded, to_embed))
+
+        embed_started = time.perf_counter()
+        index.add_chunks(batch, on_chunk=embedded_one)
+        report.embed_seconds += time.perf_counter() - embed_started
+        report.chunks_written += len(batch)
+        for raw, _ in pending:  # only now is the new version complete: drop the old one
+            state = states.get(raw.doc_id)
+            if state is not None:
+                index.delete_ids(state.stale_ids(keep_hash=raw.content_hash))
+                report.updated.append(raw.doc_id)
+            else:
+                report.added.append(raw.doc_id)
+
+    if progress and work:  # embedding starts: the slow part
+        progress(Progress(len(documents), len(documents), to_embed, time.perf_counter() - started,
+                          work[0][0].doc_id, 0, to_embed))
+    pending: list[tuple[RawDocument, list[Chunk]]] = []
+    for raw, chunks in work:
+        pending.append((raw, chunks))
+        if sum(len(c) for _, c in pending) >= settings.embedding_batch_size:
+            flush(pending)
+            pending = []
     if pending:
-        flush()
+        flush(pending)
 
     if prune:
         prune_missing(index, seen, unreadable, report)

@@ -6,7 +6,8 @@
 
 A document's id is its path relative to the folder given (its file name when a file is given);
 in a JSON Lines corpus it is the record's ``id``; a web page's is its URL. Web pages come through
-``assistant.ingest.fetch.Fetcher`` (its checks and limits); HTML becomes article fields in ``assistant.ingest.extract``.
+``assistant.ingest.fetch.Fetcher`` (its checks and limits); HTML becomes article fields in
+``assistant.ingest.extract``.
 """
 
 from __future__ import annotations

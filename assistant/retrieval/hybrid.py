@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -59,10 +58,7 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
 
 
 def _date_int(value: str) -> int:
-    digits = re.sub(r"\D", "", value)[:8]
-    if len(digits) != 8:
-        raise ValueError(f"dates are yyyy-mm-dd, got {value!r}")
-    return int(digits)
+    return int(value.replace("-", ""))  # Filters checked it is YYYY-MM-DD
 
 
 def matches(metadata: dict[str, Any], filters: Filters | None) -> bool:

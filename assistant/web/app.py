@@ -23,7 +23,7 @@ import httpx
 from fastapi import FastAPI, File, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -316,18 +316,9 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
 
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Store) -> None:
     """The Gradio chat UI at / (mounted last, so the API routes above win)."""
-    try:
-        from assistant.web.ui import build_ui
-    except ModuleNotFoundError as exc:
-        if exc.name != "assistant.web.ui":
-            raise
-        log.warning("assistant/ui.py is missing: serving the API only (/ redirects to /docs).")
-
-        @app.get("/", include_in_schema=False)
-        async def root() -> Response:
-            return RedirectResponse("/docs")
-        return
     import gradio as gr
+
+    from assistant.web.ui import build_ui
 
     gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
 

@@ -44,7 +44,6 @@ log = logging.getLogger("assistant.web.app")
 
 WIDGET_TOKEN_HEADER = "X-Widget-Token"
 CITATION = re.compile(r"\[(\d{1,3})\]")
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 CONVERSATION_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
 
 # --- records --------------------------------------------------------------------------------
@@ -58,12 +57,12 @@ class HistoryTurn(BaseModel):
 class FiltersIn(BaseModel):
     lang: str | None = Field(None, max_length=16, description="Only articles in this language, e.g. en.")
     outlet: str | None = Field(None, max_length=300)
-    date_from: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
-    date_to: str | None = Field(None, pattern=DATE, description="yyyy-mm-dd, inclusive.")
+    date_from: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
+    date_to: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
 
     def to_filters(self) -> Filters:
-        return Filters(lang=self.lang or None, outlet=self.outlet or None,
-                       date_from=self.date_from or None, date_to=self.date_to or None)
+        """The checked Filters; a bad date is a QuestionError (400), worded as everywhere else."""
+        return Filters.of(self.lang, self.outlet, self.date_from, self.date_to)
 
 
 def to_filters(filters: FiltersIn | None) -> Filters | None:
@@ -179,8 +178,8 @@ class TurnRunner:
         self.assistant = assistant
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turn")
 
-    async def events(self, question: str, history: Sequence[Any],
-                     filters: Filters | None) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, question: str, history: Sequence[Any], filters: Filters | None,
+                     instructions: str = "") -> AsyncIterator[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
@@ -191,7 +190,7 @@ class TurnRunner:
 
         def produce() -> None:
             try:
-                for event in self.assistant.stream(question, list(history), filters):
+                for event in self.assistant.stream(question, list(history), filters, instructions):
                     if stop.is_set():
                         break
                     put(("event", event))
@@ -213,10 +212,11 @@ class TurnRunner:
             stop.set()
             del worker
 
-    async def answer(self, question: str, history: Sequence[Any], filters: Filters | None) -> Answer:
+    async def answer(self, question: str, history: Sequence[Any], filters: Filters | None,
+                     instructions: str = "") -> Answer:
         """Run a turn to its end."""
         final: Answer | None = None
-        async for event in self.events(question, history, filters):
+        async for event in self.events(question, history, filters, instructions):
             final = event.get("answer", final)
         if final is None:
             raise ModelError("The answer stream ended without an answer; try again.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -16,7 +15,7 @@ from tests.conftest import SHARED_EVAL
 def seed_questions() -> list[dict]:
     path = SHARED_EVAL / "dev" / "seed.jsonl"
     if not path.exists():
-        pytest.skip(f"{path} is not there")
+        pytest.skip(f"needs ../shared/eval (the shared evaluation sets); {path} is not there")
     return [json.loads(line) for line in path.open(encoding="utf-8")]
 
 
@@ -84,11 +83,10 @@ def test_empty_question_is_refused(sample_assistant: Assistant, question: str) -
         sample_assistant.ask(question)
 
 
-def test_one_megabyte_question_is_refused_quickly(sample_assistant: Assistant) -> None:
-    started = time.perf_counter()
-    with pytest.raises(QuestionError, match="limit is 2,000"):
+def test_one_megabyte_question_is_refused(sample_assistant: Assistant) -> None:
+    # How fast: benchmarks/refusals.py.
+    with pytest.raises(QuestionError, match="The question is 1,048,575 characters long; the limit is 2,000"):
         sample_assistant.ask("why " * 262_144)
-    assert time.perf_counter() - started < 5
 
 
 def test_malformed_history_is_refused(sample_assistant: Assistant) -> None:

@@ -53,19 +53,9 @@ class PageLog:
 
 
 def make_app(settings: Settings, assistant: Assistant, store: Store) -> Any:
-    """The real application (assistant.api.create_app); the bare UI in FastAPI while api.py is absent."""
-    try:
-        from assistant.web.app import create_app
-    except ModuleNotFoundError as exc:
-        if exc.name != "assistant.web.app":
-            raise
-        import gradio as gr
-        from fastapi import FastAPI
+    """The real application (assistant.api.create_app)."""
+    from assistant.web.app import create_app
 
-        from assistant.web.ui import build_ui
-
-        app = FastAPI()
-        return gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
     return create_app(settings, assistant=assistant, store=store)
 
 

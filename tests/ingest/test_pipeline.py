@@ -14,7 +14,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.index.collection import Index
-from assistant.ingest.pipeline import ingest
+from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from tests.conftest import ARTICLES, make_settings
 
@@ -64,7 +64,7 @@ def test_delete_and_prune(tmp_path: Path, sample_settings: Settings) -> None:
     folder = copy_articles(tmp_path / "articles")
     assistant = Assistant.open(sample_settings)
     removed = assistant.index.delete_document("000_9816ccc5144c5afd.txt")
-    assert removed > 0
+    assert removed == 14
     assert "000_9816ccc5144c5afd.txt" not in assistant.index.document_states()
 
     (folder / "001_f0321c9b8754cbef.txt").unlink()
@@ -83,6 +83,22 @@ def test_without_prune_nothing_is_removed(tmp_path: Path, sample_settings: Setti
     report = ingest([folder], sample_settings, assistant.index)
     assert not report.pruned
     assert len(assert_consistent(assistant.index)) == 5
+
+
+def test_progress_is_reported_per_chunk_embedded(tmp_path: Path) -> None:
+    # A first ingest spends its time embedding: it reports every chunk, not only every document.
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt"):  # 5 and 8 chunks
+        shutil.copy(ARTICLES / name, folder)
+    settings = make_settings(tmp_path, embedding_batch_size=6)
+    seen: list[Progress] = []
+    ingest([folder], settings, Assistant.open(settings).index, progress=seen.append)
+    reading = [(p.done, p.total, p.chunks) for p in seen if not p.to_embed]
+    assert reading == [(1, 2, 5), (2, 2, 13)]
+    embedding = [(p.embedded, p.to_embed, p.current) for p in seen if p.to_embed]
+    assert embedding == [(0, 13, "001_f0321c9b8754cbef.txt")] + [
+        (n, 13, "001_f0321c9b8754cbef.txt" if n <= 5 else "002_c0aacf7ec5a8a527.txt") for n in range(1, 14)]
 
 
 def test_bad_files_are_skipped_by_name_and_the_rest_ingested(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.documents import Filters
+from assistant.errors import QuestionError
 from assistant.index.embeddings import SparseEncoder
 from assistant.retrieval.hybrid import NewsRetriever, SparseMatrix, chroma_where
 from assistant.service import Assistant
@@ -79,8 +80,9 @@ def test_where_clause_and_tokenizer() -> None:
     assert chroma_where(Filters(lang="EN")) == {"lang": "en"}
     assert chroma_where(Filters(lang="en", date_to="2025-04-02")) == {
         "$and": [{"lang": "en"}, {"date_int": {"$lte": 20250402}}]}
-    with pytest.raises(ValueError, match="yyyy-mm-dd"):
+    with pytest.raises(QuestionError, match="From date 'April' is not a date: write it as YYYY-MM-DD"):
         chroma_where(Filters(date_from="April"))
+    assert Filters.of(" nl ", "", " 2025-03-01 ", None) == Filters(lang="nl", date_from="2025-03-01")
     assert tokenize("Hà Nội, 2025!") == ["hà", "nội", "2025"]
 
 
