@@ -19,7 +19,7 @@ from assistant.tokens import get_encoding
 from assistant.web.app import create_app
 from assistant.web.openai_compat import IGNORED_INSTRUCTIONS, MODEL_NAME
 from tests.openai_stub import OpenAIStub, Reply, sources_in
-from tests.test_api import QUESTION, index_copy, served
+from tests.web.test_app import QUESTION, index_copy, served
 
 ANSWERING = "000_9816ccc5144c5afd.txt"
 
