@@ -32,6 +32,7 @@ from assistant.errors import DocumentNotFound, IndexNotReady
 
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
+WRITE_BATCH = 1000  # chunks embedded and upserted at a time: flat memory, under Chroma's max batch
 SPARSE_KEY = "sparse"  # chunk metadata: the packed sparse vector (never shown to users)
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,12 @@ class Index:
     """One Chroma collection of chunks, with the embedder that built it."""
 
     def __init__(self, collection: Any, store: Chroma, embedder: Embedder,
-                 sparse: SparseEncoder | None = None) -> None:
+                 sparse: SparseEncoder | None = None, write_batch: int = WRITE_BATCH) -> None:
         self.collection = collection
         self.store = store
         self.embedder = embedder
         self.sparse = sparse  # set when the collection's chunks carry sparse vectors
+        self.write_batch = write_batch  # at most the client's max batch size (one upsert)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
@@ -117,7 +119,11 @@ class Index:
             log.info("the index %r has no sparse vectors (built without them): searching without; "
                      "`assistant ingest --rebuild PATH` adds them", settings.collection)
         shared = embedder if isinstance(embedder, E5Embeddings) else None
-        return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None)
+        try:
+            write_batch = min(WRITE_BATCH, int(client.get_max_batch_size()))
+        except (ChromaError, ValueError, OSError, ConnectionError) as exc:
+            raise IndexNotReady(f"Cannot ask the Chroma client for its batch size: {exc}") from exc
+        return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None, write_batch)
 
     @staticmethod
     def drop(settings: Settings, client: Any = None) -> None:
@@ -132,19 +138,22 @@ class Index:
 
         The vector is of "title. passage": the headline says what a short passage is about
         (measured: it helps questions that name the topic but not the passage's words).
+        A long document (thousands of chunks) is embedded and written ``write_batch`` chunks at a
+        time: one upsert may not exceed the client's max batch size, and vectors are not held for
+        the whole document.
         """
-        if not chunks:
-            return
-        vectors = self.embedder.embed_documents([embedding_text(c) for c in chunks])
-        metadatas = [c.metadata for c in chunks]
-        if self.sparse is not None:
-            metadatas = [{**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)} for c in chunks]
-        self.collection.upsert(
-            ids=[c.chunk_id for c in chunks],
-            embeddings=vectors,  # type: ignore[arg-type]
-            documents=[c.text for c in chunks],
-            metadatas=metadatas,
-        )
+        for first in range(0, len(chunks), self.write_batch):
+            batch = chunks[first:first + self.write_batch]
+            vectors = self.embedder.embed_documents([embedding_text(c) for c in batch])
+            metadatas = [c.metadata for c in batch]
+            if self.sparse is not None:
+                metadatas = [{**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)} for c in batch]
+            self.collection.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors,  # type: ignore[arg-type]
+                documents=[c.text for c in batch],
+                metadatas=metadatas,
+            )
 
     def delete_ids(self, ids: list[str]) -> None:
         for first in range(0, len(ids), PAGE):
