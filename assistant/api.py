@@ -352,7 +352,8 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
         return
     import gradio as gr
 
-    gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
+    gr.mount_gradio_app(app, build_ui(assistant, settings, store, security=app.state.security,
+                                      ingest_lock=app.state.ingest_lock), path="/")
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:
