@@ -125,9 +125,10 @@ class Settings(BaseSettings):
         " (shared by every instance of the service).",
     )
     forwarded_allow_ips: str = Field(
-        "127.0.0.1",
+        "",
         description="Reverse proxies trusted to name the client (X-Forwarded-For/-Proto): comma-separated"
-        " IPs or networks, '*' for any, empty for none. Rate limits count per client so named.",
+        " IPs or networks, '*' for any, empty (the default) for none: then the peer address is the"
+        " client, loopback included. Rate limits count per client so named.",
     )
     max_request_bytes: int = Field(64_000, ge=1024)
     max_upload_bytes: int = Field(

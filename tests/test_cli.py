@@ -46,7 +46,10 @@ def test_ask_json_and_filters(env: Settings) -> None:
     assert answer["retrieved_doc_ids"] == ["003_024cb3686d4085ed.txt"]
 
 
-@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("x" * 1_000_000, "limit")])
+@pytest.mark.parametrize(("question", "message"), [
+    ("", "empty"), ("x" * 1_000_000, "limit"),
+    ("\udcff Warsaw", "lone surrogate (U+DCFF)"),  # an undecodable byte in argv arrives as one
+])
 def test_bad_questions_get_one_clear_line(env: Settings, question: str, message: str) -> None:
     result = runner.invoke(app, ["ask", question])
     assert result.exit_code == 1

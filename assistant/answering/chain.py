@@ -64,7 +64,20 @@ def validate_question(question: object, settings: Settings) -> str:
         )
     if "\x00" in question:
         raise QuestionError("The question contains a NUL byte; send plain text.")
+    check_unicode(question, "The question")
     return question
+
+
+def check_unicode(text: str, what: str) -> None:
+    """QuestionError when ``text`` has a lone surrogate (e.g. JSON's "\\ud800"): it is no text,
+    and every encoder downstream (tokenizer, language detection, JSON out) would fail on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QuestionError(
+            f"{what} is not valid Unicode text: it has a lone surrogate (U+{ord(text[exc.start]):04X}) "
+            f"at character {exc.start + 1}. Send UTF-8 text; fix the client that escaped it."
+        ) from None
 
 
 def parse_history(history: Sequence[Any] | None) -> list[Turn]:
@@ -72,9 +85,11 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
     turns = []
     for item in history or []:
         if isinstance(item, Turn):
+            check_unicode(item.content, "A history turn")
             turns.append(item)
         elif isinstance(item, dict) and item.get("role") in ("user", "assistant") \
                 and isinstance(item.get("content"), str):
+            check_unicode(item["content"], "A history turn")
             turns.append(Turn(role=item["role"], content=item["content"]))
         else:
             raise QuestionError(
@@ -101,6 +116,9 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         question = validate_question(inputs.get("question"), settings)
         filters = inputs.get("filters")
         filters = filters if isinstance(filters, Filters) else None
+        if filters is not None:
+            for value in (filters.lang, filters.outlet, filters.date_from, filters.date_to):
+                check_unicode(value or "", "A filter")
         today = inputs.get("today") or date.today()
         frame = time_frame(question, today)
         if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)):

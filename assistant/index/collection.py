@@ -34,6 +34,7 @@ from assistant.index.embeddings import E5Embeddings, OpenAICompatibleEmbeddings,
 
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
+WRITE_BATCH = 1000  # chunks embedded and upserted at a time: flat memory, under Chroma's max batch
 SPARSE_KEY = "sparse"  # chunk metadata: the packed sparse vector (never shown to users)
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class Index:
 
     def __init__(self, collection: Any, store: Chroma, embedder: Embedder,
                  sparse: SparseEncoder | None = None, settings: Settings | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, write_batch: int = WRITE_BATCH) -> None:
         self.collection = collection
         self.store = store
         self.embedder = embedder
@@ -140,6 +141,7 @@ class Index:
         self.client = client
         self.lock = ReadWriteLock()  # searches read; reopening the embedded client writes
         self._own_versions: set[str] = set()  # versions this process wrote (its client is current)
+        self.write_batch = write_batch  # at most the client's max batch size (one upsert)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
@@ -169,8 +171,12 @@ class Index:
             log.info("the index %r has no sparse vectors (built without them): searching without; "
                      "`assistant ingest --rebuild PATH` adds them", settings.collection)
         shared = embedder if isinstance(embedder, E5Embeddings) else None
+        try:
+            write_batch = min(WRITE_BATCH, int(client.get_max_batch_size()))
+        except (ChromaError, ValueError, OSError, ConnectionError) as exc:
+            raise IndexNotReady(f"Cannot ask the Chroma client for its batch size: {exc}") from exc
         return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None,
-                   settings=settings, client=client)
+                   settings=settings, client=client, write_batch=write_batch)
 
     @staticmethod
     def drop(settings: Settings, client: Any = None) -> None:
@@ -187,27 +193,31 @@ class Index:
         (measured: it helps questions that name the topic but not the passage's words).
         ``on_chunk`` is called as each chunk's vectors are done: the dense pass runs a batch at a
         time (batches are cheaper), the sparse pass a chunk at a time.
+        A long document (thousands of chunks) is embedded and written ``write_batch`` chunks at a
+        time: one upsert may not exceed the client's max batch size, and vectors are not held for
+        the whole document.
         """
-        if not chunks:
-            return
-        vectors = self.embedder.embed_documents([embedding_text(c) for c in chunks])
-        metadatas = [c.metadata for c in chunks]
-        if self.sparse is not None:
-            metadatas = []
-            for c in chunks:
-                metadatas.append({**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)})
-                if on_chunk:
+        for first in range(0, len(chunks), self.write_batch):
+            batch = chunks[first:first + self.write_batch]
+            vectors = self.embedder.embed_documents([embedding_text(c) for c in batch])
+            metadatas = [c.metadata for c in batch]
+            if self.sparse is not None:
+                metadatas = []
+                for c in batch:
+                    metadatas.append({**c.metadata, SPARSE_KEY: self.sparse.packed(c.text)})
+                    if on_chunk:
+                        on_chunk()
+            elif on_chunk:
+                for _ in batch:
                     on_chunk()
-        elif on_chunk:
-            for _ in chunks:
-                on_chunk()
-        self.collection.upsert(
-            ids=[c.chunk_id for c in chunks],
-            embeddings=vectors,  # type: ignore[arg-type]
-            documents=[c.text for c in chunks],
-            metadatas=metadatas,
-        )
-        self.touch()
+            self.collection.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors,  # type: ignore[arg-type]
+                documents=[c.text for c in batch],
+                metadatas=metadatas,
+            )
+        if chunks:
+            self.touch()
 
     def delete_ids(self, ids: list[str]) -> None:
         for first in range(0, len(ids), PAGE):

@@ -12,6 +12,7 @@ in a JSON Lines corpus it is the record's ``id``; a web page's is its URL. Web p
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -223,23 +224,51 @@ def _str_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """Yield (file, doc_id) for every file under the given files and folders, sorted."""
+def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, str] | SourceError]:
+    """Yield (file, doc_id) for every file under the given files and folders, sorted; a symbolic
+    link that loops is yielded as a SourceError (links to folders are not followed)."""
     for root in paths:
         if root.is_dir():
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                if any(part.startswith(".") for part in file.relative_to(root).parts):
+            for path in sorted(root.rglob("*")):
+                doc_id = path.relative_to(root).as_posix()
+                if any(part.startswith(".") for part in path.relative_to(root).parts):
                     continue
-                yield file, file.relative_to(root).as_posix()
+                loop = link_loop(path) if path.is_symlink() else None
+                if loop:
+                    yield SourceError(doc_id, loop)
+                elif path.is_file():
+                    yield path, doc_id
         elif root.is_file():
             yield root, root.name
+        elif root.is_symlink() and link_loop(root):
+            raise SourceError(str(root), str(link_loop(root)))
         else:
             raise SourceError(str(root), "does not exist")
 
 
+def link_loop(link: Path) -> str | None:
+    """Why the symbolic link ``link`` loops, or None when it does not."""
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13: "Symlink loop from ..."
+        return "is a symbolic link loop (it leads back to itself); remove the link or point it at a file"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop (it leads back to itself); remove the link or point it at a file"
+        return None  # a broken link: nothing to read, as before
+    if target.is_dir() and link.parent.resolve().is_relative_to(target):
+        return (f"is a symbolic link loop (it points to {target.name or target}, a folder that contains it); "
+                "links to folders are not followed")
+    return None
+
+
 def read_paths(paths: Iterable[Path], salt: str = "") -> Iterator[RawDocument | SourceError]:
     """Read every supported document under ``paths``; problems are yielded, not raised."""
-    for file, doc_id in discover(paths):
+    for found in discover(paths):
+        if isinstance(found, SourceError):
+            yield found
+            continue
+        file, doc_id = found
         read = READERS.get(file.suffix.lower())
         if read is None:
             yield SourceError(doc_id, f"has an unsupported type ({file.suffix or 'no extension'}); "

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import httpx
 from fastapi import FastAPI, File, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, SourceError
@@ -51,7 +51,7 @@ from assistant.web.http import (
 )
 from assistant.web.openai_compat import build_router as openai_router
 from assistant.web.publisher import build_router as publisher_router
-from assistant.web.security import BodySizeLimit, Security
+from assistant.web.security import BodySizeLimit, RateLimit, Security, SiteCORS, bearer_token
 
 if TYPE_CHECKING:
     import uvicorn
@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("assistant.web.app")
 STATIC = Path(__file__).resolve().parent / "static"
 MODEL_CHECK_SECONDS = 15.0
+SESSION_PATH = "/api/widget/session"
+# Counted per client IP before a request is read: every route that does work, the UI's included.
+LIMITED_PATHS = ("/api/chat", "/api/feedback", SESSION_PATH, "/api/admin/", "/api/documents/", "/v1/",
+                 "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/", "/gradio_api/upload")
 
 
 class ChatRequest(BaseModel):
@@ -100,20 +104,23 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.model_check = {"at": -1e9, "result": None}
     app.state.ingest_lock = threading.Lock()
 
-    # Last added is outermost: CORS headers also go on the 413s of the size limit.
+    # Last added is outermost: CORS headers also go on the 429s and 413s; the limit counts first.
     app.add_middleware(BodySizeLimit, limits={
         "/api/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send a shorter question or history."),
         "/v1/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send fewer or shorter messages."),
         "/api/admin/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Upload fewer or smaller files."),
         "/api/documents/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Send a shorter article."),
     })
-    app.add_middleware(CORSMiddleware, allow_origins=security.allowed_origins, allow_credentials=False,
+    app.add_middleware(RateLimit, security=security, paths=LIMITED_PATHS)
+    app.add_middleware(SiteCORS, open_paths=(SESSION_PATH,),
+                       allow_origins=security.allowed_origins, allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Content-Type", WIDGET_TOKEN_HEADER],
                        expose_headers=["Retry-After"], max_age=600)
     install_error_handlers(app)
     add_routes(app)
     app.include_router(openai_router())
     app.include_router(publisher_router())
+    add_not_found(app)
     if with_ui:
         mount_ui(app, assistant, settings, store)
     return app
@@ -198,13 +205,12 @@ def add_routes(app: FastAPI) -> None:
         await asyncio.to_thread(request.app.state.store.add_feedback, body.turn_id, body.rating, body.comment)
         return {"stored": True, "turn_id": body.turn_id, "rating": body.rating}
 
-    @app.post("/api/widget/session", tags=["widget"], summary="A short-lived session for the widget")
+    @app.post(SESSION_PATH, tags=["widget"], summary="A short-lived session for the widget")
     async def widget_session(body: SessionRequest, request: Request) -> dict[str, Any]:
         """Issued only to a page whose Origin the site allows (SITES); bound to that origin."""
         from assistant.web.security import SESSION_TTL_SECONDS
 
         security: Security = request.app.state.security
-        security.limit_ip(request.client.host if request.client else "unknown")
         origin = request.headers.get("origin")
         token = security.issue_session(body.site_key, origin)
         security.limit_site(body.site_key)
@@ -214,10 +220,8 @@ def add_routes(app: FastAPI) -> None:
     async def admin_ingest(request: Request, files: Annotated[list[UploadFile], File()],
                            authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         """Needs `Authorization: Bearer <ADMIN_TOKEN>`. Documents keep their file names as ids."""
-        state = request.app.state
-        state.security.limit_ip(request.client.host if request.client else "unknown")
-        token = authorization.removeprefix("Bearer ").strip() if authorization else None
-        state.security.check_admin(token)
+        request.app.state.security.check_admin(bearer_token(authorization),
+                                               request.client.host if request.client else "unknown")
         return await ingest_uploads(request.app, files)
 
     @app.get("/widget.js", include_in_schema=False)
@@ -239,6 +243,28 @@ def add_routes(app: FastAPI) -> None:
             "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
                                        "img-src 'self' data:; frame-ancestors 'none'",
             "X-Content-Type-Options": "nosniff"})
+
+
+def add_not_found(app: FastAPI) -> None:
+    """Unknown /api and /v1 paths answer in the API's error shape (not the UI's 404, mounted at /)."""
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    async def not_found(request: Request) -> JSONResponse:
+        path = request.url.path
+        routes = [route for route in app.router.routes
+                  if not isinstance(route, Mount) and getattr(route, "endpoint", None) is not not_found]
+        allowed = [method for method in methods
+                   if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                          for route in routes)]
+        if allowed:
+            return JSONResponse({"error": {"type": "MethodNotAllowed", "message":
+                                 f"{path} does not take {request.method}; use {' or '.join(allowed)}."}},
+                                status_code=405, headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"error": {"type": "NotFound", "message":
+                             f"No endpoint {request.method} {path}; /docs lists the API."}}, status_code=404)
+
+    for prefix in ("/api", "/v1"):
+        app.add_api_route(prefix + "/{rest:path}", not_found, methods=methods, include_in_schema=False)
 
 
 async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], conversation_id: str,
@@ -320,7 +346,8 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
 
     from assistant.web.ui import build_ui
 
-    gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
+    gr.mount_gradio_app(app, build_ui(assistant, settings, store, security=app.state.security,
+                                      ingest_lock=app.state.ingest_lock), path="/")
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:

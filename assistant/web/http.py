@@ -148,10 +148,10 @@ def own_origin(request: Request) -> str:
 
 
 def authorize(request: Request) -> Caller:
-    """Rate-limit the caller; cross-origin (browser) callers need a widget session for their origin."""
+    """Cross-origin (browser) callers need a widget session for their origin (rate-limited per site;
+    the per-IP limit is counted before, by security.RateLimit)."""
     security = request.app.state.security
     ip = request.client.host if request.client else "unknown"
-    security.limit_ip(ip)
     origin = request.headers.get("origin")
     token = request.headers.get(WIDGET_TOKEN_HEADER)
     if token:

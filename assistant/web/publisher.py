@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, model_validator
 from assistant.errors import QuestionError, SourceError
 from assistant.ingest.pipeline import chunking_signature, ingest
 from assistant.ingest.sources import pushed_document
+from assistant.web.security import bearer_token
 
 DATE = r"^\d{4}-\d{2}-\d{2}"
 DOCUMENT_ID = r"^[^\x00-\x1f]{1,512}$"
@@ -51,11 +52,9 @@ class DocumentResult(BaseModel):
 
 
 def admin_only(request: Request, authorization: str | None) -> None:
-    """Rate-limit the caller, then require the admin token as a Bearer token."""
-    state = request.app.state
-    state.security.limit_ip(request.client.host if request.client else "unknown")
-    token = authorization.removeprefix("Bearer ").strip() if authorization else None
-    state.security.check_admin(token)
+    """The admin check of every admin endpoint (rate limits come from the app's middleware)."""
+    request.app.state.security.check_admin(bearer_token(authorization),
+                                           request.client.host if request.client else "unknown")
 
 
 def build_router() -> APIRouter:

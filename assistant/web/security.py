@@ -4,7 +4,10 @@
     token = security.issue_session("demo", "https://news.example.com")   # for the widget
     claims = security.verify_session(token, origin)                     # on every widget call
     security.limit_ip("203.0.113.7"); security.limit_site("demo")         # raise RateLimited
-    security.check_admin(request_token)                                  # raise AdminRequired
+    security.check_admin(bearer_token(header), client_ip)                # raise AdminRequired
+
+Rate limits count before a request is read (``RateLimit`` middleware), so invalid requests count too;
+wrong admin tokens have a window of their own, so no one can try tokens faster than that.
 
 Secure by default: with no SITES configured no origin is allowed, CORS lists only configured
 origins, tokens live 15 minutes and are bound to the site key and the origin they were issued to.
@@ -12,10 +15,13 @@ origins, tokens live 15 minutes and are bound to the site key and the origin the
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL_SECONDS = 15 * 60
 SESSION_SALT = "assistant.widget-session.v1"
+ADMIN_FAILURES_PER_MINUTE = 5
+BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
 
 
 class AccessDenied(AssistantError):
@@ -86,6 +94,7 @@ class Security:
         self._limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
         self._ip_limit = RateLimitItemPerMinute(settings.rate_limit_per_minute)
         self._site_limit = RateLimitItemPerMinute(settings.site_rate_limit_per_minute)
+        self._admin_failures = RateLimitItemPerMinute(ADMIN_FAILURES_PER_MINUTE)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
@@ -123,8 +132,13 @@ class Security:
             raise AccessDenied(
                 "Widget sessions are issued to web pages only: the request has no Origin header.")
         if site_key not in self.sites:
+            log.warning("widget refused: unknown site key %r (page origin %r); to allow it, add "
+                        "%r to SITES", site_key, origin, f"{site_key}={normalize_origin(origin)}")
             raise AccessDenied(f"Unknown site key {site_key!r}; check data-site-key against SITES.")
         if not self.site_allows(site_key, origin):
+            entry = f"{site_key}={'|'.join([*self.sites[site_key], normalize_origin(origin)])}"
+            log.warning("widget refused: the origin %r is not allowed for site %r; to allow it, make "
+                        "that site's SITES entry %r", origin, site_key, entry)
             raise AccessDenied(f"The origin {origin} is not allowed for site {site_key!r}; "
                                "add it to that site in SITES.")
         claims = {"site": site_key, "origin": normalize_origin(origin), "sid": secrets.token_urlsafe(9)}
@@ -171,13 +185,44 @@ class Security:
         raise RateLimited(f"{message} Try again in {retry_after} s.", retry_after)
 
     # --- admin -----------------------------------------------------------------------------
-    def check_admin(self, token: str | None) -> None:
+    def check_admin(self, token: str | None, client: str) -> None:
+        """The one admin check of the API and the UI: AdminRequired unless ``token`` is ADMIN_TOKEN.
+
+        Constant-time (digests of equal length are compared), and after ADMIN_FAILURES_PER_MINUTE
+        wrong tokens from ``client`` every token is refused (RateLimited) until the window moves on.
+        """
         expected = self.settings.admin_token
         if expected is None:
             raise AdminRequired("Admin endpoints are disabled: set ADMIN_TOKEN on the server.", disabled=True)
-        if not token or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+        try:
+            allowed = self._limiter.test(self._admin_failures, "admin", client)
+        except StorageError:
+            allowed = True  # logged by _hit below when a failure is counted
+        if not allowed:
+            self._hit(self._admin_failures, "admin", client,
+                      f"Too many wrong admin tokens from your address (limit {ADMIN_FAILURES_PER_MINUTE} "
+                      "a minute).")
+        if not token or not hmac.compare_digest(digest(token), digest(expected.get_secret_value())):
+            with contextlib.suppress(RateLimited):  # the failure is counted; the answer stays the same
+                self._hit(self._admin_failures, "admin", client, "")
             raise AdminRequired(
                 "Admin endpoints need the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+
+
+def digest(secret: str) -> bytes:
+    """A fixed-length digest, so that comparing tokens reveals neither their content nor length."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (None when there is no header)."""
+    if not authorization or not authorization.strip():
+        return None
+    match = BEARER.match(authorization.strip())
+    if match is None:
+        raise AdminRequired("The Authorization header must be 'Bearer <ADMIN_TOKEN>': the word Bearer, "
+                            "a space, then the token.")
+    return match.group(1)
 
 
 def rate_limit_storage(uri: str) -> Any:
@@ -263,3 +308,57 @@ class BodySizeLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class RateLimit:
+    """ASGI middleware: the per-IP limit, counted before the request is read or validated.
+
+    So a flood of invalid requests (422) is limited like valid ones, and the Gradio UI's entry points
+    (``/gradio_api/queue/join``, ``/gradio_api/upload``, ...) like the API. ``paths`` are prefixes;
+    the client is the one uvicorn names (a trusted proxy's X-Forwarded-For, else the peer address).
+    """
+
+    def __init__(self, app: ASGIApp, security: Security, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.security = security
+        self.paths = paths
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] == "http" and scope.get("method") != "OPTIONS" \
+                and scope["path"].startswith(self.paths):
+            client = scope.get("client")
+            try:
+                self.security.limit_ip(client[0] if client else "unknown")
+            except RateLimited as exc:
+                body = error_body("RateLimited", str(exc))
+                await send({"type": "http.response.start", "status": 429,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode()),
+                                        (b"retry-after", str(exc.retry_after).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+class SiteCORS:
+    """ASGI middleware: CORS for the configured origins only, except on ``open_paths``.
+
+    The widget-session endpoint answers every origin (``*``, no credentials): it checks the Origin
+    itself and refuses with a 403 that says why, which the widget can then read and show, instead of
+    a bare CORS failure the reader sees as "cannot be reached". It hands out nothing to a refused page.
+    """
+
+    def __init__(self, app: ASGIApp, open_paths: tuple[str, ...], **options: Any) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.open_paths = open_paths
+        self.strict = CORSMiddleware(app, **options)  # type: ignore[arg-type]
+        self.open = CORSMiddleware(app, allow_origins=["*"], allow_credentials=False,  # type: ignore[arg-type]
+                                   allow_methods=["POST"], allow_headers=["Content-Type"],
+                                   expose_headers=options.get("expose_headers", ()), max_age=600)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        chosen = self.open if scope["type"] == "http" and scope["path"] in self.open_paths else self.strict
+        await chosen(scope, receive, send)  # type: ignore[arg-type]

@@ -9,10 +9,10 @@ lives in ``assistant.ui_render``; here are the events.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +26,7 @@ from assistant.errors import AssistantError, IndexNotReady, QuestionError
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
+from assistant.web.security import AdminRequired, RateLimited, Security
 from assistant.web.ui_render import (
     EMPTY_SOURCES,
     answer_html,
@@ -102,13 +103,6 @@ def parse_filters(lang: str | None, outlet: str | None, date_from: str | None,
     return None if filters.is_empty() else filters
 
 
-def admin_token_ok(given: str | None, settings: Settings) -> bool:
-    """Whether ``given`` is the configured ADMIN_TOKEN (constant-time comparison)."""
-    if settings.admin_token is None or not given:
-        return False
-    return hmac.compare_digest(given.strip().encode(), settings.admin_token.get_secret_value().encode())
-
-
 def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The Chatbot's messages for the stored turns (HTML we built; every text in it escaped)."""
     messages = []
@@ -153,8 +147,15 @@ def write_exports(turns: list[dict[str, Any]], conversation_id: str) -> tuple[Pa
 
 
 # --- the app ------------------------------------------------------------------------------------
-def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> gr.Blocks:
-    """The whole chat UI as one Blocks, ready for gr.mount_gradio_app."""
+def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
+             security: Security | None = None, ingest_lock: threading.Lock | None = None) -> gr.Blocks:
+    """The whole chat UI as one Blocks, ready for gr.mount_gradio_app.
+
+    ``security`` and ``ingest_lock`` are the app's (api.py passes app.state's), so the admin token is
+    checked, and counted, as the API does, and an upload waits for an ingest running through the API.
+    """
+    security = security or Security.from_settings(settings)
+    ingest_lock = ingest_lock or threading.Lock()
 
     def stats_view() -> str:
         try:
@@ -268,14 +269,18 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
         gr.Warning(esc(message))
         return (error_html(message), *(gr.skip(),) * 6)
 
-    def admin_ingest(token: str, files: list[str] | None,
+    def admin_ingest(token: str, files: list[str] | None, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         if settings.admin_token is None:
             return refused_upload("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
-        if not admin_token_ok(token, settings):
-            return refused_upload("Wrong admin token: nothing was uploaded.")
-        if not files:
+        if not files:  # before the token: a token is checked (and counted) only with files to upload
             return refused_upload(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
+        try:
+            security.check_admin((token or "").strip(), request.client.host if request.client else "unknown")
+        except AdminRequired:
+            return refused_upload("Wrong admin token: nothing was uploaded.")
+        except RateLimited as exc:
+            return refused_upload(f"{exc} Nothing was uploaded.")
         folder = Path(tempfile.mkdtemp(prefix="news-assistant-upload-"))
         refused: list[tuple[str, str]] = []
         try:
@@ -291,8 +296,14 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
                 progress((step.done, step.total), desc=f"Indexing {step.current} ({step.chunks} passages)",
                          unit="documents")
 
-            report = ingest([folder], settings, assistant.index, progress=on_progress)
-            assistant.retriever.refresh()
+            if not ingest_lock.acquire(blocking=False):
+                progress(0, desc="Waiting for the ingest already running…")
+                ingest_lock.acquire()
+            try:  # one ingest at a time, the API's uploads included
+                report = ingest([folder], settings, assistant.index, progress=on_progress)
+                assistant.retriever.refresh()
+            finally:
+                ingest_lock.release()
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
             return refused_upload(str(exc))

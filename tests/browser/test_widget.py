@@ -181,23 +181,29 @@ def test_widget_streams_a_cited_answer_on_an_allowed_origin(sites: tuple[Running
 
 
 def test_widget_is_refused_on_an_origin_that_is_not_allowed(sites: tuple[RunningApp, HostSite, HostSite],
-                                                           page: Any, page_log: Any,
+                                                           page: Any, page_log: Any, caplog: Any,
                                                            screenshot: Callable[[str], Path]) -> None:
-    app, _, refused = sites
-    failed: list[str] = []
-    page.on("requestfailed", lambda request: failed.append(request.url))
+    app, allowed, refused = sites
     page.goto(refused.url)
-    message = ask(page, QUESTION)
-    # The browser's CORS preflight is refused by the server, so the session request never goes out.
-    assert any(url.endswith("/api/widget/session") for url in failed)
-    preflight = httpx.options(f"{app.url}/api/widget/session", headers={
-        "Origin": refused.url, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"}, timeout=10)
-    assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
+    with caplog.at_level("WARNING", logger="assistant.web.security"):
+        message = ask(page, QUESTION)
+    # The session endpoint answers every origin with its reasons, so the reader learns why ...
     assert "error" in (message.get_attribute("class") or "")
-    assert "may not be allowed" in message.inner_text()
+    assert message.inner_text() == (
+        f"This site is not allowed to use the assistant. (The origin {refused.url} is not allowed for "
+        "site 'news'; add it to that site in SITES.)")
+    # ... and the server log names the origin and the SITES entry that would allow it.
+    assert [r.getMessage() for r in caplog.records if r.name == "assistant.web.security"] == [
+        f"widget refused: the origin '{refused.url}' is not allowed for site 'news'; to allow it, make "
+        f"that site's SITES entry 'news={allowed.url}|{refused.url}'"]
+    # The chat itself stays closed to that origin: no CORS for it, no session, nothing stored.
+    preflight = httpx.options(f"{app.url}/api/chat", headers={
+        "Origin": refused.url, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-widget-token"}, timeout=10)
+    assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
     assert page.locator(".msg.bot").count() == 0
     assert app.store.feedback_counts()["total"] == 0
+    assert not page_log.errors and not page_log.outside_requests
     screenshot("widget-refused-origin")
 
 

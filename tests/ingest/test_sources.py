@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant.documents import RawDocument
 from assistant.errors import SourceError
 from assistant.ingest.sources import content_hash, read_paths
@@ -88,3 +90,24 @@ def test_content_hash_depends_on_bytes_and_chunking_settings() -> None:
     assert content_hash(b"text", "v1") == content_hash(b"text", "v1")
     assert content_hash(b"text", "v1") != content_hash(b"text!", "v1")
     assert content_hash(b"text", "v1") != content_hash(b"text", "v2")
+
+
+def test_symbolic_link_loops_are_reported_as_loops(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    (folder / "world").mkdir(parents=True)
+    (folder / "world" / "story.txt").write_text("Harbour news\n\nThe ferry sails again.\n", encoding="utf-8")
+    (folder / "self.txt").symlink_to("self.txt")
+    (folder / "ping.txt").symlink_to("pong.txt")
+    (folder / "pong.txt").symlink_to("ping.txt")
+    (folder / "world" / "up").symlink_to("..")
+    items = list(read_paths([folder]))
+    documents = [i.doc_id for i in items if not isinstance(i, SourceError)]
+    problems = {i.path: i.reason for i in items if isinstance(i, SourceError)}
+    assert documents == ["world/story.txt"]
+    assert sorted(problems) == ["ping.txt", "pong.txt", "self.txt", "world/up"]
+    for name in ("ping.txt", "pong.txt", "self.txt"):
+        assert problems[name].startswith("is a symbolic link loop (it leads back to itself)")
+    assert problems["world/up"] == ("is a symbolic link loop (it points to news, a folder that contains it); "
+                                    "links to folders are not followed")
+    with pytest.raises(SourceError, match="symbolic link loop"):
+        list(read_paths([folder / "self.txt"]))

@@ -84,16 +84,17 @@ def store(shared: tuple[str, Store]) -> Store:
 
 @pytest.fixture
 def serve(sample_index_dir: Path, tmp_path: Path) -> Callable[..., Any]:
-    """``with serve(**settings) as (url, settings):`` — a server of its own (own index copy and database)."""
+    """``with serve(**settings) as (url, settings):`` — a server of its own (own index copy and database);
+    ``serve(ui=True, ...)`` mounts the Gradio UI too."""
 
     started = 0
 
     @contextmanager
-    def start(**overrides: object) -> Iterator[tuple[str, Settings]]:
+    def start(ui: bool = False, **overrides: object) -> Iterator[tuple[str, Settings]]:
         nonlocal started
         started += 1
         settings = index_copy(sample_index_dir, tmp_path / f"server-{started}", **overrides)
-        with served(create_app(settings, with_ui=False), settings) as url:
+        with served(create_app(settings, with_ui=ui), settings) as url:
             yield url, settings
 
     return start
@@ -206,6 +207,34 @@ def test_bad_requests_get_clear_errors_and_never_a_200(base: str) -> None:
     response = httpx.post(f"{base}/api/chat", content=b"{not json", timeout=10,
                           headers={"Content-Type": "application/json"})
     assert_error(response, 422, "InvalidRequest", "JSON")
+
+
+def test_a_lone_surrogate_is_a_400_with_a_message(base: str) -> None:
+    # JSON may escape a lone surrogate ("\ud800"); it decodes to no valid text.
+    def raw(path: str, body: str, **headers: str) -> httpx.Response:
+        return httpx.post(f"{base}{path}", content=body.encode(), timeout=30,
+                          headers={"Content-Type": "application/json", **headers})
+
+    question = '{"question": "\\ud800 Warsaw"}'
+    assert_error(raw("/api/chat", question), 400, "QuestionError", "lone surrogate (U+D800)")
+    assert_error(raw("/api/chat", question, Accept="text/event-stream"), 400, "QuestionError", "lone surrogate")
+    history = '{"question": "Warsaw?", "history": [{"role": "user", "content": "a\\udfff"}]}'
+    assert_error(raw("/api/chat", history), 400, "QuestionError", "A history turn")
+    messages = '{"messages": [{"role": "user", "content": "\\ud800 Warsaw"}]}'
+    for stream in ("false", "true"):
+        completion = raw("/v1/chat/completions", messages[:-1] + f', "stream": {stream}}}')
+        assert_error(completion, 400, "QuestionError", "lone surrogate")
+    assert chat(base, {"question": QUESTION}).status_code == 200  # the server is fine afterwards
+
+
+def test_unknown_paths_get_the_documented_error_shape(base: str) -> None:
+    for path in ("/api/nope", "/v1/nope", "/api/chat/extra"):
+        assert_error(httpx.get(f"{base}{path}", timeout=10), 404, "NotFound", f"No endpoint GET {path}")
+    assert_error(httpx.post(f"{base}/v1/models", timeout=10), 405, "MethodNotAllowed", "use GET")
+    wrong_method = httpx.get(f"{base}/api/chat", timeout=10)
+    assert_error(wrong_method, 405, "MethodNotAllowed", "/api/chat does not take GET; use POST")
+    assert wrong_method.headers["allow"] == "POST"
+    assert httpx.get(f"{base}/", timeout=10).status_code == 200  # the UI is still at /
 
 
 def test_oversized_bodies_get_413_before_any_work(base: str) -> None:
@@ -338,11 +367,10 @@ def session(base: str, origin: str | None, site_key: str = "news") -> httpx.Resp
 def test_widget_session_only_for_allowed_origins(base: str, store: Store) -> None:
     granted = session(base, ALLOWED)
     assert granted.status_code == 200
-    assert granted.headers["access-control-allow-origin"] == ALLOWED
+    assert granted.headers["access-control-allow-origin"] == "*"  # the endpoint checks Origin itself
     token = granted.json()["token"]
     assert granted.json()["expires_in"] == 900
     assert_error(session(base, "http://evil.test"), 403, "AccessDenied", "not allowed")
-    assert "access-control-allow-origin" not in session(base, "http://evil.test").headers
     assert_error(session(base, None), 403, "AccessDenied", "Origin")
     assert_error(session(base, ALLOWED, "other-site"), 403, "AccessDenied", "Unknown site key")
 
@@ -355,6 +383,26 @@ def test_widget_session_only_for_allowed_origins(base: str, store: Store) -> Non
     assert_error(chat(base, {"question": QUESTION}, Origin=ALLOWED), 403, "AccessDenied", "widget session")
     assert_error(chat(base, {"question": QUESTION}, Origin=ALLOWED, **{"X-Widget-Token": "forged"}),
                  401, "SessionInvalid", "invalid")
+
+
+def test_a_refused_widget_site_can_read_why_and_the_log_says_what_to_add(
+        base: str, caplog: pytest.LogCaptureFixture) -> None:
+    preflight = httpx.options(f"{base}/api/widget/session", timeout=10, headers={
+        "Origin": "http://evil.test", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == "*"
+    with caplog.at_level("WARNING", logger="assistant.web.security"):
+        refused = session(base, "http://evil.test")
+        unknown = session(base, "http://evil.test", "blog")
+    assert_error(refused, 403, "AccessDenied", "The origin http://evil.test is not allowed for site 'news'")
+    assert refused.headers["access-control-allow-origin"] == "*"  # so the widget can show the reason
+    assert_error(unknown, 403, "AccessDenied", "Unknown site key 'blog'")
+    assert [r.getMessage() for r in caplog.records if r.name == "assistant.web.security"] == [
+        "widget refused: the origin 'http://evil.test' is not allowed for site 'news'; to allow it, "
+        f"make that site's SITES entry 'news={ALLOWED}|http://evil.test'",
+        "widget refused: unknown site key 'blog' (page origin 'http://evil.test'); to allow it, add "
+        "'blog=http://evil.test' to SITES",
+    ]
 
 
 def test_cors_preflight_only_for_allowed_origins(base: str) -> None:
@@ -406,16 +454,38 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(serve: Callable[..
     def via_proxy(url: str, client: str) -> int:
         return chat(url, {"question": QUESTION}, **{"X-Forwarded-For": client}).status_code
 
-    # the tests connect from 127.0.0.1: here the proxy, trusted by default
-    with serve(rate_limit_per_minute=1) as (url, _):
+    # the tests connect from 127.0.0.1: here the proxy, trusted because FORWARDED_ALLOW_IPS names it
+    with serve(rate_limit_per_minute=1, forwarded_allow_ips="127.0.0.1") as (url, _):
         assert via_proxy(url, "203.0.113.5") == 200
         assert via_proxy(url, "203.0.113.5") == 429
         assert via_proxy(url, "203.0.113.6") == 200  # another reader behind the same proxy
 
-    # an untrusted peer cannot pick a new identity with a header
-    with serve(rate_limit_per_minute=1, forwarded_allow_ips="") as (url, _):
-        assert via_proxy(url, "203.0.113.5") == 200
-        assert via_proxy(url, "203.0.113.6") == 429
+    # an untrusted peer cannot pick a new identity with a header: loopback is not trusted by default
+    for untrusted in ({}, {"forwarded_allow_ips": ""}, {"forwarded_allow_ips": "10.0.0.1"}):
+        with serve(rate_limit_per_minute=1, **untrusted) as (url, _):
+            assert via_proxy(url, "203.0.113.5") == 200
+            assert via_proxy(url, "203.0.113.6") == 429
+
+
+def test_invalid_requests_count_against_the_rate_limit(serve: Callable[..., Any]) -> None:
+    with serve(rate_limit_per_minute=3) as (url, _):
+        assert_error(chat(url, {"history": []}), 422, "InvalidRequest", "question")
+        assert_error(httpx.post(f"{url}/v1/chat/completions", json={"messages": []}, timeout=10),
+                     422, "InvalidRequest", "messages")
+        assert_error(httpx.post(f"{url}/api/admin/ingest", timeout=10), 422, "InvalidRequest", "files")
+        assert_error(chat(url, {"question": QUESTION}), 429, "RateLimited", "3 a minute")
+
+
+def test_the_ui_endpoints_share_the_rate_limit(serve: Callable[..., Any]) -> None:
+    with serve(ui=True, rate_limit_per_minute=3) as (url, _):
+        joined = httpx.post(f"{url}/gradio_api/queue/join", json={}, timeout=10)
+        assert joined.status_code == 422  # Gradio's own answer to a junk event; counted all the same
+        uploaded = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=10)
+        assert uploaded.status_code == 200
+        assert chat(url, {"question": QUESTION}).status_code == 200
+        for path in ("/gradio_api/queue/join", "/gradio_api/upload", "/api/chat"):
+            assert_error(httpx.post(f"{url}{path}", json={}, timeout=10), 429, "RateLimited", "3 a minute")
+        assert httpx.get(f"{url}/", timeout=10).status_code == 200  # the page itself loads
 
 
 def test_instances_sharing_a_redis_store_share_the_rate_limit(
@@ -466,6 +536,23 @@ def test_admin_ingest_needs_the_token_and_makes_documents_answerable(serve: Call
     with serve(admin_token=None) as (url, _):
         refused = httpx.post(f"{url}/api/admin/ingest", files=files, headers={"Authorization": "Bearer x"})
     assert_error(refused, 403, "AdminRequired", "disabled")
+
+
+def test_the_admin_token_needs_bearer_and_wrong_tokens_are_limited(serve: Callable[..., Any]) -> None:
+    files = {"files": ("note.txt", b"Harbour news\n\nThe ferry Marijke sails again on Monday.\n", "text/plain")}
+
+    def upload(authorization: str) -> httpx.Response:
+        return httpx.post(f"{url}/api/admin/ingest", files=files, headers={"Authorization": authorization},
+                          timeout=120)
+
+    with serve() as (url, _):
+        for bare in (ADMIN, f"Token {ADMIN}", "Bearer", f"Bearer {ADMIN} extra"):
+            assert_error(upload(bare), 401, "AdminRequired", "must be 'Bearer <ADMIN_TOKEN>'")
+        assert upload(f"bearer {ADMIN}").status_code == 200  # the scheme is case-insensitive (RFC 7235)
+        for _ in range(5):
+            assert_error(upload("Bearer wrong"), 401, "AdminRequired", "admin token")
+        # five wrong tokens a minute: now even the right one is refused, so tokens cannot be tried fast
+        assert_error(upload(f"Bearer {ADMIN}"), 429, "RateLimited", "wrong admin tokens")
 
 
 def test_widget_script_and_demo_page(base: str) -> None:

@@ -18,6 +18,7 @@ from assistant.web.security import (
     RateLimited,
     Security,
     SessionInvalid,
+    bearer_token,
 )
 from tests.conftest import make_settings
 
@@ -120,14 +121,27 @@ def test_rate_limits_per_ip_and_per_site(tmp_path: Path) -> None:
 
 def test_admin_token(tmp_path: Path) -> None:
     with pytest.raises(AdminRequired, match="disabled") as caught:
-        secured(tmp_path).check_admin("anything")
+        secured(tmp_path).check_admin("anything", "10.0.0.1")
     assert caught.value.disabled
     security = secured(tmp_path, admin_token="s3cret-admin-token")
-    security.check_admin("s3cret-admin-token")
-    for wrong in (None, "", "s3cret-admin-toke", "s3cret-admin-token "):
+    security.check_admin("s3cret-admin-token", "10.0.0.1")
+    for wrong in (None, "", "s3cret-admin-toke", "s3cret-admin-token ", "\ud800"):
         with pytest.raises(AdminRequired) as caught:
-            security.check_admin(wrong)
+            security.check_admin(wrong, "10.0.0.1")
         assert not caught.value.disabled
+    # five wrong tokens a minute from one address: then every token is refused there, not elsewhere
+    with pytest.raises(RateLimited, match="Too many wrong admin tokens") as limited:
+        security.check_admin("s3cret-admin-token", "10.0.0.1")
+    assert 1 <= limited.value.retry_after <= 60
+    security.check_admin("s3cret-admin-token", "10.0.0.2")
+
+
+def test_the_admin_header_must_be_bearer(tmp_path: Path) -> None:
+    assert bearer_token(None) is None and bearer_token("  ") is None
+    assert bearer_token("Bearer abc") == "abc" and bearer_token("bearer  abc ") == "abc"
+    for malformed in ("abc", "Basic abc", "Bearer", "Bearer a b", "Bearerabc"):
+        with pytest.raises(AdminRequired, match="must be 'Bearer <ADMIN_TOKEN>'"):
+            bearer_token(malformed)
 
 
 def test_a_malformed_sites_setting_is_a_config_error(tmp_path: Path) -> None:

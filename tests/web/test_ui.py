@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -13,8 +17,8 @@ from assistant.documents import Filters
 from assistant.errors import QuestionError
 from assistant.service import Assistant
 from assistant.storage import Store
+from assistant.web.security import RateLimited, Security
 from assistant.web.ui import (
-    admin_token_ok,
     build_ui,
     chat_messages,
     corpus_documents,
@@ -42,15 +46,81 @@ def test_parse_filters_rejects_bad_dates_clearly(date_from: str, date_to: str, m
         parse_filters("", "", date_from, date_to)
 
 
-def test_admin_token(settings: Settings) -> None:
-    assert not admin_token_ok("anything", settings)  # no token configured: nobody is admin
-    configured = settings.model_copy(update={"admin_token": SecretStr("correct horse battery")})
-    assert admin_token_ok("correct horse battery", configured)
-    assert admin_token_ok("  correct horse battery\n", configured)
-    assert not admin_token_ok("correct horse", configured)
-    assert not admin_token_ok("", configured)
-    assert not admin_token_ok(None, configured)
-    assert not admin_token_ok("ünïcode", configured)
+ADMIN = "correct horse battery"
+
+
+class WatchedLock:
+    """threading.Lock that says when someone asks for it (the app's ingest lock, watched)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.asked = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self.asked.set()
+        return self.lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+def upload_event(demo: gr.Blocks) -> Callable[..., tuple[Any, ...]]:
+    """The Admin tab's upload handler, as Gradio calls it."""
+    return next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "admin_ingest")
+
+
+def shown(result: tuple[Any, ...]) -> str:
+    return str(result[0])
+
+
+def article(folder: Path) -> list[str]:
+    path = folder / "ferry.txt"
+    path.write_text("Ferry news\n\nThe ferry Marijke of Oosthaven sails again on Monday.\n", encoding="utf-8")
+    return [str(path)]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # refusals are toasts too: gr.Warning outside a server
+def test_the_ui_admin_check_is_the_apis_and_is_limited(sample_assistant: Assistant, sample_settings: Settings,
+                                                     tmp_path: Path) -> None:
+    settings = sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
+    security = Security.from_settings(settings)
+    upload = upload_event(build_ui(sample_assistant, settings, None, security=security))
+    reader = gr.Request(client={"host": "10.0.0.7"})
+    # without files a wrong and a right token get the same answer: the page is no token oracle
+    assert shown(upload("wrong", None, reader)) == shown(upload(ADMIN, None, reader))
+    assert "Choose one or more files" in shown(upload(ADMIN, [], reader))
+    files = article(tmp_path)
+    for wrong in ("wrong", "", ADMIN[:-1], f"Bearer {ADMIN}", "ünïcode"):
+        assert "Wrong admin token" in shown(upload(wrong, files, reader))
+    refused = shown(upload(ADMIN, files, reader))  # five wrong tokens: the right one waits too
+    assert "Too many wrong admin tokens from your address (limit 5 a minute)" in refused
+    with pytest.raises(RateLimited):  # the same count as the API's
+        security.check_admin(ADMIN, "10.0.0.7")
+    assert "ferry.txt" not in {d["doc_id"] for d in corpus_documents(sample_assistant)}
+    accepted = shown(upload(f"  {ADMIN}\n", files, gr.Request(client={"host": "10.0.0.8"})))
+    assert "1 added" in accepted
+    assert "ferry.txt" in {d["doc_id"] for d in corpus_documents(sample_assistant)}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # refusals are toasts too: gr.Warning outside a server
+def test_a_ui_upload_waits_for_the_ingest_lock(sample_assistant: Assistant, sample_settings: Settings,
+                                             tmp_path: Path) -> None:
+    settings = sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
+    lock = WatchedLock()
+    upload = upload_event(build_ui(sample_assistant, settings, None, ingest_lock=lock))  # type: ignore[arg-type]
+    results: list[tuple[Any, ...]] = []
+    lock.acquire()  # an ingest through the API is running
+    lock.asked.clear()
+    worker = threading.Thread(target=lambda: results.append(
+        upload(ADMIN, article(tmp_path), gr.Request(client={"host": "10.0.0.7"}))))
+    worker.start()
+    assert lock.asked.wait(timeout=120)  # the upload asks for the lock ...
+    assert worker.is_alive() and not results  # ... and waits for it
+    assert "ferry.txt" not in {d["doc_id"] for d in corpus_documents(sample_assistant)}
+    lock.release()
+    worker.join(timeout=300)
+    assert "1 added" in shown(results[0])
+    assert "ferry.txt" in {d["doc_id"] for d in corpus_documents(sample_assistant)}
 
 
 def test_history_is_plain_text_and_chat_is_escaped() -> None:
