@@ -29,7 +29,7 @@ from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.retrieve import HybridRetriever, NewsRetriever, from_document
-from assistant.rewrite import heuristic_query, history_context
+from assistant.rewrite import heuristic_query, history_context, topic_turns
 
 RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
 
@@ -41,6 +41,7 @@ class Turnstate:
     question: str
     history: list[Turn]
     filters: Filters | None
+    topic: list[Turn] = field(default_factory=list)  # the turns the question follows up on
     lang: str = "en"
     search_query: str = ""
     passages: list[Passage] = field(default_factory=list)
@@ -104,18 +105,19 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
+        state.topic = topic_turns(state.question, state.history)
         if rewriter is not None and state.history:
             try:
                 state.standalone = rewriter.rewrite(state.question, state.history)
                 if state.standalone:  # else the model only repeated the question
                     # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost
                     # recall (a small model drops names), joined it loses nothing
-                    heuristic = heuristic_query(state.question, state.history, settings.max_history_turns)
+                    heuristic = heuristic_query(state.question, state.topic, settings.max_history_turns)
                     state.search_query = f"{state.standalone}\n{heuristic}"
                     return state
             except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
                 state.model_failure = exc
-        state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)
+        state.search_query = heuristic_query(state.question, state.topic, settings.max_history_turns)
         return state
 
     def retrieve(state: Turnstate) -> Turnstate:
@@ -126,7 +128,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             return [from_document(document) for document in documents]
 
         found = search(state.search_query)
-        if state.history and found and state.search_query != state.question:
+        if state.topic and found and state.search_query != state.question:
             alone = search(state.question)
             if alone and topic_changed(retriever, state.question, alone[0], found[0]):
                 state.search_query, found = state.question, alone
@@ -149,7 +151,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
             answer = answerer.answer(
                 state.question, state.passages, state.lang,
-                context=history_context(state.history, settings.max_history_turns),
+                context=history_context(state.topic, settings.max_history_turns),
             )
             answer.search_query = state.search_query
             answer.retrieved_doc_ids = state.retrieved_doc_ids

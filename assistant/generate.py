@@ -196,7 +196,7 @@ class ModelAnswerer:
             return answer
 
         evidence = extractive.evidence(question, passages, lang, context)
-        if not passages or extractive.should_abstain(evidence):
+        if not passages or extractive.should_abstain(evidence, question):
             answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)

@@ -1,0 +1,32 @@
+"""The assistant's own words in the reader's language: the abstention and a quote's language label."""
+
+from __future__ import annotations
+
+from assistant.messages import MESSAGES, message_language, no_answer_text, quoted_in
+
+
+def test_every_language_with_messages_has_both_and_a_language_slot() -> None:
+    for lang, (abstention, label) in MESSAGES.items():
+        assert abstention and "{language}" in label, lang
+
+
+def test_the_abstention_is_in_the_readers_language() -> None:
+    assert no_answer_text("pl") == "Artykuły nie odpowiadają na to pytanie."
+    assert no_answer_text("am") == "ጽሑፎቹ ይህንን ጥያቄ አይመልሱም።"
+    assert no_answer_text("ja") == "記事はこの質問に答えていません。"
+
+
+def test_a_language_without_messages_gets_its_regions_language_then_english() -> None:
+    assert message_language("tt") == "ru"  # Tatar: Russia
+    assert message_language("jv") == "id"  # Javanese: Indonesia
+    assert message_language("lb") == "fr"  # Luxembourgish: Luxembourg's first official language
+    assert message_language("xx") == "en"
+    assert message_language("") == "en"
+    assert no_answer_text("tt") == "В статьях нет ответа на этот вопрос."
+
+
+def test_a_quote_is_labelled_with_its_language_in_the_readers_language() -> None:
+    assert quoted_in("en", "nl") == "Quoted in Dutch"
+    assert quoted_in("vi", "en") == "Trích dẫn bằng tiếng Anh"
+    assert quoted_in("de", "vi") == "Zitiert auf Vietnamesisch"
+    assert quoted_in("fr", "ru") == "Cité en russe"
