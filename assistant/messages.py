@@ -12,6 +12,7 @@ names come from CLDR in the reader's language ("Quoted in Dutch", "Trích dẫn 
 from __future__ import annotations
 
 import functools
+import re
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -94,6 +95,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ga": ("Ní fhreagraíonn na hailt an cheist seo.", "Teanga an tsleachta: {language}"),
     "eo": ("La artikoloj ne respondas al ĉi tiu demando.", "Citaĵo en la lingvo: {language}"),
 }
+LABEL = re.compile("^(?:" + "|".join(
+    re.escape(before) + r"[^:：]{1,40}?" + re.escape(after)
+    for before, after in {tuple(texts[1].split("{language}")) for texts in MESSAGES.values()}
+) + r")[:：]\s*")
 # Languages whose names CLDR capitalises but a sentence does not ("tiếng Hà Lan").
 LOWER_NAMES = frozenset({"vi"})
 
@@ -133,3 +138,8 @@ def quoted_in(reader: str, passage_lang: str) -> str:
     """The label of a quote in ``passage_lang`` for a reader of ``reader`` ("Quoted in Dutch")."""
     lang = message_language(reader)
     return MESSAGES[lang][1].format(language=language_name(passage_lang, lang))
+
+
+def without_label(text: str) -> str:
+    """An answer without the language label of its quote (``quoted_in``)."""
+    return LABEL.sub("", text, count=1)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.documents import Turn
-from assistant.messages import MESSAGES
+from assistant.messages import MESSAGES, without_label
 from assistant.retrieve import tokenize
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
@@ -46,7 +46,7 @@ def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) 
     answers = [t.content for t in reversed(recent) if t.role == "assistant" and t.content not in ABSTENTIONS]
     parts = [question, *earlier]
     if answers:
-        parts.append(CITATION_MARK.sub("", answers[0])[:200])
+        parts.append(CITATION_MARK.sub("", without_label(answers[0]))[:200])
     return "\n".join(p.strip() for p in parts if p.strip())
 
 

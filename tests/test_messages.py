@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.messages import MESSAGES, message_language, no_answer_text, quoted_in
+from assistant.messages import MESSAGES, message_language, no_answer_text, quoted_in, without_label
 
 
 def test_every_language_with_messages_has_both_and_a_language_slot() -> None:
@@ -30,3 +30,10 @@ def test_a_quote_is_labelled_with_its_language_in_the_readers_language() -> None
     assert quoted_in("vi", "en") == "Trích dẫn bằng tiếng Anh"
     assert quoted_in("de", "vi") == "Zitiert auf Vietnamesisch"
     assert quoted_in("fr", "ru") == "Cité en russe"
+
+
+def test_the_label_can_be_taken_off_again() -> None:
+    """The search for a follow-up reads the last answer's words, not its label."""
+    for reader, lang in (("en", "nl"), ("vi", "en"), ("ru", "vi"), ("zh", "ru"), ("de", "en")):
+        assert without_label(f"{quoted_in(reader, lang)}: Een zin. [1]") == "Een zin. [1]"
+    assert without_label("Note: the text. [1]") == "Note: the text. [1]"
