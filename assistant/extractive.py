@@ -48,7 +48,8 @@ KIND_BONUS = 0.1
 # Text that is not a question about the news: instructions to the assistant, SQL, markup. It gets
 # the abstention, never a quote that shares a word with it.
 NOT_A_QUESTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b"
+    r"\b(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+|of\s+)?(your\s+)?(previous|prior|above|earlier"
+    r"|your|these|those|system)\s+(instructions?|prompts?|rules|directions)\b"
     r"|\bsystem prompt\b|\byou are now\b|\bjailbreak\b"
     r"|'\s*(or|and)\s+'?\w+'?\s*=\s*'?\w+|\b(drop|truncate|alter)\s+table\b|\bunion\s+select\b"
     r"|;\s*--|<\s*script\b",
