@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval"
 OUT = ROOT / "benchmarks" / "out"
 CORPUS = {
-    "xling": "news.jsonl", "nyt": "news.jsonl", "abstain": "news.jsonl", "coqa": "coqa_cnn.jsonl",
-    "seed": None,
+    "xling": "news.jsonl", "nyt": "news.jsonl", "abstain": "news.jsonl", "nearmiss": "news.jsonl",
+    "coqa": "coqa_cnn.jsonl", "seed": None,
 }
 COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "answer_contains", "citation_precision",
            "citation_coverage", "abstained_unanswerable", "abstained_answerable",
@@ -40,7 +40,7 @@ def corpus_path(name: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", nargs="+", default=["seed", "xling", "nyt", "abstain", "coqa"])
+    parser.add_argument("--sets", nargs="+", default=["seed", "xling", "nyt", "abstain", "nearmiss", "coqa"])
     parser.add_argument("--split", default="dev", choices=["dev", "test"])
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set")
     args = parser.parse_args()

@@ -30,7 +30,7 @@ from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
 from assistant.retrieval.recency import TimeFrame, collapse_copies, newest_first, time_frame
-from assistant.retrieval.rewrite import heuristic_query, history_context
+from assistant.retrieval.rewrite import heuristic_query, history_context, topic_turns
 from assistant.text import detect_language
 
 RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
@@ -43,6 +43,7 @@ class Turnstate:
     question: str
     history: list[Turn]
     filters: Filters | None
+    topic: list[Turn] = field(default_factory=list)  # the turns the question follows up on
     lang: str = "en"
     search_query: str = ""
     passages: list[Passage] = field(default_factory=list)
@@ -135,18 +136,19 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         )
 
     def rewrite(state: Turnstate) -> Turnstate:
+        state.topic = topic_turns(state.question, state.history)
         if rewriter is not None and state.history:
             try:
                 state.standalone = rewriter.rewrite(state.question, state.history)
                 if state.standalone:  # else the model only repeated the question
                     # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost
                     # recall (a small model drops names), joined it loses nothing
-                    heuristic = heuristic_query(state.question, state.history, settings.max_history_turns)
+                    heuristic = heuristic_query(state.question, state.topic, settings.max_history_turns)
                     state.search_query = f"{state.standalone}\n{heuristic}"
                     return state
             except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
                 state.model_failure = exc
-        state.search_query = heuristic_query(state.question, state.history, settings.max_history_turns)
+        state.search_query = heuristic_query(state.question, state.topic, settings.max_history_turns)
         return state
 
     def retrieve(state: Turnstate) -> Turnstate:
@@ -158,7 +160,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             return newest_first(found) if state.frame is not None and state.frame.latest else found
 
         found = search(state.search_query)
-        if state.history and found and state.search_query != state.question:
+        if state.topic and found and state.search_query != state.question:
             alone = search(state.question)
             if alone and topic_changed(retriever, state.question, alone[0], found[0]):
                 state.search_query, found = state.question, alone
@@ -182,7 +184,7 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
             answer = answerer.answer(
                 state.question, state.passages, state.lang,
-                context=history_context(state.history, settings.max_history_turns),
+                context=history_context(state.topic, settings.max_history_turns),
             )
             answer.search_query = state.search_query
             answer.retrieved_doc_ids = state.retrieved_doc_ids

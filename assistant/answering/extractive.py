@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from assistant.answering.answer_types import expected_kind, holds, missing_years
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
-from assistant.text import idf, no_answer_text, split_sentences, stem, tokenize
+from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
@@ -36,6 +37,21 @@ SIMILARITY_FLOOR_CROSS = 0.755
 # concept with the question. Every answerable dev question is above 0.11; off-topic questions in
 # another language than the articles ("Ai là tổng thống Mỹ?": 0.07) pass the dense floors.
 SPARSE_FLOOR = 0.10
+# How much a sentence holding the kind of answer the question expects (a number for "how many",
+# a date for "when") gains over one that does not, in the picker's units (share of the question's
+# IDF weight). On gold passages (nyt, xling, coqa dev) it lifted answer-contains; the quoted
+# sentences must then hold it, or the answer abstains.
+KIND_BONUS = 0.1
+# Text that is not a question about the news: instructions to the assistant, SQL, markup. It gets
+# the abstention, never a quote that shares a word with it.
+NOT_A_QUESTION = re.compile(
+    r"\b(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+|of\s+)?(your\s+)?(previous|prior|above|earlier"
+    r"|your|these|those|system)\s+(instructions?|prompts?|rules|directions)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bjailbreak\b"
+    r"|'\s*(or|and)\s+'?\w+'?\s*=\s*'?\w+|\b(drop|truncate|alter)\s+table\b|\bunion\s+select\b"
+    r"|;\s*--|<\s*script\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def quotable(sentence: str) -> str:
@@ -122,8 +138,9 @@ class ExtractiveAnswerer:
     def idf(self, term: str) -> float:
         return idf(self.frequency.get(term, 0), self.total)
 
-    def should_abstain(self, evidence: Evidence) -> bool:
-        return evidence.off_topic() or evidence.unanswerable_probability() > self.settings.abstain_threshold
+    def should_abstain(self, evidence: Evidence, question: str = "") -> bool:
+        return NOT_A_QUESTION.search(question) is not None or evidence.off_topic() \
+            or evidence.unanswerable_probability() > self.settings.abstain_threshold
 
     def abstains(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> bool:
         """Is the evidence too weak for any answer? The one test, with or without a model.
@@ -132,7 +149,7 @@ class ExtractiveAnswerer:
         reads it with the earlier questions (``context``). On coqa dev this cut wrong abstentions
         from 17.4% to 11.4%.
         """
-        return not passages or self.should_abstain(self.evidence(question, passages, lang, context))
+        return not passages or self.should_abstain(self.evidence(question, passages, lang, context), question)
 
     def evidence(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Evidence:
         """The Evidence of the passages for the question (read with ``context``, as above)."""
@@ -149,17 +166,23 @@ class ExtractiveAnswerer:
         """
         ranked = [] if self.abstains(question, passages, lang, context) else \
             self.rank_sentences(question, passages, context)
+        abstention = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
         if not ranked:
-            return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
+            return abstention
         best_passage = ranked[0][1]
         best_score = ranked[0][0]
         chosen = [r for r in ranked if r[1] == best_passage
                   and (r[0] >= 0.25 * best_score or best_score <= 0)][: self.settings.answer_sentences]
         passage = passages[best_passage]
+        if not answers_kind(question, passage, [sentence for *_, sentence in chosen]):
+            return abstention
         source = make_source(1, passage)  # best sentence first
         source.supporting = [sentence for *_, sentence in chosen]
         count = sum(1 for r in ranked if r[1] == best_passage)  # ranked holds every sentence of it
         text = " ".join(f"{quoted(passage, sentence, index, count)} [1]" for _, _, index, sentence in chosen)
+        passage_lang = str(passage.metadata.get("lang") or "")
+        if passage_lang and lang and passage_lang != lang:
+            text = f"{quoted_in(lang, passage_lang)}: {text}"
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def rank_sentences(
@@ -181,6 +204,7 @@ class ExtractiveAnswerer:
             stems[_prefix_stem(term)] = max(weight, stems.get(_prefix_stem(term), 0.0))
         ranked = []
         top_score = passages[0].score
+        kind = expected_kind(question)
         for p_index, passage in enumerate(passages[:3]):
             prior = PASSAGE_PRIOR * (passage.score - top_score)
             lang = str(passage.metadata.get("lang") or "en")
@@ -188,9 +212,24 @@ class ExtractiveAnswerer:
                 words = {_prefix_stem(t) for t in tokenize(sentence)}
                 overlap = sum(w for stem, w in stems.items() if stem in words) / total
                 score = overlap + prior - 0.01 * s_index - (0.5 if len(sentence) < 25 else 0.0)
+                if kind and holds(kind, sentence, question):
+                    score += KIND_BONUS
                 ranked.append((score, p_index, s_index, sentence))
         ranked.sort(key=lambda r: -r[0])
         return ranked
+
+
+def answers_kind(question: str, passage: Passage, quote: Sequence[str]) -> bool:
+    """Can the quote be an answer? It holds the kind of answer the question expects ("how many":
+    a number; "when": a date), and the passage mentions the years the question names.
+
+    "What is the population of Hanoi?" is not answered by a sentence that merely mentions Hanoi,
+    nor "Vietnam's GDP growth rate in 2024" by one about 2024 that gives no rate.
+    """
+    kind = expected_kind(question)
+    if kind and not any(holds(kind, sentence, question) for sentence in quote):
+        return False
+    return not missing_years(question, f"{passage.title} {passage.text}")
 
 
 def _prefix_stem(term: str) -> str:

@@ -119,6 +119,12 @@ def clean_rewrite(raw: str) -> str:
     return ""
 
 
+def prompt_language(lang: str) -> str:
+    """The question's language by its English name, for the prompt ("Dutch")."""
+    name = language_name(lang) if lang else ""
+    return name if name and name != lang else "the language of the question"
+
+
 def looks_like_abstention(text: str, lang: str) -> bool:
     """True when the model said the sources do not answer (in the question's language or English)."""
     said = normalise(text)
@@ -197,7 +203,7 @@ class ModelAnswerer:
             return answer
 
         evidence = extractive.evidence(question, passages, lang, context)
-        if not passages or extractive.should_abstain(evidence):
+        if not passages or extractive.should_abstain(evidence, question):
             answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)
@@ -210,7 +216,7 @@ class ModelAnswerer:
 
         values = {
             "question": standalone or question,
-            "language": language_name(lang),
+            "language": prompt_language(lang),
             "no_answer": no_answer_text(lang),
             "conversation": "" if standalone or not history else
             "Earlier in the conversation:\n"

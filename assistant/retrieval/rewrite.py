@@ -11,8 +11,26 @@ import re
 from collections.abc import Sequence
 
 from assistant.documents import Turn
+from assistant.text import MESSAGES, tokenize, without_label
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
+ABSTENTIONS = frozenset(texts[0] for texts in MESSAGES.values())
+# Words that point back at an earlier turn ("when was *it* founded?"), in the evaluated languages.
+_ANAPHORA = (
+    "it its he him his she her hers they them their theirs this that these those there then"
+    " ấy họ nó đó này kia"
+    " он она оно они его её ее их ему ей им ним ней это этот эта эти там тогда"
+    " er sie es ihn ihm ihr ihre ihren sein seine seinen seiner dort damals dies diese dieser dieses"
+)
+ANAPHORA = frozenset(_ANAPHORA.split())
+# Words too common to tie a question to an earlier one.
+_COMMON = (
+    "the and for was were are is what which who whom whose when where why how did does do has have had"
+    " with from about into that this will would can could many much more most than then there other"
+    " also been being not one two new said say says"
+)
+COMMON = frozenset(_COMMON.split())
+PROPER_NOUN = re.compile(r"(?<=\s)[A-ZÀ-ÖØ-ÞĐА-ЯЁ][\w'’-]+")
 
 
 def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) -> str:
@@ -24,11 +42,40 @@ def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) 
         return question
     recent = list(history)[-2 * max_turns:] if max_turns else []
     earlier = [t.content for t in reversed(recent) if t.role == "user"]
-    answers = [t.content for t in reversed(recent) if t.role == "assistant"]
+    answers = [t.content for t in reversed(recent) if t.role == "assistant" and t.content not in ABSTENTIONS]
     parts = [question, *earlier]
     if answers:
-        parts.append(CITATION_MARK.sub("", answers[0])[:200])
+        parts.append(CITATION_MARK.sub("", without_label(answers[0]))[:200])
     return "\n".join(p.strip() for p in parts if p.strip())
+
+
+def topic_turns(question: str, history: Sequence[Turn]) -> list[Turn]:
+    """The earlier turns the question follows up on: those since the conversation last turned to a
+    topic the articles do not cover.
+
+    A user turn that names something of its own (a capitalised name after the first word), points
+    back at nothing ("it", "he", "there"...), shares no word with the turns before it and was not
+    answered starts a topic of its own: "When was it founded?" after "What is the population of
+    Brazil?" (not answered) follows up on Brazil, not on the minister asked about before, whose
+    article would be quoted again. (A new topic that was answered keeps the turns before it: in a
+    conversation about one story, a question with a new name is still about that story.)
+    """
+    turns = list(history)
+    start = 0
+    for position, turn in enumerate(turns):
+        answered = position + 1 >= len(turns) or turns[position + 1].content not in ABSTENTIONS
+        if turn.role == "user" and position > start and not answered \
+                and _new_topic(turn.content, turns[start:position]):
+            start = position
+    return turns[start:]
+
+
+def _new_topic(question: str, earlier: Sequence[Turn]) -> bool:
+    words = tokenize(question)
+    if not earlier or not PROPER_NOUN.search(question) or ANAPHORA.intersection(words):
+        return False
+    seen = {w[:6] for t in earlier if t.content not in ABSTENTIONS for w in tokenize(t.content)}
+    return not any(w[:6] in seen for w in words if len(w) > 2 and w not in COMMON)
 
 
 def history_context(history: Sequence[Turn], max_turns: int = 6) -> str:
