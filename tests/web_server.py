@@ -6,12 +6,13 @@
 
 Routes: /world/mekong-rice (tests/data/news_page.html), /latest (302 → the article),
 /loop-a ⇄ /loop-b, /hop/N (→ /hop/N+1, forever), /big (Content-Length) and /big-stream
-(no length) of 64 kB, /report.pdf, /private/... (disallowed by robots.txt), anything else 404.
+(no length) of 64 kB, /to-file (→ file://), /slow (answers after 2 s), /report.pdf, /private/... (disallowed by robots.txt), anything else 404.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()  # no Content-Length: HTTP/1.0, the body ends when the connection closes
             for start in range(0, len(BIG), 4096):
                 self.wfile.write(BIG[start:start + 4096])
+        elif path == "/to-file":
+            self.redirect("file:///etc/passwd")
+        elif path == "/slow":
+            time.sleep(2)
+            self.reply(200, ARTICLE, "text/html")
         elif path == "/report.pdf":
             self.reply(200, b"%PDF-1.4\n", "application/pdf")
         else:

@@ -10,7 +10,9 @@ Options chosen on the Scrapinghub article-extraction benchmark (benchmarks/extra
 121 real pages, 4-token shingle F1): trafilatura's defaults score 0.964, ``favor_precision``
 0.970 (its extra pruning drops teasers and link lists; the fallback extractors stay on, since
 without them recall falls to 0.960). The headline, bylines and date lines that trafilatura keeps
-at the edges of the text are metadata, so they leave the body.
+at the edges of the text are metadata, so they leave the body, as does a closing list of tags:
+0.972 (precision 0.965, recall 0.980), no empty page. The date is htmldate's extensive search
+(publication date before modification date); trafilatura's own date lookup is kept cheap.
 """
 
 from __future__ import annotations

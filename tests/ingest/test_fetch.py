@@ -90,6 +90,19 @@ def test_too_many_redirects_is_a_clear_error(fetcher: Fetcher, site: Site) -> No
     assert message == f"{site.base}/hop/1: redirects more than 3 times; raise FETCH_MAX_REDIRECTS to follow more"
 
 
+def test_every_redirect_hop_is_checked_again(fetcher: Fetcher, site: Site) -> None:
+    assert fetch_error(fetcher, site.base + "/to-file") == (
+        f"{site.base}/to-file: is not an http(s) URL (file:/etc/passwd); give a web address or a file")
+
+
+def test_a_slow_server_is_a_clear_error(tmp_path: Path, site: Site) -> None:
+    settings = make_settings(tmp_path, fetch_allow_private=True, fetch_read_timeout=0.2)
+    with Fetcher(settings) as fetcher:
+        message = fetch_error(fetcher, site.base + "/slow")
+    assert message == (f"{site.base}/slow: did not answer in time (ReadTimeout at {site.base}/slow); "
+                       "try again later or raise FETCH_READ_TIMEOUT")
+
+
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])  # declared length, and a body with none
 def test_an_oversize_body_is_refused(fetcher: Fetcher, site: Site, path: str) -> None:
     message = fetch_error(fetcher, site.base + path)
