@@ -314,7 +314,7 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Store) -> None:
     """The Gradio chat UI at / (mounted last, so the API routes above win)."""
     try:
-        from assistant.ui import build_ui
+        from assistant.ui import build_ui, mount_options
     except ModuleNotFoundError as exc:
         if exc.name != "assistant.ui":
             raise
@@ -326,7 +326,7 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
         return
     import gradio as gr
 
-    gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
+    gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/", **mount_options())
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:
