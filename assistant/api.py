@@ -314,7 +314,8 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Store) -> None:
     """The Gradio chat UI at / (mounted last, so the API routes above win)."""
     try:
-        from assistant.ui import build_ui, mount_options
+        from assistant.ui import build_ui
+        from assistant.ui_layout import mount_options
     except ModuleNotFoundError as exc:
         if exc.name != "assistant.ui":
             raise

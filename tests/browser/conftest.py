@@ -62,7 +62,8 @@ def make_app(settings: Settings, assistant: Assistant, store: Store) -> Any:
         import gradio as gr
         from fastapi import FastAPI
 
-        from assistant.ui import build_ui, mount_options
+        from assistant.ui import build_ui
+        from assistant.ui_layout import mount_options
 
         app = FastAPI()
         return gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/", **mount_options())

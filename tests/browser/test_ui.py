@@ -368,9 +368,10 @@ PAGE_COLOURS = """() => {
 
 BUBBLES = """() => {
   const chat = document.querySelector('#nwa-chat').getBoundingClientRect();
-  return [...document.querySelectorAll('#nwa-chat .message')].map(el => {
+  return [...document.querySelectorAll('#nwa-chat .message.user, #nwa-chat .message.bot')].map(el => {
     const r = el.getBoundingClientRect();
-    return {left: r.left - chat.left, right: chat.right - r.right, overflow: el.scrollWidth - el.clientWidth};
+    const overflow = Math.max(...[el, ...el.querySelectorAll('*')].map(e => e.scrollWidth - e.clientWidth));
+    return {left: r.left - chat.left, right: chat.right - r.right, overflow: overflow};
   });
 }"""
 
@@ -387,9 +388,9 @@ def check_reader_page(page: Any, width: int) -> None:
     assert len(bubbles) == 2
     for bubble in bubbles:  # inside the chat, and the long URL wrapped inside the bubble
         assert bubble["left"] >= 0 and bubble["right"] >= 0 and bubble["overflow"] <= 0, bubble
-    page.locator("#nwa-chat .bubble-wrap").evaluate("el => { el.scrollTop = 0; }")
-    first = box(page, "#nwa-chat .message-row")
-    assert first["top"] >= box(page, "#nwa-chat .icon-button-wrapper.top-panel")["bottom"]  # not under the icons
+    # the chat's clear/copy icons sit above the scrolling messages, never over a bubble
+    icons = box(page, "#nwa-chat .icon-button-wrapper.top-panel")
+    assert box(page, "#nwa-chat .bubble-wrap")["top"] >= icons["bottom"]
     sources = page.locator("#nwa-sources .nwa-turn > summary").first
     assert sources.evaluate("el => el.scrollWidth - el.clientWidth") <= 0  # the long question wraps
     assert set(page.evaluate(PAGE_COLOURS)).isdisjoint(GRADIO_ORANGE)
