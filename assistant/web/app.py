@@ -345,9 +345,10 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
     import gradio as gr
 
     from assistant.web.ui import build_ui
+    from assistant.web.ui_layout import mount_options
 
     gr.mount_gradio_app(app, build_ui(assistant, settings, store, security=app.state.security,
-                                      ingest_lock=app.state.ingest_lock), path="/")
+                                      ingest_lock=app.state.ingest_lock), path="/", **mount_options())
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:

@@ -1,20 +1,29 @@
-"""The Gradio chat UI: streamed cited answers, sources, filters, feedback, export, stats and admin upload.
+"""The Gradio chat UI's behaviour: streamed cited answers, sources, filters, feedback, export; admin
+upload and statistics.
 
-    app = gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/")
+    app = gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/", **mount_options())
 
-The UI carries its own CSS and its citation-click script (in the sources panel's ``head`` and
-``js_on_load``), so it looks and works the same however it is mounted. Rendering of untrusted text
-lives in ``assistant.ui_render``; here are the events.
+``mount_options`` (in ``assistant.ui_layout``, with the theme, the CSS and the page's pieces) drops
+Gradio's developer footer and sets the neutral theme. The reader's page shows the conversation, the
+sources and the filters; the index statistics and feedback counts are in the Admin tab, behind the
+admin token. Rendering of untrusted text lives in ``assistant.ui_render``. Here: pure helpers, the
+export folders, the event functions, the wiring, and ``build_ui``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,7 @@ from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.security import AdminRequired, RateLimited, Security
+from assistant.web.ui_layout import ANY, UPLOAD_TYPES, AdminTab, ChatTab, admin_tab, chat_tab, header
 from assistant.web.ui_render import (
     EMPTY_SOURCES,
     answer_html,
@@ -42,64 +52,28 @@ from assistant.web.ui_render import (
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".jsonl"]
-ANY = ""
-
-STYLE = """<style>
-.nwa-cite{font-weight:600;text-decoration:none;padding:0 .1em;border-radius:3px;
-  color:var(--color-accent, #2563eb);cursor:pointer}
-.nwa-cite:hover,.nwa-cite:focus{text-decoration:underline;background:var(--color-accent-soft, #dbeafe)}
-.nwa-notice{font-size:.85em;opacity:.8;font-style:italic;margin-top:.4em}
-.nwa-error{color:var(--error-text-color, #b91c1c)}
-.nwa-sources .nwa-hint{opacity:.75;font-size:.9em}
-.nwa-turn>summary{font-weight:600;cursor:pointer;margin:.3em 0}
-.nwa-source{border:1px solid var(--border-color-primary, #ddd);border-radius:8px;
-  padding:.4em .6em;margin:.4em 0;background:var(--block-background-fill, #fff)}
-.nwa-source>summary{cursor:pointer}
-.nwa-source.nwa-active{outline:2px solid var(--color-accent, #2563eb);outline-offset:1px}
-.nwa-num{font-weight:700}
-.nwa-meta{opacity:.7;font-size:.85em}
-.nwa-fields{display:grid;grid-template-columns:max-content 1fr;gap:.1em .8em;font-size:.85em;margin:.5em 0}
-.nwa-fields dt{font-weight:600}
-.nwa-fields dd{margin:0;overflow-wrap:anywhere}
-.nwa-passage{margin:.4em 0;padding:.3em .7em;border-left:3px solid var(--border-color-accent, #999);
-  font-size:.9em;white-space:normal;max-height:18em;overflow:auto}
-.nwa-support{background:#fde68a;color:#1f2937;padding:0 .1em}
-.nwa-sources{padding-top:1.4em}
-.nwa-stats th{text-align:left;padding-right:1em;font-weight:600}
-</style>"""
-
-# Runs once per page: a click (or Enter) on a citation [n] opens that source's card.
-CITATION_SCRIPT = """
-if (!window.__nwaCitations) {
-  window.__nwaCitations = true;
-  document.addEventListener('click', function (event) {
-    const link = event.target instanceof Element ? event.target.closest('a.nwa-cite') : null;
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById((link.getAttribute('href') || '').slice(1));
-    if (!card) return;
-    for (let d = card.parentElement && card.parentElement.closest('details'); d;
-         d = d.parentElement && d.parentElement.closest('details')) { d.open = true; }
-    card.open = true;
-    document.querySelectorAll('.nwa-source.nwa-active').forEach(function (el) {
-      el.classList.remove('nwa-active');
-    });
-    card.classList.add('nwa-active');
-    card.scrollIntoView({block: 'nearest'});
-    const summary = card.querySelector('summary');
-    if (summary) { summary.setAttribute('tabindex', '-1'); summary.focus({preventScroll: true}); }
-  }, true);
-}
-"""
-
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # --- pure helpers -------------------------------------------------------------------------------
 def parse_filters(lang: str | None, outlet: str | None, date_from: str | None,
                   date_to: str | None) -> Filters | None:
     """Filters from the UI's fields; a malformed or reversed date range is a QuestionError."""
-    filters = Filters.of(lang, outlet, date_from, date_to)
+    dates: list[str | None] = []
+    for label, value in (("From", date_from), ("To", date_to)):
+        value = (value or "").strip()
+        if value:
+            try:
+                if not ISO_DATE.match(value):
+                    raise ValueError
+                date.fromisoformat(value)
+            except ValueError:
+                raise QuestionError(
+                    f"{label} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."
+                ) from None
+        dates.append(value or None)
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise QuestionError(f"The date range is reversed: {dates[0]} is after {dates[1]}.")
+    filters = Filters(lang=lang or None, outlet=outlet or None, date_from=dates[0], date_to=dates[1])
     return None if filters.is_empty() else filters
 
 
@@ -136,26 +110,88 @@ def corpus_documents(assistant: Assistant, limit: int = 2000) -> list[dict[str, 
     return documents
 
 
-def write_exports(turns: list[dict[str, Any]], conversation_id: str) -> tuple[Path, Path]:
-    """Markdown and JSON files of the conversation, in a private temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="news-assistant-export-"))
-    markdown = folder / "conversation.md"
-    markdown.write_text(conversation_markdown(turns, conversation_id), encoding="utf-8")
-    as_json = folder / "conversation.json"
-    as_json.write_text(conversation_json(turns, conversation_id), encoding="utf-8")
-    return markdown, as_json
+class ExportFolders:
+    """The conversations' export files: one folder per conversation, rewritten on every turn.
 
-
-# --- the app ------------------------------------------------------------------------------------
-def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
-             security: Security | None = None, ingest_lock: threading.Lock | None = None) -> gr.Blocks:
-    """The whole chat UI as one Blocks, ready for gr.mount_gradio_app.
-
-    ``security`` and ``ingest_lock`` are the app's (api.py passes app.state's), so the admin token is
-    checked, and counted, as the API does, and an upload waits for an ingest running through the API.
+    The folders live under one private temporary root that is removed when this object goes (at the
+    latest when the process exits). Starting a new conversation removes the previous one's folder;
+    beyond ``keep`` conversations (abandoned sessions) the least recently written are removed.
+    Gradio serves its own copies of the files (its cache, emptied by the Blocks' ``delete_cache``).
     """
-    security = security or Security.from_settings(settings)
-    ingest_lock = ingest_lock or threading.Lock()
+
+    def __init__(self, keep: int = 200) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="news-assistant-export-"))
+        self.keep = keep
+        self._recent: OrderedDict[str, Path] = OrderedDict()
+        self._lock = threading.Lock()
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
+
+    def folder(self, conversation_id: str) -> Path:
+        """Where the conversation's files go (the name is a hash: ids never become paths)."""
+        return self.root / hashlib.sha256(conversation_id.encode()).hexdigest()[:24]
+
+    def write(self, turns: list[dict[str, Any]], conversation_id: str) -> tuple[Path, Path]:
+        """Markdown and JSON files of the conversation, replacing its previous ones."""
+        folder = self.folder(conversation_id)
+        with self._lock:
+            self._recent[conversation_id] = folder
+            self._recent.move_to_end(conversation_id)
+            while len(self._recent) > self.keep:
+                shutil.rmtree(self._recent.popitem(last=False)[1], ignore_errors=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            markdown = folder / "conversation.md"
+            markdown.write_text(conversation_markdown(turns, conversation_id), encoding="utf-8")
+            as_json = folder / "conversation.json"
+            as_json.write_text(conversation_json(turns, conversation_id), encoding="utf-8")
+        return markdown, as_json
+
+    def discard(self, conversation_id: str) -> None:
+        """Remove a finished conversation's files."""
+        if not conversation_id:
+            return
+        with self._lock:
+            self._recent.pop(conversation_id, None)
+            shutil.rmtree(self.folder(conversation_id), ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove every export folder."""
+        self._cleanup()
+
+
+# --- the events -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Handlers:
+    """The UI's event functions, closed over the assistant, settings, store and export folders."""
+
+    stats_view: Callable[[], str]
+    admin_stats: Callable[[str], str]
+    filter_choices: Callable[[], tuple[list[tuple[str, str]], list[tuple[str, str]], str]]
+    examples_now: Callable[[], list[dict[str, str]]]
+    pick_example: Callable[..., str]
+    respond: Callable[..., Iterator[tuple[Any, ...]]]
+    rate: Callable[..., None]
+    new_conversation: Callable[[str], tuple[Any, ...]]
+    admin_ingest: Callable[..., tuple[Any, ...]]
+
+
+def event_handlers(assistant: Assistant, settings: Settings, store: Store | None,
+                   exports: ExportFolders, security: Security, ingest_lock: threading.Lock) -> Handlers:
+    """The functions the UI's events call (the layout and the wiring are below).
+
+    ``security`` and ``ingest_lock`` are the app's, so the admin token is checked, and counted, as
+    the API does, and an upload waits for an ingest running through the API.
+    """
+
+    def admin_refusal(token: str, request: gr.Request | None) -> str | None:
+        """Why ``token`` is refused (None when it is the admin token): the API's one check."""
+        try:
+            security.check_admin((token or "").strip() or None,
+                                 request.client.host if request is not None and request.client else "unknown")
+        except AdminRequired:
+            return "Wrong admin token."
+        except RateLimited as exc:
+            return str(exc)
+        return None
 
     def stats_view() -> str:
         try:
@@ -164,6 +200,15 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
             return stats_html(None, None, str(exc))
         feedback = store.feedback_counts() if store is not None else None
         return stats_html(stats, feedback)
+
+    def admin_stats(token: str, request: gr.Request) -> str:
+        """Index statistics and feedback counts, for the admin only."""
+        if settings.admin_token is None:
+            return error_html("Statistics are shown to the admin only, and no ADMIN_TOKEN is configured.")
+        refusal = admin_refusal(token, request)
+        if refusal is not None:
+            return error_html(f"{refusal} Enter the ADMIN_TOKEN to see the statistics.")
+        return stats_view()
 
     def filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
         try:
@@ -238,28 +283,28 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
                 log.exception("could not store the turn")
                 gr.Warning("This answer could not be saved, so it cannot be rated.")
         turns = [*turns, {"question": question, "answer": record, "turn_id": turn_id}]
-        markdown, as_json = write_exports(turns, conversation_id)
+        markdown, as_json = exports.write(turns, conversation_id)
         yield (skip, chat_messages(turns), sources_html(turns), turns, conversation_id,
                gr.DownloadButton(value=str(markdown), interactive=True),
                gr.DownloadButton(value=str(as_json), interactive=True))
 
-    def rate(turns: list[dict[str, Any]], data: gr.LikeData) -> str:
+    def rate(turns: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index if isinstance(data.index, int) else data.index[0]
         if data.liked not in (True, False):
-            return stats_view()  # un-liking keeps what was given
+            return  # un-liking keeps what was given
         turn = turns[index // 2] if index % 2 == 1 and index // 2 < len(turns) else None
         if turn is None or not turn.get("turn_id") or store is None:
             gr.Warning("This reply was not saved, so it cannot be rated.")
-            return stats_view()
+            return
         try:
             store.add_feedback(turn["turn_id"], 1 if data.liked else -1)
         except AssistantError as exc:
             gr.Warning(esc(exc))
         else:
             gr.Info("Thanks for the feedback.")
-        return stats_view()
 
-    def new_conversation() -> tuple[Any, ...]:
+    def new_conversation(previous: str) -> tuple[Any, ...]:
+        exports.discard(previous)
         return ("", [], EMPTY_SOURCES, [], uuid.uuid4().hex,
                 gr.DownloadButton(value=None, interactive=False),
                 gr.DownloadButton(value=None, interactive=False))
@@ -275,12 +320,9 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
             return refused_upload("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
         if not files:  # before the token: a token is checked (and counted) only with files to upload
             return refused_upload(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
-        try:
-            security.check_admin((token or "").strip(), request.client.host if request.client else "unknown")
-        except AdminRequired:
-            return refused_upload("Wrong admin token: nothing was uploaded.")
-        except RateLimited as exc:
-            return refused_upload(f"{exc} Nothing was uploaded.")
+        refusal = admin_refusal(token, request)
+        if refusal is not None:
+            return refused_upload(f"{refusal} Nothing was uploaded.")
         folder = Path(tempfile.mkdtemp(prefix="news-assistant-upload-"))
         refused: list[tuple[str, str]] = []
         try:
@@ -320,74 +362,53 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
         return (result, None, stats_view(), gr.Chatbot(examples=examples_now()),
                 gr.Dropdown(choices=langs), gr.Dropdown(choices=outlets), hint)
 
-    langs, outlets, date_hint = filter_choices()
-    with gr.Blocks(title="News assistant") as demo:
-        turns_state = gr.State([])
-        conversation_state = gr.State("")
-        gr.Markdown("## News assistant\nAsk about the news in your own language. Answers quote the "
-                    "articles; click a citation such as **[1]** to see its passage.")
-        with gr.Tab("Chat"), gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Conversation", elem_id="nwa-chat", height=480, render_markdown=False,
-                    sanitize_html=True, allow_tags=False, latex_delimiters=[],
-                    feedback_options=("Like", "Dislike"), buttons=["copy", "copy_all"],
-                    placeholder="Ask a question about the articles, or pick one of these examples.",
-                    examples=examples_now(),
-                )
-                with gr.Row():
-                    question = gr.Textbox(show_label=False, placeholder="Ask about the news…", scale=5,
-                                          elem_id="nwa-question", max_length=settings.max_question_chars)
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="nwa-ask")
-                with gr.Row():
-                    new = gr.Button("New conversation", elem_id="nwa-new")
-                    export_md = gr.DownloadButton("Export Markdown", interactive=False,
-                                                  elem_id="nwa-export-md")
-                    export_json = gr.DownloadButton("Export JSON", interactive=False,
-                                                    elem_id="nwa-export-json")
-            with gr.Column(scale=2):
-                sources = gr.HTML(EMPTY_SOURCES, label="Sources", show_label=True, container=True,
-                                  elem_id="nwa-sources", head=STYLE, js_on_load=CITATION_SCRIPT,
-                                  max_height=640)
-                with gr.Accordion("Filters", open=False):
-                    lang = gr.Dropdown(langs, value=ANY, label="Language", elem_id="nwa-lang")
-                    outlet = gr.Dropdown(outlets, value=ANY, label="Outlet", elem_id="nwa-outlet")
-                    with gr.Row():
-                        date_from = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="nwa-from")
-                        date_to = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="nwa-to")
-                    dates_hint = gr.Markdown(date_hint)
-                with gr.Accordion("Index statistics", open=True):
-                    stats = gr.HTML(stats_view(), elem_id="nwa-stats", js_on_load=None)
-                    refresh = gr.Button("Refresh", size="sm")
-        with gr.Tab("Admin"):
-            if settings.admin_token is None:
-                gr.Markdown("Uploading is **disabled**: no admin token is configured. Set `ADMIN_TOKEN` "
-                            "(a long random secret) in `.env` or the environment and restart the server.")
-            else:
-                gr.Markdown("Upload articles (" + ", ".join(UPLOAD_TYPES) + ") to add them to the index. "
-                            "Enter the admin token first.")
-            enabled = settings.admin_token is not None
-            token = gr.Textbox(label="Admin token", type="password", interactive=enabled, elem_id="nwa-token")
-            uploads = gr.File(label="Documents", file_count="multiple", file_types=UPLOAD_TYPES,
-                              type="filepath", interactive=enabled, elem_id="nwa-upload")
-            upload = gr.Button("Upload and index", variant="primary", interactive=enabled,
-                               elem_id="nwa-ingest")
-            result = gr.HTML("", elem_id="nwa-ingest-result", js_on_load=None, min_height=40)
+    return Handlers(stats_view, admin_stats, filter_choices, examples_now, pick_example, respond, rate,
+                    new_conversation, admin_ingest)
 
-        chat_inputs = [question, turns_state, conversation_state, lang, outlet, date_from, date_to]
-        chat_outputs = [question, chatbot, sources, turns_state, conversation_state, export_md, export_json]
-        chat_options: dict[str, Any] = {"show_progress": "minimal", "concurrency_limit": 4,
-                                        "concurrency_id": "chat", "api_visibility": "undocumented"}
-        question.submit(respond, chat_inputs, chat_outputs, **chat_options)
-        ask.click(respond, chat_inputs, chat_outputs, **chat_options)
-        chatbot.example_select(pick_example, None, question, api_visibility="undocumented") \
-            .then(respond, chat_inputs, chat_outputs, **chat_options)
-        chatbot.clear(new_conversation, None, chat_outputs, api_visibility="undocumented")
-        chatbot.like(rate, turns_state, stats, api_visibility="undocumented")
-        new.click(new_conversation, None, chat_outputs, api_visibility="undocumented")
-        refresh.click(stats_view, None, stats, api_visibility="undocumented")
-        upload.click(admin_ingest, [token, uploads],
-                     [result, uploads, stats, chatbot, lang, outlet, dates_hint],
-                     show_progress_on=result, concurrency_limit=1, concurrency_id="ingest",
-                     api_visibility="undocumented")
+
+# --- the wiring -----------------------------------------------------------------------------------
+def wire_chat(chat: ChatTab, turns: gr.State, conversation: gr.State, handlers: Handlers) -> None:
+    inputs = [chat.question, turns, conversation, chat.lang, chat.outlet, chat.date_from, chat.date_to]
+    outputs = [chat.question, chat.chatbot, chat.sources, turns, conversation, chat.export_md,
+               chat.export_json]
+    options: dict[str, Any] = {"show_progress": "minimal", "concurrency_limit": 4, "concurrency_id": "chat",
+                               "api_visibility": "undocumented"}
+    chat.question.submit(handlers.respond, inputs, outputs, **options)
+    chat.ask.click(handlers.respond, inputs, outputs, **options)
+    chat.chatbot.example_select(handlers.pick_example, None, chat.question, api_visibility="undocumented") \
+        .then(handlers.respond, inputs, outputs, **options)
+    chat.chatbot.clear(handlers.new_conversation, conversation, outputs, api_visibility="undocumented")
+    chat.chatbot.like(handlers.rate, turns, None, api_visibility="undocumented")
+    chat.new.click(handlers.new_conversation, conversation, outputs, api_visibility="undocumented")
+
+
+def wire_admin(admin: AdminTab, chat: ChatTab, handlers: Handlers) -> None:
+    admin.show_stats.click(handlers.admin_stats, admin.token, admin.stats, api_visibility="undocumented")
+    admin.upload.click(handlers.admin_ingest, [admin.token, admin.uploads],
+                       [admin.result, admin.uploads, admin.stats, chat.chatbot, chat.lang, chat.outlet,
+                        chat.dates_hint],
+                       show_progress_on=admin.result, concurrency_limit=1, concurrency_id="ingest",
+                       api_visibility="undocumented")
+
+
+# --- the app --------------------------------------------------------------------------------------
+def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
+             security: Security | None = None, ingest_lock: threading.Lock | None = None) -> gr.Blocks:
+    """The whole chat UI as one Blocks, for ``gr.mount_gradio_app(..., **mount_options())``.
+
+    ``security`` and ``ingest_lock`` are the app's (app.py passes app.state's).
+    """
+    exports = ExportFolders()
+    handlers = event_handlers(assistant, settings, store, exports,
+                              security or Security.from_settings(settings), ingest_lock or threading.Lock())
+    # Gradio keeps a copy of every export it served: drop the copies older than an hour, hourly.
+    with gr.Blocks(title="News assistant", delete_cache=(3600, 3600)) as demo:
+        turns, conversation = gr.State([]), gr.State("")
+        header()
+        with gr.Tab("Chat"):
+            chat = chat_tab(settings, handlers.examples_now(), *handlers.filter_choices())
+        with gr.Tab("Admin"):
+            admin = admin_tab(settings)
+        wire_chat(chat, turns, conversation, handlers)
+        wire_admin(admin, chat, handlers)
     return demo

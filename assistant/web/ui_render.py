@@ -5,6 +5,7 @@ Everything that comes from documents or the model is text, never markup: it goes
 plain http(s) URLs.
 
     answer_html(answer_dict, turn=0)          # the answer with clickable [n] citation links
+    short_title("A long headline …", 80)      # cut at a word boundary, never right after "J.R."
     sources_html(turns)                       # the sources panel: one card per cited passage
     conversation_markdown(turns) / conversation_json(turns)
 """
@@ -19,6 +20,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 CITATION = re.compile(r"\[(\d{1,3})\]")
+# A word a title must not end on when it is cut: an initial ("A.", "J.R.", "U.S.") or a short
+# abbreviation ("Mr.", "Dr.", "Gen."), which would read as the end of a sentence.
+INITIAL = re.compile(r"^(?:[^\W\d_]\.)+$|^[^\W\d_][^\W\d_]{0,2}\.$")
+TITLE_LIMIT = 80  # characters of a title in a source's one-line summary
+DANGLING = ",;:–—-·|/"
 
 # Example questions made from a document's title, in the document's language.
 EXAMPLE_TEMPLATES = {
@@ -48,6 +54,35 @@ def safe_url(url: object) -> str | None:
     if parsed.scheme.lower() in ("http", "https") and parsed.netloc:
         return url.strip()
     return None
+
+
+def is_initial(word: str) -> bool:
+    """Whether ``word`` is an initial or a short abbreviation ("A.", "J.R.", "Dr."), not a sentence end."""
+    return bool(INITIAL.match(word)) and not word[:-1].islower()
+
+
+def short_title(title: object, limit: int = TITLE_LIMIT) -> str:
+    """The title in at most ``limit`` characters (plus "…"), cut only between words.
+
+    A title that was already cut upstream (it ends in "…") is treated the same way. The cut never
+    leaves an initial or abbreviation ("A.", "J.R.", "Dr.") or a dangling dash or comma at the end,
+    so "Talks with J.R. Smith on trade" never shows as "Talks with J.R.…". A title with no space
+    before ``limit`` (one very long word) is cut inside that word.
+    """
+    text = " ".join(str(title or "").split())
+    was_cut = text.endswith("…")
+    text = text.rstrip("…").rstrip()
+    if len(text) <= limit and not was_cut:
+        return text
+    words = text[:limit + 1].split(" ")
+    if len(text) > limit:
+        words.pop()  # a part-word, or "" when the cut fell on a space
+    while words:
+        words[-1] = words[-1].rstrip(DANGLING)
+        if words[-1] and not is_initial(words[-1]):
+            break
+        words.pop()
+    return (" ".join(words) or text[:limit]) + "…"
 
 
 def source_anchor(turn: int, number: int) -> str:
@@ -124,6 +159,9 @@ def source_card(source: Mapping[str, Any], turn: int) -> str:
     meta = " · ".join(esc(v) for v in (source.get("outlet"), source.get("date"), source.get("lang")) if v)
     meta_html = f' <span class="nwa-meta">{meta}</span>' if meta else ""
     url = safe_url(source.get("url"))
+    title = str(source.get("title") or source.get("doc_id") or "")
+    shown = short_title(title)
+    full_title = f"<dt>Title</dt><dd>{esc(title)}</dd>" if shown != title else ""
     if url:
         link = (f'<a class="nwa-link" href="{esc(url)}" target="_blank" '
                 f'rel="noopener noreferrer nofollow">{esc(url)}</a>')
@@ -132,10 +170,10 @@ def source_card(source: Mapping[str, Any], turn: int) -> str:
     return (
         f'<details class="nwa-source" id="{source_anchor(turn, number)}">'
         f'<summary><span class="nwa-num">[{number}]</span> '
-        f'<span class="nwa-title">{esc(source.get("title") or source.get("doc_id"))}</span>'
+        f'<span class="nwa-title" title="{esc(title)}">{esc(shown)}</span>'
         f"{meta_html}</summary>"
         f'<div class="nwa-body">'
-        f'<dl class="nwa-fields">'
+        f'<dl class="nwa-fields">{full_title}'
         f'<dt>Outlet</dt><dd>{esc(source.get("outlet") or "unknown")}</dd>'
         f'<dt>Date</dt><dd>{esc(source.get("date") or "unknown")}</dd>'
         f'<dt>Document</dt><dd>{esc(source.get("doc_id"))}</dd>'
@@ -208,9 +246,19 @@ def example_questions(documents: Sequence[Mapping[str, str]], limit: int = 4) ->
             if by_lang[lang] and len(questions) < limit:
                 doc = by_lang[lang].pop(0)
                 template = EXAMPLE_TEMPLATES.get(lang, EXAMPLE_TEMPLATES["en"])
-                title = " ".join((doc.get("title") or "").split()).rstrip(".…")
-                questions.append(template.format(title=title))
+                questions.append(template.format(title=_question_title(doc.get("title") or "")))
     return questions
+
+
+def _question_title(title: str) -> str:
+    """A title to quote in a question: shortened at a word, without a final "…" or full stop
+    (but "J.R." keeps its dot)."""
+    title = short_title(title, 100)
+    if title.endswith("…"):
+        return title[:-1].rstrip()
+    if title.endswith(".") and not is_initial(title.rsplit(" ", 1)[-1]):
+        return title[:-1].rstrip()
+    return title
 
 
 def _markdown_text(text: object) -> str:

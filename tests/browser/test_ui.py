@@ -24,6 +24,10 @@ FIRST = "Which convention against cybercrime will be signed in Hanoi?"
 FOLLOW_UP = "When is it expected to be signed?"
 DUTCH_ARTICLE = "003_024cb3686d4085ed.txt"
 ANSWER_TIMEOUT = 90_000
+ADMIN_TOKEN = "s3cret-admin-token-for-tests"
+LONG_URL = "https://example.org/" + "averyverylongpathsegment" * 6
+GRADIO_ORANGE = {"#fff7ed", "#ffedd5", "#ffddb3", "#fdba74", "#fb923c", "#f97316", "#ea580c", "#c2410c",
+                 "#9a3412", "#7c2d12", "#6c2e12"}  # gr.themes.colors.orange
 
 XSS_RECORD = {
     "id": "xss-harbour-festival",
@@ -195,15 +199,25 @@ def rate_last_answer(page: Any, app: RunningApp, button: str, expected: dict[str
     assert app.store.feedback_counts() == expected, toasts
 
 
-def test_feedback_buttons_store_feedback(ui_app: RunningApp, page: Any, page_log: PageLog,
-                                         screenshot: Any) -> None:
-    open_ui(page, ui_app)
+def test_feedback_buttons_store_feedback(sample_settings: Settings, serve_app: Any, page: Any,
+                                         page_log: PageLog, screenshot: Any) -> None:
+    app = serve_app(sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)}))
+    open_ui(page, app)
     ask(page, FIRST)
-    assert ui_app.store.feedback_counts() == {"up": 0, "down": 0, "total": 0}
-    rate_last_answer(page, ui_app, "Like", {"up": 1, "down": 0, "total": 1})
+    assert app.store.feedback_counts() == {"up": 0, "down": 0, "total": 0}
+    rate_last_answer(page, app, "Like", {"up": 1, "down": 0, "total": 1})
     ask(page, "Who is the Russian ambassador to Vietnam?")
-    rate_last_answer(page, ui_app, "Dislike", {"up": 1, "down": 1, "total": 2})
+    rate_last_answer(page, app, "Dislike", {"up": 1, "down": 1, "total": 2})
+    # the counts are for the admin: the Admin tab shows them once the token is given
+    page.get_by_role("tab", name="Admin").click()
+    assert page.locator("#nwa-stats").inner_text().strip() == ""
+    page.fill("#nwa-token input", "wrong-token")
+    page.click("#nwa-show-stats")
+    page.locator("#nwa-stats").get_by_text("Wrong admin token").wait_for()
+    page.fill("#nwa-token input", ADMIN_TOKEN)
+    page.click("#nwa-show-stats")
     page.locator("#nwa-stats").get_by_text("1 helpful · 1 not helpful").wait_for()
+    assert "Embedding model" in page.locator("#nwa-stats").inner_text()
     screenshot("ui-feedback")
     assert_clean(page_log)
 
@@ -328,3 +342,84 @@ def test_filters_narrow_the_sources_and_bad_dates_are_refused(ui_app: RunningApp
     assert page.locator("#nwa-sources details.nwa-turn").count() == 1
     assert page.locator('#nwa-chat [data-testid="bot"]').count() == 1  # the conversation still shows
     assert_clean(page_log)
+
+
+# --- the reader's page: layout at desktop and phone widths ----------------------------------------
+def box(page: Any, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.evaluate(
+        "el => { const r = el.getBoundingClientRect();"
+        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; }")
+
+
+PAGE_COLOURS = """() => {
+  const hex = c => { const m = c.match(/rgba?\\((\\d+), (\\d+), (\\d+)(?:, ([\\d.]+))?\\)/);
+    return m && m[4] !== '0' ? '#' + [m[1], m[2], m[3]].map(v => (+v).toString(16).padStart(2, '0')).join('')
+                             : null; };
+  const seen = new Set();
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    for (const p of ['color', 'background-color', 'border-top-color', 'border-bottom-color', 'outline-color']) {
+      const h = hex(style.getPropertyValue(p)); if (h) seen.add(h);
+    }
+  }
+  return [...seen];
+}"""
+
+BUBBLES = """() => {
+  const chat = document.querySelector('#nwa-chat').getBoundingClientRect();
+  return [...document.querySelectorAll('#nwa-chat .message.user, #nwa-chat .message.bot')].map(el => {
+    const r = el.getBoundingClientRect();
+    const overflow = Math.max(...[el, ...el.querySelectorAll('*')].map(e => e.scrollWidth - e.clientWidth));
+    return {left: r.left - chat.left, right: chat.right - r.right, overflow: overflow};
+  });
+}"""
+
+
+def check_reader_page(page: Any, width: int) -> None:
+    """What a reader sees at ``width``: no footer or statistics, nothing clipped or too wide, no orange."""
+    body = page.locator("body").inner_text()
+    for developer_text in ("Use via API", "Built with Gradio", "Settings", "Index statistics",
+                           "Embedding model", "helpful"):
+        assert developer_text not in body, developer_text
+    assert page.locator("footer").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    bubbles = page.evaluate(BUBBLES)
+    assert len(bubbles) == 2
+    for bubble in bubbles:  # inside the chat, and the long URL wrapped inside the bubble
+        assert bubble["left"] >= 0 and bubble["right"] >= 0 and bubble["overflow"] <= 0, bubble
+    # the chat's clear/copy icons sit above the scrolling messages, never over a bubble
+    icons = box(page, "#nwa-chat .icon-button-wrapper.top-panel")
+    assert box(page, "#nwa-chat .bubble-wrap")["top"] >= icons["bottom"]
+    sources = page.locator("#nwa-sources .nwa-turn > summary").first
+    assert sources.evaluate("el => el.scrollWidth - el.clientWidth") <= 0  # the long question wraps
+    assert set(page.evaluate(PAGE_COLOURS)).isdisjoint(GRADIO_ORANGE)
+
+
+def test_reader_page_at_desktop_and_phone_widths(ui_app: RunningApp, page: Any, page_log: PageLog,
+                                                 screenshot: Any) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_ui(page, ui_app)
+    assert page.locator("#nwa-ask").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(100, 116, 139)"
+    ask(page, f"{FIRST} {LONG_URL}")
+    page.mouse.move(0, 0)
+    shot = screenshot("ui-reader-1280x800")
+    check_reader_page(page, 1280)
+    chat, sources = box(page, "#nwa-chat"), box(page, "#nwa-sources")
+    assert sources["left"] >= chat["right"]  # side by side
+    assert box(page, "#nwa-new")["top"] >= box(page, "#nwa-question")["bottom"]
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("document.querySelector('#nwa-sources').getBoundingClientRect().top > "
+                           "document.querySelector('#nwa-ask').getBoundingClientRect().bottom")
+    phone = screenshot("ui-reader-390x844")
+    check_reader_page(page, 390)
+    sources, buttons = box(page, "#nwa-sources"), [box(page, f"#{b}") for b in
+                                                   ("nwa-new", "nwa-export-md", "nwa-export-json")]
+    assert sources["width"] <= 390
+    assert all(b["top"] >= sources["bottom"] for b in buttons)  # the sources come before the buttons
+    assert page.evaluate("document.querySelector('#nwa-sources').compareDocumentPosition("
+                         "document.querySelector('#nwa-new')) & Node.DOCUMENT_POSITION_FOLLOWING") != 0
+    assert shot.stat().st_size > 0 and phone.stat().st_size > 0
+    assert_clean(page_log)
+    assert page_log.errors == [], page_log.errors

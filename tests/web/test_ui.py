@@ -19,12 +19,13 @@ from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.security import RateLimited, Security
 from assistant.web.ui import (
+    ExportFolders,
     build_ui,
     chat_messages,
     corpus_documents,
+    event_handlers,
     history_of,
     parse_filters,
-    write_exports,
 )
 
 
@@ -133,11 +134,40 @@ def test_history_is_plain_text_and_chat_is_escaped() -> None:
     assert 'href="#nwa-src-0-1"' in messages[1]["content"]
 
 
-def test_write_exports(tmp_path_factory: pytest.TempPathFactory) -> None:
-    turns = [{"question": "Q?", "turn_id": "t1", "answer": {"answer": "A [1].", "sources": []}}]
-    markdown, as_json = write_exports(turns, "c1")
-    assert markdown.name == "conversation.md" and "## 1. Q?" in markdown.read_text(encoding="utf-8")
-    assert json.loads(as_json.read_text(encoding="utf-8"))["turns"][0]["turn_id"] == "t1"
+def turn(number: int) -> dict[str, object]:
+    return {"question": f"Q{number}?", "turn_id": f"t{number}",
+            "answer": {"answer": f"A{number} [1].", "sources": []}}
+
+
+def test_exports_reuse_one_folder_per_conversation() -> None:
+    exports = ExportFolders()
+    try:
+        first = exports.write([turn(1)], "c1")
+        markdown, as_json = exports.write([turn(1), turn(2)], "c1")  # the next turn: same files, rewritten
+        assert (markdown, as_json) == first
+        assert markdown.name == "conversation.md" and "## 2. Q2?" in markdown.read_text(encoding="utf-8")
+        assert [t["turn_id"] for t in json.loads(as_json.read_text(encoding="utf-8"))["turns"]] == ["t1", "t2"]
+        other, _ = exports.write([turn(1)], "c2")
+        assert other.parent != markdown.parent
+        assert sorted(exports.root.iterdir()) == sorted([markdown.parent, other.parent])
+        assert sorted(f.name for f in markdown.parent.iterdir()) == ["conversation.json", "conversation.md"]
+    finally:
+        exports.close()
+    assert not exports.root.exists()
+
+
+def test_exports_of_a_finished_conversation_are_removed() -> None:
+    exports = ExportFolders(keep=2)
+    try:
+        markdown, _ = exports.write([turn(1)], "c1")
+        exports.discard("c1")  # "New conversation"
+        assert not markdown.parent.exists()
+        exports.discard("")  # nothing asked yet: nothing to remove
+        folders = [exports.write([turn(1)], f"abandoned-{n}")[0].parent for n in range(3)]
+        assert [f.exists() for f in folders] == [False, True, True]  # beyond `keep`, the oldest goes
+        assert len(list(exports.root.iterdir())) == 2
+    finally:
+        exports.close()
 
 
 def test_build_ui_over_the_sample_index(sample_assistant: Assistant, sample_settings: Settings) -> None:
@@ -152,3 +182,27 @@ def test_build_ui_over_the_sample_index(sample_assistant: Assistant, sample_sett
     docs = corpus_documents(sample_assistant)
     assert len(docs) == sample_assistant.index.stats()["documents"]
     assert {d["doc_id"] for d in docs} >= {"003_024cb3686d4085ed.txt"}
+
+
+def test_statistics_are_for_the_admin_only(sample_assistant: Assistant, sample_settings: Settings) -> None:
+    demo = build_ui(sample_assistant, sample_settings, None)
+    page = json.dumps(demo.get_config_file(), default=str)
+    for developer_text in ("Embedding model", "Passages (chunks)", "not helpful"):
+        assert developer_text not in page  # the reader's page carries no statistics
+    assert "Show statistics" in page
+
+    configured = sample_settings.model_copy(update={"admin_token": SecretStr("correct horse battery")})
+    exports = ExportFolders()
+    try:
+        handlers = event_handlers(sample_assistant, configured, None, exports,
+                                  Security.from_settings(configured), threading.Lock())
+        reader = gr.Request()
+        assert "Wrong admin token" in handlers.admin_stats("wrong", reader)
+        assert "Embedding model" not in handlers.admin_stats("", reader)
+        shown = handlers.admin_stats("correct horse battery", reader)
+        assert "Embedding model" in shown and "Documents" in shown
+        unconfigured = event_handlers(sample_assistant, sample_settings, None, exports,
+                                      Security.from_settings(sample_settings), threading.Lock())
+        assert "no ADMIN_TOKEN is configured" in unconfigured.admin_stats("anything", reader)
+    finally:
+        exports.close()

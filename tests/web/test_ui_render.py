@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+import pytest
+
 from assistant.web.ui_render import (
     EMPTY_SOURCES,
     answer_html,
@@ -14,6 +16,7 @@ from assistant.web.ui_render import (
     highlight,
     question_html,
     safe_url,
+    short_title,
     source_card,
     sources_html,
     stats_html,
@@ -92,6 +95,35 @@ def test_source_card_shows_metadata_and_marks_the_supporting_sentence() -> None:
     assert link["href"] == "https://vov.vn/article" and "noopener" in (link["rel"] or "")
 
 
+def test_source_card_shows_a_long_title_shortened_and_in_full_in_its_fields() -> None:
+    title = "Talks on the cybercrime convention continue in Hanoi as the delegation of J.R. Smith arrives today"
+    card = source_card(source(1, title=title), turn=0)
+    assert '<span class="nwa-title" title="' + title + '">Talks on the cybercrime convention continue in Hanoi ' \
+           'as the delegation of…</span>' in card
+    assert f"<dt>Title</dt><dd>{title}</dd>" in card
+    assert "<dt>Title</dt>" not in source_card(source(1), turn=0)  # a short title is shown whole, once
+
+
+@pytest.mark.parametrize(("title", "limit", "shown"), [
+    ("Chief diplomats prepare a trip", 80, "Chief diplomats prepare a trip"),
+    ("Chief diplomats prepare a trip", 20, "Chief diplomats…"),  # the cut falls inside "prepare"
+    ("Chief diplomats prepare a trip", 23, "Chief diplomats prepare…"),  # the cut falls on a space
+    ("Interview with A. Nguyen on trade", 17, "Interview with…"),  # never "Interview with A.…"
+    ("Interview with J.R. Smith on trade", 20, "Interview with…"),
+    ("Interview with J. R. Smith on trade", 20, "Interview with…"),
+    ("Trade talks with the U.S. and Japan", 25, "Trade talks with the…"),
+    ("A visit by Dr. Lan to the hospital", 14, "A visit by…"),
+    ("Reform – what changes in April", 8, "Reform…"),  # no dangling dash
+    ("Hanoi, Da Nang and Hue prepare", 7, "Hanoi…"),  # nor a dangling comma
+    ("The minister met J.R.…", 80, "The minister met…"),  # cut upstream right after an initial
+    ("HÀ NỘI — The minister said that…", 80, "HÀ NỘI — The minister said that…"),
+    ("Supercalifragilistic", 5, "Super…"),  # one long word: no boundary to cut at
+    ("  Spaces\n inside   a title ", 80, "Spaces inside a title"),
+])
+def test_short_title_cuts_between_words_never_after_an_initial(title: str, limit: int, shown: str) -> None:
+    assert short_title(title, limit) == shown
+
+
 def test_source_card_with_payloads_in_every_field_has_only_our_tags() -> None:
     hostile = source(1, title=PAYLOAD, outlet=PAYLOAD, date=PAYLOAD, doc_id=PAYLOAD, lang=PAYLOAD,
                      url="javascript:alert(3)", passage=f"Before {PAYLOAD} after.", supporting=[PAYLOAD])
@@ -156,6 +188,15 @@ def test_example_questions_use_real_headlines_in_their_language() -> None:
     assert example_questions(only_openings) == [
         "What does the article “HÀ NỘI — The minister said that” report?"]
     assert example_questions([]) == []
+
+
+def test_example_questions_keep_an_initial_whole() -> None:
+    docs = [{"doc_id": "a", "title": "Talks with J.R.", "lang": "en", "date": "", "opening": "x"},
+            {"doc_id": "b", "title": "Prices rise.", "lang": "fr", "date": "", "opening": "x"},
+            {"doc_id": "c", "title": "Meeting with A.…", "lang": "nl", "date": "", "opening": "x"}]
+    assert example_questions(docs) == ["What does the article “Talks with J.R.” report?",
+                                       "Que rapporte l’article « Prices rise » ?",
+                                       "Wat meldt het artikel “Meeting with”?"]
 
 
 def test_exports_carry_questions_answers_and_sources() -> None:
