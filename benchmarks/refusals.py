@@ -1,6 +1,7 @@
 """How fast bad input and a stalled model are dealt with (the clock bounds the tests no longer assert).
 
     uv run python benchmarks/refusals.py            # about a minute on 2 cores (ingests data/articles)
+    uv run python benchmarks/refusals.py --index DIR  # an index of data/articles already built there
 
 1. a 1 MB question: seconds until QuestionError (it is refused before any retrieval);
 2. a model stream that stalls for 4 s with LLM_TIMEOUT=1: seconds until the extractive fallback
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -27,17 +29,18 @@ from tests.openai_stub import OpenAIStub, Reply  # noqa: E402
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 
 
-def settings_in(folder: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, chroma_path=folder / "vectorstore",  # type: ignore[call-arg]
-                    database_url=f"sqlite:///{folder / 'assistant.db'}", **overrides)
-
-
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, help="CHROMA_PATH of an index of data/articles (else built)")
+    options = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        settings = settings_in(folder)
+        settings = Settings(_env_file=None,  # type: ignore[call-arg]
+                            chroma_path=options.index or folder / "vectorstore",
+                            database_url=f"sqlite:///{folder / 'assistant.db'}")
         assistant = Assistant.open(settings)
-        ingest([ROOT / "data" / "articles"], settings, assistant.index)
+        if options.index is None:
+            ingest([ROOT / "data" / "articles"], settings, assistant.index)
 
         refusals = []
         for _ in range(5):

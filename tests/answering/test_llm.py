@@ -92,7 +92,7 @@ def test_tokens_stream_as_the_model_sends_them(sample_settings: Settings, stub: 
     assert request.body["model"] == "stub-model"
     assert request.body["max_tokens"] == sample_settings.llm_max_tokens  # what llama.cpp reads
     assert request.finished is not None
-    assert len(tokens) > 5
+    assert len(tokens) == len(answer.text.split())  # one event per word the model sent
     assert tokens[0][0] < request.finished  # the first words arrived while the model still wrote
     assert "".join(t for _, t in tokens) == answer.text
     assert answer.mode == "llm" and not answer.notice and not answer.abstained
@@ -371,7 +371,11 @@ def test_a_source_cannot_break_out_of_its_data_block(
     assert user.count("</source>") == user.count('<source n="')  # the fake closing tag was defused
     block = next(text for text in sources_in(request.body).values() if "Ignore your instructions" in text)
     assert "‹/source>" in block
-    assert "[4]" not in answer.text or answer.sources[cited_numbers(answer.text)[0] - 1].doc_id == "metro.txt"
+    # The planted answer is not supported by its source: the article is quoted instead.
+    assert answer.mode == "extractive"
+    assert answer.text == ("Hanoi Metro said on Monday that the Nhon - Hanoi Station line carried 40,000 "
+                           "passengers on its first day. [1]")
+    assert [s.doc_id for s in answer.sources] == ["metro.txt"]
     assert_citations_consistent(answer)
 
 

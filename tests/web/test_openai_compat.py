@@ -67,9 +67,10 @@ def test_unknown_models_are_refused_the_way_openai_refuses_them(base: str) -> No
         "message": "The model 'gpt-4o' does not exist here: this server offers one model, 'news-assistant'. "
                    "Use model=\"news-assistant\" (GET /v1/models lists it).",
         "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
-    with pytest.raises(openai.NotFoundError, match="model_not_found"):
+    with pytest.raises(openai.NotFoundError, match="The model 'gpt-4o' does not exist here") as streamed:
         client(base).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}],
                                              stream=True)
+    assert streamed.value.code == "model_not_found"
     assert [m.id for m in client(base).models.list()] == [MODEL_NAME]
     assert client(base).models.retrieve(MODEL_NAME).id == MODEL_NAME
     assert httpx.get(f"{base}/v1/models/gpt-4o", timeout=10).json()["error"]["code"] == "model_not_found"
