@@ -185,8 +185,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
     def admin_refusal(token: str, request: gr.Request | None) -> str | None:
         """Why ``token`` is refused (None when it is the admin token): the API's one check."""
         try:
-            security.check_admin((token or "").strip() or None,
-                                 request.client.host if request is not None and request.client else "unknown")
+            client = getattr(request, "client", None) if request is not None else None
+            security.check_admin((token or "").strip() or None, client.host if client else "unknown")
         except AdminRequired:
             return "Wrong admin token."
         except RateLimited as exc:

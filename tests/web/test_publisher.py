@@ -83,7 +83,7 @@ def test_bad_requests_are_refused_with_reasons(serve: Callable[..., Any]) -> Non
         assert_error(put(url, "cms-1", {"title": "No body"}), 422, "InvalidRequest", '"text" or as "html"')
         assert_error(put(url, "cms-1", {**STORY, "date": "28/11/2026"}), 422, "InvalidRequest", "date")
         assert_error(put(url, "cms-1", {"html": "<html><body><nav>Home</nav></body></html>"}), 422,
-                     "SourceError", "no article text")
+                     "SourceError", "has no")
         invalid = httpx.put(f"{url}/api/documents/cms-1", content=b"{not json", headers={
             **ADMIN_HEADERS, "Content-Type": "application/json"})
         assert_error(invalid, 422, "InvalidRequest", "not valid JSON")
