@@ -9,13 +9,13 @@
 
 Weak evidence abstains before any model call (the extractive answerer's test). Otherwise the
 answer prompt gets as many numbered sources as fit the model's context (tiktoken), the answer
-streams, and each sentence's citations are released only once verified (``citations``). When the
-endpoint fails (after the openai client's bounded retries) the extractive answer is shown with a
-notice (in words for readers; the details go to the log); a stream cut midway keeps what was
-verified, or falls back, and says so. Every call goes through the ModelGuard (``llm``): first-token
-deadline, retries inside it, circuit breaker. An answer none
-of whose claims could be verified is replaced by the extractive answer, or by an abstention when
-the evidence is middling too (UNVERIFIED_ABSTAIN_THRESHOLD).
+streams, and each sentence's citations are released only once verified (``citations``). Every
+model call goes through the ModelGuard (``llm``: first-token deadline, retries inside it, circuit
+breaker). When the endpoint fails the extractive answer is shown with a notice in words for readers
+(``ModelError.reader``; the details go to the log); a stream cut midway keeps what was verified, or
+falls back, and says so. An answer none of whose claims could be verified is replaced by the
+extractive answer, or by an abstention when the evidence is middling too
+(UNVERIFIED_ABSTAIN_THRESHOLD).
 """
 
 from __future__ import annotations

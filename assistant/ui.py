@@ -24,7 +24,7 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.documents import Answer, Filters
-from assistant.errors import AssistantError, IndexNotReady, QuestionError
+from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
 from assistant.ingest import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -236,7 +236,8 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> g
                     answer = event["answer"]
         except AssistantError as exc:
             log.warning("turn failed: %s", exc)
-            yield showing(error_html((text + "\n\n" if text else "") + str(exc)))
+            message = exc.reader if isinstance(exc, ModelError) else str(exc)  # no server address
+            yield showing(error_html((text + "\n\n" if text else "") + message))
             return
         except Exception:
             log.exception("turn failed")
