@@ -56,7 +56,7 @@ def start_server(folder: Path, port: int, model_url: str, log_path: Path) -> sub
                             stderr=subprocess.STDOUT)
 
 
-def wait_up(base: str, process: subprocess.Popen[bytes], timeout: float = 600) -> dict[str, Any]:
+def wait_up(base: str, process: subprocess.Popen[bytes], timeout: float = 1200) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
