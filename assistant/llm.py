@@ -4,7 +4,7 @@
     guard = ModelGuard(settings)           # one per process: its circuit breaker is shared by every turn
     for chunk in guard.stream(lambda timeout: model.stream(messages, timeout=timeout), has_content):
         ...                                # raises ModelError (``.reader``: the words for readers)
-    text = guard.invoke(lambda timeout: chain.invoke(values, {"configurable": ...}))
+    reply = guard.invoke(lambda timeout: model.bind(timeout=timeout).invoke(messages))
 
 The guard bounds the model's time in a turn. Its first content must arrive within
 LLM_FIRST_TOKEN_TIMEOUT, all attempts together: retries (connection errors, 408/409/429/5xx, with
