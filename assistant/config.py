@@ -87,8 +87,19 @@ class Settings(BaseSettings):
         5, ge=1, le=50, description="Sources the model reads at most (the best first; fewer can suit a"
         " small model); the context budget may allow fewer."
     )
-    llm_timeout: float = Field(60.0, gt=0)
-    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_timeout: float = Field(60.0, gt=0, description="Longest wait for any one reply or chunk, seconds.")
+    llm_first_token_timeout: float = Field(
+        20.0, gt=0, description="The model's answer must start within this many seconds, retries included;"
+        " else the turn quotes the articles. The 0.5B llama.cpp model takes 8-12 s to its first token."
+    )
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries before the first token, within"
+                                 " LLM_FIRST_TOKEN_TIMEOUT.")
+    llm_breaker_failures: int = Field(
+        3, ge=1, description="After this many failed model calls in a row, skip the model for a while."
+    )
+    llm_breaker_cooldown: float = Field(
+        30.0, ge=0, description="Seconds the model is skipped after it failed; then one call tries it again."
+    )
     llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")
 
     # --- fetching web pages (assistant extract/ingest URL) ----------------------------------
@@ -108,6 +119,9 @@ class Settings(BaseSettings):
     # --- serving -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    turn_workers: int = Field(
+        32, ge=1, le=512, description="Threads that run chat turns; a turn waiting on the model holds one."
+    )
     database_url: str = Field(
         f"sqlite:///{PROJECT_ROOT / 'vectorstore' / 'assistant.db'}",
         description="SQLAlchemy URL for feedback and conversations.",

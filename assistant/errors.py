@@ -39,7 +39,15 @@ class QuestionError(AssistantError):
 
 
 class ModelError(AssistantError):
-    """The language model endpoint failed."""
+    """The language model endpoint failed.
+
+    ``str(error)`` is for the operator (the log): which endpoint, what to change. ``reader`` says what
+    happened without naming the server, for the people who read the answers.
+    """
+
+    def __init__(self, message: str, reader: str = "") -> None:
+        super().__init__(message)
+        self.reader = reader or message
 
 
 class DocumentNotFound(AssistantError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable
 
@@ -19,6 +19,9 @@ from assistant.documents import Answer, Filters
 from assistant.index.collection import Index
 from assistant.index.embeddings import make_embedder
 from assistant.retrieval.hybrid import HybridRetriever
+
+if TYPE_CHECKING:
+    from assistant.answering.llm import ModelGuard
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Assistant:
     retriever: HybridRetriever
     chain: Runnable
     chat_model: Any = None
+    guard: ModelGuard | None = None  # the model's deadline, retries and circuit breaker (with a model)
 
     @classmethod
     def open(cls, settings: Settings, chat_model: Any = None) -> Assistant:
@@ -39,8 +43,13 @@ class Assistant:
             from assistant.answering.llm import make_chat_model
 
             chat_model = make_chat_model(settings)
-        chain = answering.build_chain(settings, retriever, chat_model)
-        return cls(settings, index, retriever, chain, chat_model)
+        guard = None
+        if chat_model is not None:
+            from assistant.answering.llm import ModelGuard
+
+            guard = ModelGuard(settings)
+        chain = answering.build_chain(settings, retriever, chat_model, guard)
+        return cls(settings, index, retriever, chain, chat_model, guard)
 
     def ask(self, question: str, history: Sequence[Any] | None = None,
             filters: Filters | None = None, instructions: str = "", today: date | None = None) -> Answer:

@@ -41,6 +41,9 @@ class Reply:
     stall_after: int | None = None  # after this many chunks, send nothing for ``stall`` seconds
     stall: float = 0.0
     finish_reason: str | None = "stop"
+    raw: str | None = None  # send this body as it is (garbage, an HTML page), with ``content_type``
+    content_type: str = "text/html; charset=utf-8"
+    unstreamed: bool = False  # answer a streamed request with a plain JSON completion
 
 
 @dataclass
@@ -138,13 +141,22 @@ class OpenAIStub:
     def respond(handler: Any, reply: Reply, body: dict[str, Any]) -> None:
         if reply.delay:
             time.sleep(reply.delay)
+        if reply.raw is not None:
+            data = reply.raw.encode()
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            handler.wfile.flush()
+            return
         if reply.status != 200:
             kind = "rate_limit_error" if reply.status == 429 else "server_error"
             handler._json(reply.status, {"error": {"message": f"scripted {reply.status}", "type": kind,
                                                    "code": None}}, reply.headers)
             return
         model = body.get("model", "stub-model")
-        if not body.get("stream"):
+        if not body.get("stream") or reply.unstreamed:
             handler._json(200, {
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                 "model": model,

@@ -99,19 +99,24 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
     return turns
 
 
-def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None) -> Runnable:
+def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None,
+                guard: Any = None) -> Runnable:
     """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events.
 
     With ``chat_model`` the follow-up is rewritten and the answer written by the model
     (``assistant.generate``); without one, the heuristic query and the extractive answer.
+    ``guard`` (an ``llm.ModelGuard``; a new one when None) carries the circuit breaker that the
+    turns of a process share.
     """
     rewriter = model_answerer = None
     if chat_model is not None:
         from assistant.answering.generate import ModelAnswerer, QuestionRewriter
+        from assistant.answering.llm import ModelGuard
 
-        model_answerer = ModelAnswerer(settings, chat_model, retriever)
+        guard = guard or ModelGuard(settings)
+        model_answerer = ModelAnswerer(settings, chat_model, retriever, guard)
         if settings.llm_rewrite:
-            rewriter = QuestionRewriter(settings, chat_model)
+            rewriter = QuestionRewriter(settings, chat_model, guard)
 
     def prepare(inputs: dict[str, Any]) -> Turnstate:
         question = validate_question(inputs.get("question"), settings)

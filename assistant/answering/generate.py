@@ -1,18 +1,21 @@
 """The model's turn: standalone question, budgeted sources, streamed answer, verified citations.
 
-    rewriter = QuestionRewriter(settings, chat_model)
-    query = rewriter.rewrite("and when?", history)           # None when the model failed
-    answerer = ModelAnswerer(settings, chat_model, retriever)
+    guard = ModelGuard(settings)                             # shared: one circuit breaker per process
+    rewriter = QuestionRewriter(settings, chat_model, guard)
+    query = rewriter.rewrite("and when?", history)           # raises ModelError when the model failed
+    answerer = ModelAnswerer(settings, chat_model, retriever, guard)
     for event in answerer.stream(question, passages, lang, history):   # {"token"} ..., {"answer"}
         ...
 
 Weak evidence abstains before any model call (the extractive answerer's test). Otherwise the
 answer prompt gets as many numbered sources as fit the model's context (tiktoken), the answer
-streams, and each sentence's citations are released only once verified (``citations``). When the
-endpoint fails (after the openai client's bounded retries) the extractive answer is shown with a
-notice; a stream cut midway keeps what was verified, or falls back, and says so. An answer none
-of whose claims could be verified is replaced by the extractive answer, or by an abstention when
-the evidence is middling too (UNVERIFIED_ABSTAIN_THRESHOLD).
+streams, and each sentence's citations are released only once verified (``citations``). Every
+model call goes through the ModelGuard (``llm``: first-token deadline, retries inside it, circuit
+breaker). When the endpoint fails the extractive answer is shown with a notice in words for readers
+(``ModelError.reader``; the details go to the log); a stream cut midway keeps what was verified, or
+falls back, and says so. An answer none of whose claims could be verified is replaced by the
+extractive answer, or by an abstention when the evidence is middling too
+(UNVERIFIED_ABSTAIN_THRESHOLD).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.llm import is_model_failure, model_error, with_max_tokens
+from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, Turn
@@ -73,25 +76,24 @@ def conversation_text(history: Sequence[Turn], max_turns: int, limit: int = 400)
 class QuestionRewriter:
     """Follow-up + conversation → standalone question, by the model (prompts/condense_question.md)."""
 
-    def __init__(self, settings: Settings, chat_model: Any) -> None:
+    def __init__(self, settings: Settings, chat_model: Any, guard: ModelGuard | None = None) -> None:
         self.settings = settings
-        self.chain = (load_prompt(settings.prompts_dir, "condense_question")
-                      | with_max_tokens(chat_model, settings, REWRITE_MAX_TOKENS)
-                      | StrOutputParser()).with_config(run_name="rewrite_with_model")
+        self.guard = guard or ModelGuard(settings)
+        self.prompt = load_prompt(settings.prompts_dir, "condense_question")
+        self.model = with_max_tokens(chat_model, settings, REWRITE_MAX_TOKENS)
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The standalone question ("" when the model only repeated the question); raises
         ModelError when the model cannot be used."""
-        try:
-            raw = self.chain.invoke({
-                "history": conversation_text(history, self.settings.max_history_turns),
-                "question": question,
-            })
-        except Exception as exc:
-            if not is_model_failure(exc):
-                raise
-            log.warning("question rewriting failed: %r", exc, exc_info=True)
-            raise model_error(exc, self.settings) from exc
+        values = {"history": conversation_text(history, self.settings.max_history_turns),
+                  "question": question}
+
+        def call(timeout: float) -> str:
+            chain = (self.prompt | self.model.bind(timeout=timeout)
+                     | StrOutputParser()).with_config(run_name="rewrite_with_model")
+            return str(chain.invoke(values))
+
+        raw = self.guard.invoke(call)  # a ModelError is logged by the guard
         rewritten = clean_rewrite(raw)
         if normalise(rewritten) == normalise(question):
             return ""
@@ -137,7 +139,8 @@ def looks_like_abstention(text: str, lang: str) -> bool:
 class ModelAnswerer:
     """The answer step of the chain when a chat model is configured."""
 
-    def __init__(self, settings: Settings, chat_model: Any, retriever: HybridRetriever) -> None:
+    def __init__(self, settings: Settings, chat_model: Any, retriever: HybridRetriever,
+                 guard: ModelGuard | None = None) -> None:
         if settings.llm_max_tokens >= settings.llm_context_tokens // 2:
             raise ConfigError(
                 f"LLM_MAX_TOKENS ({settings.llm_max_tokens}) leaves too little of LLM_CONTEXT_TOKENS "
@@ -145,6 +148,7 @@ class ModelAnswerer:
             )
         self.settings = settings
         self.model = chat_model
+        self.guard = guard or ModelGuard(settings)
         self.retriever = retriever
         self.prompt = load_prompt(settings.prompts_dir, "answer")
         self.encoding = encoding_for_model(settings.llm_model, settings.tiktoken_cache_dir)
@@ -209,7 +213,7 @@ class ModelAnswerer:
             yield AddableDict(answer=answer)
             return
         if failure is not None:  # the model already failed this turn (while rewriting)
-            answer = quoted(UNAVAILABLE.format(reason=str(failure)))
+            answer = quoted(UNAVAILABLE.format(reason=failure.reader))
             yield AddableDict(token=answer.text)
             yield AddableDict(answer=answer)
             return
@@ -238,7 +242,9 @@ class ModelAnswerer:
         error: ModelError | None = None
         try:
             finished = False
-            for chunk in self.model.stream(messages):
+            chunks = self.guard.stream(lambda timeout: self.model.stream(messages, timeout=timeout),
+                                       lambda chunk: bool(chunk_text(chunk)))
+            for chunk in chunks:
                 if chunk.response_metadata.get("finish_reason"):
                     finished = True
                 shown = checker.feed(chunk_text(chunk))
@@ -248,11 +254,9 @@ class ModelAnswerer:
                     yield AddableDict(token=shown)
             if not finished:  # some servers omit it; what arrived is checked like any answer
                 log.warning("the model's stream ended without a finish reason")
-        except Exception as exc:
-            if not is_model_failure(exc):
-                raise
-            log.warning("model answer failed after %d characters: %r", len(checker.shown), exc, exc_info=True)
-            error = model_error(exc, self.settings, midstream=bool(checker.shown.strip()))
+        except ModelError as exc:  # logged by the guard
+            log.info("model answer failed after %d characters shown", len(checker.shown))
+            error = exc
         rest = checker.close(complete=error is None)
         if rest:
             yield AddableDict(token=rest)
@@ -265,14 +269,14 @@ class ModelAnswerer:
 
         text = checker.shown.strip()
         if checker.cited:
-            notice = CUT_SHORT.format(reason=str(error)) if error else ""
+            notice = CUT_SHORT.format(reason=error.reader) if error else ""
             answer = Answer(question=question, text=text, sources=checker.sources(), abstained=False,
                             mode="llm", notice=notice)
         elif error is None and looks_like_abstention(text, lang):
             answer = Answer(question=question, text=text, sources=[], abstained=True, mode="llm")
         else:
             if error is not None and not checker.shown.strip():
-                answer = quoted(UNAVAILABLE.format(reason=str(error)))
+                answer = quoted(UNAVAILABLE.format(reason=error.reader))
             elif error is None and \
                     evidence.unanswerable_probability() > self.settings.unverified_abstain_threshold:
                 # two weak signals agree: the model found nothing it could support, and the evidence
@@ -282,7 +286,7 @@ class ModelAnswerer:
                 answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
                                 mode="llm", notice=UNSUPPORTED)
             else:
-                answer = quoted(f"{error} {UNVERIFIED}" if error else UNVERIFIED)
+                answer = quoted(f"{error.reader} {UNVERIFIED}" if error else UNVERIFIED)
             yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
         yield AddableDict(answer=answer)
 

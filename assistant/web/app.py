@@ -89,7 +89,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     assistant = assistant or Assistant.open(settings)
     store = store or Store.open(settings.database_url)
     security = Security.from_settings(settings)
-    runner = TurnRunner(assistant)
+    runner = TurnRunner(assistant, workers=settings.turn_workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -176,7 +176,9 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/api/health", tags=["service"], summary="Index and model reachability")
     async def health(request: Request) -> JSONResponse:
-        """200 when the index (and the model, when one is configured) can be reached, else 503."""
+        """200 "ok" when the index and the model (when one is configured) work. 503 "degraded" when the
+        model fails (unreachable, the last call failed, or its circuit breaker is open): answers still
+        come, quoting the articles. 503 "unavailable" when the index cannot be reached."""
         state = request.app.state
         try:
             chunks = await asyncio.to_thread(state.assistant.index.count)
@@ -187,9 +189,10 @@ def add_routes(app: FastAPI) -> None:
             log.warning("health: index unreachable: %s", exc)
             index = {"reachable": False, "error": "The index cannot be reached; see the server log."}
         model = await model_health(request.app)
-        healthy = index["reachable"] and model.get("reachable") is not False
-        return JSONResponse({"status": "ok" if healthy else "unavailable", "index": index, "model": model},
-                            status_code=200 if healthy else 503)
+        model_ok = model.get("reachable") is not False and not model.get("failing")
+        status = "unavailable" if not index["reachable"] else "ok" if model_ok else "degraded"
+        return JSONResponse({"status": status, "index": index, "model": model},
+                            status_code=200 if status == "ok" else 503)
 
     @app.get("/api/stats", tags=["service"], summary="Index statistics and feedback counts")
     async def stats(request: Request) -> dict[str, Any]:
@@ -286,14 +289,15 @@ async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], c
 
 
 async def model_health(app: FastAPI) -> dict[str, Any]:
-    """Whether the configured model answers (checked at most every 15 s); extractive needs none."""
+    """Whether the configured model answers (checked at most every 15 s) and how its calls went
+    (``calls``: the circuit breaker's report; ``failing``: breaker not closed or last call failed)."""
     settings: Settings = app.state.settings
     if not settings.llm_configured:
         return {"configured": False, "mode": "extractive", "reachable": None}
     loop_time = asyncio.get_running_loop().time()
     cached = app.state.model_check
     if cached["result"] is not None and loop_time - cached["at"] < MODEL_CHECK_SECONDS:
-        return dict(cached["result"])
+        return with_calls(dict(cached["result"]), app)
     base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     result: dict[str, Any] = {"configured": True, "mode": "llm", "model": settings.llm_model}
@@ -306,7 +310,15 @@ async def model_health(app: FastAPI) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         result.update(reachable=False, error=f"The model endpoint cannot be reached ({type(exc).__name__}).")
     app.state.model_check = {"at": loop_time, "result": result}
-    return dict(result)
+    return with_calls(dict(result), app)
+
+
+def with_calls(result: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    guard = app.state.assistant.guard
+    if guard is not None:
+        result["failing"] = guard.breaker.failing
+        result["calls"] = guard.breaker.report()
+    return result
 
 
 async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any]:

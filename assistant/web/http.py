@@ -125,7 +125,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         return {"error": {"type": "ServerError", "message": HIDDEN}}
     if status >= 500:
         log.warning("request failed: %s: %s", type(exc).__name__, exc)
-    return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+    message = exc.reader if isinstance(exc, ModelError) else str(exc)  # the model's address stays in the log
+    return {"error": {"type": type(exc).__name__, "message": message}}
 
 
 def error_response(exc: BaseException) -> JSONResponse:
@@ -171,10 +172,13 @@ class TurnRunner:
     """Runs the (blocking) chain in worker threads and hands its events to async code.
 
     A whole turn runs in one thread, so the chain's context stays put; when the client goes
-    away the turn stops at its next event.
+    away the turn stops at its next event. A turn waiting on the model holds its thread for at
+    most LLM_FIRST_TOKEN_TIMEOUT before the answer starts (the circuit breaker then skips the
+    model), and waiting threads are cheap: TURN_WORKERS (32) keeps a hanging model from starving
+    the turns that answer from the articles.
     """
 
-    def __init__(self, assistant: Assistant, workers: int = 8) -> None:
+    def __init__(self, assistant: Assistant, workers: int = 32) -> None:
         self.assistant = assistant
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turn")
 

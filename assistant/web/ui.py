@@ -31,7 +31,7 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.documents import Answer, Filters
-from assistant.errors import AssistantError, IndexNotReady, QuestionError
+from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -264,7 +264,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                     answer = event["answer"]
         except AssistantError as exc:
             log.warning("turn failed: %s", exc)
-            yield showing(error_html((text + "\n\n" if text else "") + str(exc)))
+            message = exc.reader if isinstance(exc, ModelError) else str(exc)  # no server address
+            yield showing(error_html((text + "\n\n" if text else "") + message))
             return
         except Exception:
             log.exception("turn failed")

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.answering.chain import parse_history
-from assistant.answering.generate import REWRITE_MAX_TOKENS, UNSUPPORTED, UNVERIFIED
+from assistant.answering.generate import REWRITE_MAX_TOKENS, UNAVAILABLE, UNSUPPORTED, UNVERIFIED
 from assistant.answering.llm import make_chat_model
 from assistant.config import Settings
 from assistant.documents import Answer
@@ -209,7 +209,7 @@ def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_set
     tokens, answer = run(Assistant.open(settings))
     assert answer.mode == "extractive"
     assert answer.text == Assistant.open(sample_settings).ask(QUESTION).text
-    assert "cannot be reached" in answer.notice and "OPENAI_BASE_URL" in answer.notice
+    assert answer.notice == UNAVAILABLE.format(reason="It cannot be reached.")  # no address, no settings
     assert "".join(t for _, t in tokens) == answer.text
 
 
@@ -217,8 +217,23 @@ def test_slow_server_times_out_after_bounded_retries(sample_settings: Settings, 
     stub.default = Reply(delay=3.0)
     settings = with_model(sample_settings, stub.url, llm_timeout=0.5, llm_max_retries=1)
     _, answer = run(Assistant.open(settings))
-    assert len(stub.requests) == 2
-    assert answer.mode == "extractive" and "did not answer within 0.5 s" in answer.notice
+    assert len(stub.requests) == 2  # LLM_TIMEOUT is shorter than the first-token deadline: room for a retry
+    assert answer.mode == "extractive"
+    assert answer.notice == UNAVAILABLE.format(reason="It did not start answering in time.")
+
+
+def test_a_hanging_server_costs_one_first_token_deadline_not_a_timeout_per_retry(
+    sample_settings: Settings, stub: OpenAIStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.default = Reply(delay=30.0)
+    settings = with_model(sample_settings, stub.url, llm_timeout=60.0, llm_first_token_timeout=1.0,
+                          llm_max_retries=2)
+    _, answer = run(Assistant.open(settings))
+    assert len(stub.requests) == 1  # no time left for a retry inside the deadline
+    assert answer.mode == "extractive"
+    assert answer.notice == UNAVAILABLE.format(reason="It did not start answering in time.")
+    assert "did not start its answer within 1 s (LLM_FIRST_TOKEN_TIMEOUT" in caplog.text
+    assert stub.url in caplog.text  # the operator learns which server, in the log
 
 
 def test_rate_limit_is_retried_after_the_servers_retry_after(
@@ -447,3 +462,121 @@ def test_max_tokens_must_leave_room_for_sources(sample_settings: Settings, stub:
 
     with pytest.raises(ConfigError, match="LLM_MAX_TOKENS"):
         Assistant.open(with_model(sample_settings, stub.url, llm_context_tokens=1000, llm_max_tokens=600))
+
+
+# --- faults of the model: each ends in the extractive answer, the reader told in plain words -----
+
+# What a broken endpoint does, as the stub plays it. The settings below: LLM_TIMEOUT 1 s,
+# LLM_FIRST_TOKEN_TIMEOUT 1.5 s, no retries, a breaker that does not open (each fault on its own).
+FAULTS: dict[str, tuple[Reply, str]] = {
+    "garbage 200 body": (Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
+                         "It sent a reply that could not be read."),
+    "unstreamed JSON to a streamed request": (Reply(text="The centre is directed by someone.", unstreamed=True),
+                                              "It sent a reply that could not be read."),
+    "HTML error page": (Reply(raw="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", status=502),
+                        "It failed (HTTP 502)."),
+    "hang before the response": (Reply(delay=20.0), "It did not start answering in time."),
+    "hang before the first token": (Reply(text="The director is", stall_after=0, stall=20.0),
+                                    "It did not start answering in time."),
+    "stall mid-stream": (Reply(text="The director of the centre is a well known", stall_after=3, stall=20.0),
+                         "The model stopped in the middle of its answer."),
+    "HTTP 500": (Reply(status=500), "It failed (HTTP 500)."),
+}
+FAULT_SETTINGS: dict[str, Any] = {"llm_timeout": 1.0, "llm_first_token_timeout": 1.5, "llm_max_retries": 0,
+                                  "llm_breaker_failures": 1000}
+
+
+@pytest.fixture(scope="module")
+def faulty(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OpenAIStub, Assistant]]:
+    """One stub and one assistant for the fault tests (the breaker never opens: FAULT_SETTINGS)."""
+    from .conftest import make_settings
+
+    folder = tmp_path_factory.mktemp("faults")
+    shutil.copytree(sample_index_dir / "vectorstore", folder / "vectorstore")
+    with OpenAIStub() as server:
+        settings = with_model(make_settings(folder), server.url, **FAULT_SETTINGS)
+        yield server, Assistant.open(settings)
+
+
+def reader_notice(fault: str) -> str:
+    """What the reader is told: the model is unavailable, or (some of its words were shown before
+    it stalled) that its answer could not be checked."""
+    reason = FAULTS[fault][1]
+    return f"{reason} {UNVERIFIED}" if fault == "stall mid-stream" else UNAVAILABLE.format(reason=reason)
+
+
+def assert_reader_notice(answer: Answer, notice: str, port: int) -> None:
+    assert answer.mode == "extractive" and not answer.abstained and answer.sources
+    assert answer.notice == notice
+    for text in (answer.notice, answer.text):
+        assert "127.0.0.1" not in text and str(port) not in text and "http" not in text
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_model_fault_ends_in_the_extractive_answer_with_a_notice(
+    fault: str, faulty: tuple[OpenAIStub, Assistant], caplog: pytest.LogCaptureFixture
+) -> None:
+    stub, assistant = faulty
+    stub.script(FAULTS[fault][0])
+    tokens, answer = run(assistant)
+    assert_reader_notice(answer, reader_notice(fault), stub.port)
+    assert "".join(t for _, t in tokens).endswith(answer.text)
+    assert stub.url in caplog.text  # the details are in the server's log
+
+
+def test_breaker_skips_a_failing_model_until_the_cool_down_is_over(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    stub.default = Reply(status=500)
+    settings = with_model(sample_settings, stub.url, llm_max_retries=0, llm_breaker_failures=2,
+                          llm_breaker_cooldown=600)
+    assistant = Assistant.open(settings)
+    first, second, third = (assistant.ask(QUESTION) for _ in range(3))
+    assert len(stub.requests) == 2  # the third turn did not ask the model
+    assert first.notice == second.notice == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert third.mode == "extractive" and third.text == first.text
+    assert third.notice == UNAVAILABLE.format(reason="It failed repeatedly just now; it will be tried again shortly.")
+    assert assistant.guard is not None
+    assert assistant.guard.breaker.report() == {"breaker": "open", "consecutive_failures": 2, "skipped_calls": 1,
+                                                "last_call": "failed", "error": "It failed (HTTP 500)."}
+
+
+def test_breaker_tries_the_model_again_after_the_cool_down(sample_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply(status=500), lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1]."))
+    settings = with_model(sample_settings, stub.url, llm_max_retries=0, llm_breaker_failures=1,
+                          llm_breaker_cooldown=0)
+    assistant = Assistant.open(settings)
+    assert assistant.ask(QUESTION).mode == "extractive"
+    assert assistant.guard is not None and assistant.guard.breaker.state == "half-open"
+    assert assistant.ask(QUESTION).mode == "llm"  # the trial call succeeded
+    assert assistant.guard.breaker.report()["breaker"] == "closed"
+    assert len(stub.requests) == 2
+
+
+def test_circuit_breaker_states() -> None:
+    from assistant.answering.llm import CircuitBreaker
+
+    now = [0.0]
+    breaker = CircuitBreaker(failures=2, cooldown=30, clock=lambda: now[0])
+    assert breaker.admit() == "closed"
+    breaker.failed("It failed (HTTP 500).")
+    assert breaker.state == "closed" and breaker.failing  # one failure: still tried, but reported
+    assert breaker.admit() == "closed"
+    breaker.failed("It failed (HTTP 500).")
+    assert breaker.state == "open" and breaker.admit() is None
+    now[0] = 29.9
+    assert breaker.admit() is None
+    now[0] = 30.0
+    assert breaker.admit() == "half-open"
+    assert breaker.admit() is None  # one trial call at a time
+    breaker.failed("It cannot be reached.")  # the trial failed: open for another cool-down
+    assert breaker.state == "open"
+    now[0] = 60.0
+    probe = breaker.admit()
+    assert probe == "half-open"
+    breaker.abandoned(probe)  # its reader went away: the next turn may try
+    assert breaker.admit() == "half-open"
+    breaker.succeeded()
+    assert breaker.state == "closed" and not breaker.failing and breaker.admit() == "closed"
+    assert breaker.report() == {"breaker": "closed", "consecutive_failures": 0, "skipped_calls": 3,
+                                "last_call": "ok"}

@@ -21,6 +21,7 @@ import openai
 import pytest
 import uvicorn
 
+from assistant.answering.generate import UNAVAILABLE
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.service import Assistant
@@ -270,12 +271,18 @@ def test_health_and_stats(base: str) -> None:
 
 
 def test_health_reports_an_unreachable_model(serve: Callable[..., Any]) -> None:
-    with serve(openai_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=0) as (url, _):
+    port = free_port()
+    with serve(openai_base_url=f"http://127.0.0.1:{port}/v1", llm_max_retries=0) as (url, _):
         health = httpx.get(f"{url}/api/health", timeout=20)
+        reply = chat(url, {"question": QUESTION})  # connection refused: the articles are quoted
     assert health.status_code == 503
-    assert health.json()["status"] == "unavailable"
+    assert health.json()["status"] == "degraded"  # the service answers, from the articles
     assert health.json()["index"]["reachable"] is True
     assert health.json()["model"]["reachable"] is False
+    assert reply.status_code == 200
+    assert reply.json()["mode"] == "extractive"
+    assert reply.json()["notice"] == UNAVAILABLE.format(reason="It cannot be reached.")
+    assert str(port) not in reply.text and "127.0.0.1" not in reply.text
 
 
 def test_feedback_is_stored_and_counted(base: str, store: Store) -> None:
@@ -353,7 +360,90 @@ def test_model_tokens_stream_through_the_api(serve: Callable[..., Any]) -> None:
     done = events[-1][1]
     assert len(tokens) == len(done["answer"].split()) and "".join(tokens) == done["answer"]
     assert done["mode"] == "llm" and done["citations"] == [1]
-    assert health["model"] == {"configured": True, "mode": "llm", "model": "stub-model", "reachable": True}
+    assert health["model"] == {"configured": True, "mode": "llm", "model": "stub-model", "reachable": True,
+                               "failing": False, "calls": {"breaker": "closed", "consecutive_failures": 0,
+                                                           "skipped_calls": 0, "last_call": "ok"}}
+
+
+# --- model faults: the reader gets the articles and plain words, the log gets the details --------
+
+FAULTS: dict[str, tuple[Reply, str]] = {
+    "garbage 200 body": (Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
+                         "It sent a reply that could not be read."),
+    "unstreamed JSON to a streamed request": (Reply(text="The centre is directed by someone.", unstreamed=True),
+                                              "It sent a reply that could not be read."),
+    "HTML error page": (Reply(raw="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", status=502),
+                        "It failed (HTTP 502)."),
+    "hang before the first token": (Reply(text="The director is", stall_after=0, stall=20.0),
+                                    "It did not start answering in time."),
+    "HTTP 503": (Reply(status=503), "It failed (HTTP 503)."),
+}
+
+
+@pytest.fixture(scope="module")
+def faulty(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, OpenAIStub]]:
+    """A server over a stub model whose faults each test scripts (the breaker never opens)."""
+    with OpenAIStub() as stub:
+        settings = index_copy(sample_index_dir, tmp_path_factory.mktemp("faults"), openai_base_url=stub.url,
+                              llm_model="stub-model", llm_max_retries=0, llm_timeout=1.0,
+                              llm_first_token_timeout=1.5, llm_breaker_failures=1000)
+        with served(create_app(settings, with_ui=False), settings) as url:
+            yield url, stub
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_model_fault_gives_the_extractive_answer_as_json_and_as_events(
+    fault: str, faulty: tuple[str, OpenAIStub], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, stub = faulty
+    reply, reason = FAULTS[fault]
+    stub.script(reply, reply)
+    response = chat(url, {"question": QUESTION})
+    with httpx.stream("POST", f"{url}/api/chat", json={"question": QUESTION},
+                      headers={"Accept": "text/event-stream"}, timeout=60) as streamed:
+        events = events_of(streamed)
+    notice = UNAVAILABLE.format(reason=reason)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == "extractive" and body["notice"] == notice and body["sources"]
+    assert [name for name, _ in events][-2:] == ["sources", "done"]
+    assert "error" not in [name for name, _ in events]
+    assert events[-1][1]["notice"] == notice and events[-1][1]["answer"] == body["answer"]
+    for text in (response.text, json.dumps(events)):
+        assert str(stub.port) not in text and "127.0.0.1" not in text
+    assert stub.url in caplog.text  # the operator's details are in the log
+
+
+def test_a_hanging_model_neither_starves_other_turns_nor_is_asked_once_the_breaker_opens(
+    serve: Callable[..., Any]
+) -> None:
+    with OpenAIStub() as stub:
+        # the first call hangs (holding its turn's thread up to the deadline); the second fails
+        stub.script(Reply(delay=20.0), Reply(status=500))
+        with serve(openai_base_url=stub.url, llm_model="stub-model", llm_max_retries=0,
+                   llm_first_token_timeout=20.0, llm_breaker_failures=1, llm_breaker_cooldown=600) as (url, _):
+            hanging: list[httpx.Response] = []
+            thread = threading.Thread(target=lambda: hanging.append(chat(url, {"question": QUESTION})), daemon=True)
+            thread.start()
+            for _ in range(600):  # bounded: until the hanging call reached the model
+                if stub.requests:
+                    break
+                time.sleep(0.05)
+            failed = chat(url, {"question": QUESTION})
+            skipped = chat(url, {"question": QUESTION})
+            health = httpx.get(f"{url}/api/health", timeout=20)
+            assert thread.is_alive() and not hanging  # both answered while the first turn still waited
+            assert stub.requests[0].finished is None
+    assert len(stub.requests) == 2  # the third turn skipped the model
+    assert failed.json()["notice"] == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert skipped.json()["mode"] == "extractive" and skipped.json()["answer"] == failed.json()["answer"]
+    assert skipped.json()["notice"] == UNAVAILABLE.format(
+        reason="It failed repeatedly just now; it will be tried again shortly.")
+    assert health.status_code == 503
+    assert health.json()["status"] == "degraded"
+    assert health.json()["model"]["failing"] is True
+    assert health.json()["model"]["calls"] == {"breaker": "open", "consecutive_failures": 1, "skipped_calls": 1,
+                                               "last_call": "failed", "error": "It failed (HTTP 500)."}
 
 
 # --- widget sessions, CORS, rate limits --------------------------------------------------------
