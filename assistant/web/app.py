@@ -179,18 +179,11 @@ def add_routes(app: FastAPI) -> None:
         """200 "ok" when the index and the model (when one is configured) work. 503 "degraded" when the
         model fails (unreachable, the last call failed, or its circuit breaker is open): answers still
         come, quoting the articles. 503 "unavailable" when the index cannot be reached."""
-        state = request.app.state
-        try:
-            chunks = await asyncio.to_thread(state.assistant.index.count)
-            index: dict[str, Any] = {"reachable": True, "chunks": chunks}
-            if not chunks:
-                index["notice"] = "The index is empty: ingest articles (assistant ingest PATH)."
-        except Exception as exc:
-            log.warning("health: index unreachable: %s", exc)
-            index = {"reachable": False, "error": "The index cannot be reached; see the server log."}
+        index = await index_health(request.app)
         model = await model_health(request.app)
         model_ok = model.get("reachable") is not False and not model.get("failing")
-        status = "unavailable" if not index["reachable"] else "ok" if model_ok else "degraded"
+        working = index["reachable"] and index.get("searchable", True)
+        status = "unavailable" if not working else "ok" if model_ok else "degraded"
         return JSONResponse({"status": status, "index": index, "model": model},
                             status_code=200 if status == "ok" else 503)
 
@@ -286,6 +279,28 @@ async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], c
         raise AssistantError("The answer stream ended without an answer; try again.")
     except Exception as exc:
         yield {"event": "error", "data": dumps(error_body(exc))}
+
+
+async def index_health(app: FastAPI) -> dict[str, Any]:
+    """Whether the index answers, and a search through it works (a search can fail where a count
+    does not: a damaged chunk, a vector index out of step with the records)."""
+    state = app.state
+    try:
+        chunks = await asyncio.to_thread(state.assistant.index.count)
+    except Exception as exc:  # the edge: any failure is reported, the cause logged
+        log.warning("health: index unreachable: %s", exc)
+        return {"reachable": False, "error": "The index cannot be reached; see the server log."}
+    index: dict[str, Any] = {"reachable": True, "chunks": chunks}
+    if not chunks:
+        index["notice"] = "The index is empty: ingest articles (assistant ingest PATH)."
+        return index
+    try:
+        await asyncio.to_thread(state.assistant.retriever.search, "health check", None, 1)
+        index["searchable"] = True
+    except Exception:
+        log.exception("health: searching the index fails")
+        index.update(searchable=False, error="Searching the index fails; see the server log.")
+    return index
 
 
 async def model_health(app: FastAPI) -> dict[str, Any]:

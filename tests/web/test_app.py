@@ -262,7 +262,7 @@ def test_health_and_stats(base: str) -> None:
     health = httpx.get(f"{base}/api/health", timeout=10)
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-    assert health.json()["index"]["reachable"] is True and health.json()["index"]["chunks"] == 66
+    assert health.json()["index"] == {"reachable": True, "chunks": 66, "searchable": True}
     assert health.json()["model"] == {"configured": False, "mode": "extractive", "reachable": None}
     stats = httpx.get(f"{base}/api/stats", timeout=10).json()
     assert stats["index"]["documents"] == 5
@@ -283,6 +283,24 @@ def test_health_reports_an_unreachable_model(serve: Callable[..., Any]) -> None:
     assert reply.json()["mode"] == "extractive"
     assert reply.json()["notice"] == UNAVAILABLE.format(reason="It cannot be reached.")
     assert str(port) not in reply.text and "127.0.0.1" not in reply.text
+
+
+def test_health_reports_a_failing_search(serve: Callable[..., Any]) -> None:
+    """A damaged chunk (here: its sparse vector, written by another client) breaks every search while
+    the index still counts its chunks: health must say so, not "ok"."""
+    with serve() as (url, settings):
+        assert httpx.get(f"{url}/api/health", timeout=20).json()["status"] == "ok"
+        other = Assistant.open(settings)  # another client, as another process would be
+        chunk = other.index.collection.get(limit=1, include=["metadatas", "documents", "embeddings"])
+        damaged = {**chunk["metadatas"][0], "sparse": "not base64 at all!"}
+        other.index.collection.upsert(ids=chunk["ids"], embeddings=chunk["embeddings"],
+                                      documents=chunk["documents"], metadatas=[damaged])
+        other.index.touch()
+        health = httpx.get(f"{url}/api/health", timeout=20)
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert health.json()["index"] == {"reachable": True, "chunks": 66, "searchable": False,
+                                      "error": "Searching the index fails; see the server log."}
 
 
 def test_feedback_is_stored_and_counted(base: str, store: Store) -> None:
