@@ -108,25 +108,41 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
     ``guard`` (an ``llm.ModelGuard``; a new one when None) carries the circuit breaker that the
     turns of a process share.
     """
-    rewriter = model_answerer = None
+    steps = TurnSteps(settings, retriever)
     if chat_model is not None:
         from assistant.answering.generate import ModelAnswerer, QuestionRewriter
         from assistant.answering.llm import ModelGuard
 
         guard = guard or ModelGuard(settings)
-        model_answerer = ModelAnswerer(settings, chat_model, retriever, guard)
+        steps.model_answerer = ModelAnswerer(settings, chat_model, retriever, guard)
         if settings.llm_rewrite:
-            rewriter = QuestionRewriter(settings, chat_model, guard)
+            steps.rewriter = QuestionRewriter(settings, chat_model, guard)
+    return (
+        RunnableLambda(steps.prepare).with_config(run_name="prepare")
+        | RunnableLambda(steps.rewrite).with_config(run_name="condense_question")
+        | RunnableLambda(steps.retrieve).with_config(run_name="retrieve")
+        | RunnableGenerator(steps.respond).with_config(run_name="answer")
+    ).with_config(run_name="news_assistant")
 
-    def prepare(inputs: dict[str, Any]) -> Turnstate:
-        question = validate_question(inputs.get("question"), settings)
+
+@dataclass
+class TurnSteps:
+    """The chain's steps, in order: prepare → rewrite (condense_question) → retrieve → respond."""
+
+    settings: Settings
+    retriever: HybridRetriever
+    rewriter: Any = None  # generate.QuestionRewriter, with a model
+    model_answerer: Any = None  # generate.ModelAnswerer, with a model
+
+    def prepare(self, inputs: dict[str, Any]) -> Turnstate:
+        """Check the question, read its history and filters; "yesterday" becomes a date filter."""
+        question = validate_question(inputs.get("question"), self.settings)
         filters = inputs.get("filters")
         filters = filters if isinstance(filters, Filters) else None
         if filters is not None:
             for value in (filters.lang, filters.outlet, filters.date_from, filters.date_to):
                 check_unicode(value or "", "A filter")
-        today = inputs.get("today") or date.today()
-        frame = time_frame(question, today)
+        frame = time_frame(question, inputs.get("today") or date.today())
         if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)):
             # "what happened yesterday?" asks about yesterday's articles: their publication date
             filters = replace(filters or Filters(), date_from=frame.start.isoformat(),  # type: ignore[union-attr]
@@ -140,68 +156,61 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
             instructions=str(inputs.get("instructions") or "").strip(),
         )
 
-    def rewrite(state: Turnstate) -> Turnstate:
+    def rewrite(self, state: Turnstate) -> Turnstate:
+        """The search query: the model's standalone question joined to the heuristic's, or the
+        heuristic's alone (no model, no history, or the model failed)."""
         state.topic = topic_turns(state.question, state.history)
-        if rewriter is not None and state.history:
+        heuristic = heuristic_query(state.question, state.topic, self.settings.max_history_turns)
+        if self.rewriter is not None and state.history:
             try:
-                state.standalone = rewriter.rewrite(state.question, state.history)
-                if state.standalone:  # else the model only repeated the question
-                    # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost
-                    # recall (a small model drops names), joined it loses nothing
-                    heuristic = heuristic_query(state.question, state.topic, settings.max_history_turns)
-                    state.search_query = f"{state.standalone}\n{heuristic}"
-                    return state
+                state.standalone = self.rewriter.rewrite(state.question, state.history)
             except ModelError as exc:  # logged by the rewriter; the answer step shows the notice
                 state.model_failure = exc
-        state.search_query = heuristic_query(state.question, state.topic, settings.max_history_turns)
+        # the rewrite first, then the heuristic's words: on coqa the rewrite alone lost recall (a
+        # small model drops names), joined it loses nothing; "" when the model only repeated it
+        state.search_query = f"{state.standalone}\n{heuristic}" if state.standalone else heuristic
         return state
 
-    def retrieve(state: Turnstate) -> Turnstate:
-        k = max(settings.top_k, RETRIEVED_FOR_EVALUATION)
-
-        def search(query: str) -> list[Passage]:
-            documents = NewsRetriever(retriever=retriever, filters=state.filters, k=k).invoke(query)
-            found = collapse_copies([from_document(document) for document in documents])
-            return newest_first(found) if state.frame is not None and state.frame.latest else found
-
-        found = search(state.search_query)
+    def retrieve(self, state: Turnstate) -> Turnstate:
+        """The passages: searched with the history, or alone when the question is a new topic."""
+        found = self.search(state, state.search_query)
         if state.topic and found and state.search_query != state.question:
-            alone = search(state.question)
-            if alone and topic_changed(retriever, state.question, alone[0], found[0]):
+            alone = self.search(state, state.question)
+            if alone and topic_changed(self.retriever, state.question, alone[0], found[0]):
                 state.search_query, found = state.question, alone
         state.retrieved_doc_ids = [p.doc_id for p in found]
-        state.passages = found[: settings.top_k]
+        state.passages = found[: self.settings.top_k]
         return state
 
-    def respond(states: Iterator[Turnstate]) -> Iterator[AddableDict]:
-        for state in states:
-            if model_answerer is not None:
-                events = model_answerer.stream(state.question, state.passages, state.lang,
-                                               state.history, state.standalone, state.model_failure,
-                                               instructions=state.instructions)
-                for event in events:
-                    if "answer" in event:
-                        event["answer"].search_query = state.search_query
-                        event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
-                    yield event
-                continue
-            lexical = retriever.lexical
-            answerer = ExtractiveAnswerer(settings, lexical.document_frequency, lexical.size)
-            answer = answerer.answer(
-                state.question, state.passages, state.lang,
-                context=history_context(state.topic, settings.max_history_turns),
-            )
-            answer.search_query = state.search_query
-            answer.retrieved_doc_ids = state.retrieved_doc_ids
-            yield AddableDict(token=answer.text)
-            yield AddableDict(answer=answer)
+    def search(self, state: Turnstate, query: str) -> list[Passage]:
+        """One search through the LangChain retriever; copies of a story fold into its newest."""
+        k = max(self.settings.top_k, RETRIEVED_FOR_EVALUATION)
+        documents = NewsRetriever(retriever=self.retriever, filters=state.filters, k=k).invoke(query)
+        found = collapse_copies([from_document(document) for document in documents])
+        return newest_first(found) if state.frame is not None and state.frame.latest else found
 
-    return (
-        RunnableLambda(prepare).with_config(run_name="prepare")
-        | RunnableLambda(rewrite).with_config(run_name="condense_question")
-        | RunnableLambda(retrieve).with_config(run_name="retrieve")
-        | RunnableGenerator(respond).with_config(run_name="answer")
-    ).with_config(run_name="news_assistant")
+    def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
+        """The answer's events: the model's verified stream, or the extractive answer at once."""
+        for state in states:
+            if self.model_answerer is None:
+                answer = self.extractive(state)
+                events: Iterator[AddableDict] = iter([AddableDict(token=answer.text),
+                                                      AddableDict(answer=answer)])
+            else:
+                events = self.model_answerer.stream(state.question, state.passages, state.lang,
+                                                    state.history, state.standalone, state.model_failure,
+                                                    instructions=state.instructions)
+            for event in events:
+                if "answer" in event:
+                    event["answer"].search_query = state.search_query
+                    event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
+                yield event
+
+    def extractive(self, state: Turnstate) -> Answer:
+        lexical = self.retriever.lexical
+        answerer = ExtractiveAnswerer(self.settings, lexical.document_frequency, lexical.size)
+        return answerer.answer(state.question, state.passages, state.lang,
+                               context=history_context(state.topic, self.settings.max_history_turns))
 
 
 # Cosine similarities (e5). A question switches topic only when it matches a passage well on its

@@ -23,14 +23,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
-from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.extractive import Evidence, ExtractiveAnswerer
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
 from assistant.config import Settings
@@ -60,6 +60,8 @@ UNVERIFIED = ("The model's answer could not be checked against the articles, so 
               "the articles instead.")
 UNSUPPORTED = "The model's answer could not be checked against the articles."
 CUT_SHORT = "The model's answer is incomplete. {reason}"
+NO_ROOM = ("The question and conversation leave no room for sources in the model's context "
+           "(LLM_CONTEXT_TOKENS); this answer quotes the articles instead.")
 
 
 def conversation_text(history: Sequence[Turn], max_turns: int, limit: int = 400) -> str:
@@ -193,11 +195,13 @@ class ModelAnswerer:
                failure: ModelError | None = None, instructions: str = "") -> Iterator[AddableDict]:
         """{"token": text} events as the verified answer grows, then {"answer": Answer}.
 
+        The steps: judge the evidence (weak evidence abstains before any model call), fit the
+        sources into the model's context, stream the model's answer through the citation check,
+        then settle what the reader gets (``settle``).
         ``instructions``: the reader's own (e.g. an OpenAI system message), added to the system prompt.
         """
         lexical = self.retriever.lexical
-        frequency = lexical.document_frequency
-        extractive = ExtractiveAnswerer(self.settings, frequency, lexical.size)
+        extractive = ExtractiveAnswerer(self.settings, lexical.document_frequency, lexical.size)
         context = history_context(history, self.settings.max_history_turns)
 
         def quoted(notice: str = "") -> Answer:
@@ -208,17 +212,30 @@ class ModelAnswerer:
 
         evidence = extractive.evidence(question, passages, lang, context)
         if not passages or extractive.should_abstain(evidence, question):
-            answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
-            yield AddableDict(token=answer.text)
-            yield AddableDict(answer=answer)
+            yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
+                                        abstained=True))
             return
         if failure is not None:  # the model already failed this turn (while rewriting)
-            answer = quoted(UNAVAILABLE.format(reason=failure.reader))
-            yield AddableDict(token=answer.text)
-            yield AddableDict(answer=answer)
+            yield from events_of(quoted(UNAVAILABLE.format(reason=failure.reader)))
             return
+        values = self.prompt_values(question, lang, history, standalone)
+        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values, instructions)
+        if not used:
+            yield from events_of(quoted(NO_ROOM))
+            return
+        verifier = CitationVerifier(used, self.retriever.index.embedder, lexical.document_frequency,
+                                    split_sentences, lang=lang)
+        checker = CitationStream(verifier, lang=lang)
+        error = yield from self.verified_tokens(self.messages(values, sources, instructions), checker)
+        answer, replaced = self.settle(question, lang, checker, error, evidence, quoted)
+        if replaced:  # the reader sees the replacement after what was shown
+            yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
+        yield AddableDict(answer=answer)
 
-        values = {
+    def prompt_values(self, question: str, lang: str, history: Sequence[Turn],
+                      standalone: str) -> dict[str, str]:
+        """The answer prompt's variables, sources aside (a rewritten question needs no history)."""
+        return {
             "question": standalone or question,
             "language": prompt_language(lang),
             "no_answer": no_answer_text(lang),
@@ -226,17 +243,11 @@ class ModelAnswerer:
             "Earlier in the conversation:\n"
             + conversation_text(history, self.settings.max_history_turns) + "\n\n",
         }
-        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values, instructions)
-        if not used:
-            answer = quoted("The question and conversation leave no room for sources in the model's "
-                            "context (LLM_CONTEXT_TOKENS); this answer quotes the articles instead.")
-            yield AddableDict(token=answer.text)
-            yield AddableDict(answer=answer)
-            return
-        messages = self.messages(values, sources, instructions)
-        verifier = CitationVerifier(used, self.retriever.index.embedder, frequency, split_sentences,
-                                    lang=lang)
-        checker = CitationStream(verifier, lang=lang)
+
+    def verified_tokens(self, messages: list[Any],
+                        checker: CitationStream) -> Generator[AddableDict, None, ModelError | None]:
+        """Stream the model's answer through the citation check; returns the model's failure, if any
+        (the guard bounds the wait for the first token and retries within it)."""
         started = time.perf_counter()
         first_token: float | None = None
         error: ModelError | None = None
@@ -266,29 +277,36 @@ class ModelAnswerer:
                  checker.claims, len(checker.removed))
         for claim, number, why in checker.removed:
             log.info("citation [%d] removed (%s): %s", number, why, claim[:200])
+        return error
 
+    def settle(self, question: str, lang: str, checker: CitationStream, error: ModelError | None,
+               evidence: Evidence, quoted: Callable[[str], Answer]) -> tuple[Answer, bool]:
+        """What the reader gets once the model is done: its verified answer, its abstention, or the
+        articles quoted (or an abstention) when none of its claims could be verified; and whether
+        that replaces the model's text."""
         text = checker.shown.strip()
         if checker.cited:
             notice = CUT_SHORT.format(reason=error.reader) if error else ""
-            answer = Answer(question=question, text=text, sources=checker.sources(), abstained=False,
-                            mode="llm", notice=notice)
-        elif error is None and looks_like_abstention(text, lang):
-            answer = Answer(question=question, text=text, sources=[], abstained=True, mode="llm")
-        else:
-            if error is not None and not checker.shown.strip():
-                answer = quoted(UNAVAILABLE.format(reason=error.reader))
-            elif error is None and \
-                    evidence.unanswerable_probability() > self.settings.unverified_abstain_threshold:
-                # two weak signals agree: the model found nothing it could support, and the evidence
-                # is middling; quoting the articles then mostly answers near misses. 0.5B model, dev:
-                # abstain 30% → 48%, nyt wrongly abstained 16% → 20% (questions 50-99, held out:
-                # 36% → 48% and 32% → 38%)
-                answer = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
-                                mode="llm", notice=UNSUPPORTED)
-            else:
-                answer = quoted(f"{error.reader} {UNVERIFIED}" if error else UNVERIFIED)
-            yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
-        yield AddableDict(answer=answer)
+            return Answer(question=question, text=text, sources=checker.sources(), abstained=False,
+                          mode="llm", notice=notice), False
+        if error is None and looks_like_abstention(text, lang):
+            return Answer(question=question, text=text, sources=[], abstained=True, mode="llm"), False
+        if error is not None and not text:
+            return quoted(UNAVAILABLE.format(reason=error.reader)), True
+        if error is None and evidence.unanswerable_probability() > self.settings.unverified_abstain_threshold:
+            # two weak signals agree: the model found nothing it could support, and the evidence
+            # is middling; quoting the articles then mostly answers near misses. 0.5B model, dev:
+            # abstain 30% → 48%, nyt wrongly abstained 16% → 20% (questions 50-99, held out:
+            # 36% → 48% and 32% → 38%)
+            return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
+                          mode="llm", notice=UNSUPPORTED), True
+        return quoted(f"{error.reader} {UNVERIFIED}" if error else UNVERIFIED), True
+
+
+def events_of(answer: Answer) -> Iterator[AddableDict]:
+    """An answer known at once: its whole text as one token, then the answer."""
+    yield AddableDict(token=answer.text)
+    yield AddableDict(answer=answer)
 
 
 def without_foreign_markers(text: str, numbers: set[int]) -> str:

@@ -156,6 +156,15 @@ def wants_events(request: Request) -> bool:
 
 
 def add_routes(app: FastAPI) -> None:
+    """The routes, by who calls them."""
+    add_chat_routes(app)
+    add_service_routes(app)
+    add_widget_routes(app)
+    add_admin_routes(app)
+
+
+def add_chat_routes(app: FastAPI) -> None:
+    """Readers: questions and feedback."""
     @app.post("/api/chat", tags=["chat"], summary="Ask a question (JSON, or server-sent events)",
               responses={200: {"content": {"text/event-stream": {}}}})
     async def chat(body: ChatRequest, request: Request) -> Any:
@@ -174,6 +183,15 @@ def add_routes(app: FastAPI) -> None:
         events = await started(runner.events(body.question, history, to_filters(body.filters)))
         return EventSourceResponse(chat_events(request, events, conversation_id, source), ping=15)
 
+    @app.post("/api/feedback", tags=["chat"], summary="Thumbs up (+1) or down (-1) on an answer")
+    async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        authorize(request)
+        await asyncio.to_thread(request.app.state.store.add_feedback, body.turn_id, body.rating, body.comment)
+        return {"stored": True, "turn_id": body.turn_id, "rating": body.rating}
+
+
+def add_service_routes(app: FastAPI) -> None:
+    """Operators: health and statistics."""
     @app.get("/api/health", tags=["service"], summary="Index and model reachability")
     async def health(request: Request) -> JSONResponse:
         """200 "ok" when the index and the model (when one is configured) work. 503 "degraded" when the
@@ -195,12 +213,9 @@ def add_routes(app: FastAPI) -> None:
         return {"index": figures, "feedback": feedback,
                 "mode": "llm" if state.assistant.chat_model is not None else "extractive"}
 
-    @app.post("/api/feedback", tags=["chat"], summary="Thumbs up (+1) or down (-1) on an answer")
-    async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
-        authorize(request)
-        await asyncio.to_thread(request.app.state.store.add_feedback, body.turn_id, body.rating, body.comment)
-        return {"stored": True, "turn_id": body.turn_id, "rating": body.rating}
 
+def add_widget_routes(app: FastAPI) -> None:
+    """News sites: the widget's session, script and demo page."""
     @app.post(SESSION_PATH, tags=["widget"], summary="A short-lived session for the widget")
     async def widget_session(body: SessionRequest, request: Request) -> dict[str, Any]:
         """Issued only to a page whose Origin the site allows (SITES); bound to that origin."""
@@ -211,14 +226,6 @@ def add_routes(app: FastAPI) -> None:
         token = security.issue_session(body.site_key, origin)
         security.limit_site(body.site_key)
         return {"token": token, "expires_in": SESSION_TTL_SECONDS, "site_key": body.site_key}
-
-    @app.post("/api/admin/ingest", tags=["admin"], summary="Upload documents and ingest them")
-    async def admin_ingest(request: Request, files: Annotated[list[UploadFile], File()],
-                           authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. Documents keep their file names as ids."""
-        request.app.state.security.check_admin(bearer_token(authorization),
-                                               request.client.host if request.client else "unknown")
-        return await ingest_uploads(request.app, files)
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js() -> FileResponse:
@@ -239,6 +246,17 @@ def add_routes(app: FastAPI) -> None:
             "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
                                        "img-src 'self' data:; frame-ancestors 'none'",
             "X-Content-Type-Options": "nosniff"})
+
+
+def add_admin_routes(app: FastAPI) -> None:
+    """Admins: uploads (the publisher API is in publisher.py)."""
+    @app.post("/api/admin/ingest", tags=["admin"], summary="Upload documents and ingest them")
+    async def admin_ingest(request: Request, files: Annotated[list[UploadFile], File()],
+                           authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. Documents keep their file names as ids."""
+        request.app.state.security.check_admin(bearer_token(authorization),
+                                               request.client.host if request.client else "unknown")
+        return await ingest_uploads(request.app, files)
 
 
 def add_not_found(app: FastAPI) -> None:
