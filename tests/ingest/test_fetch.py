@@ -10,8 +10,7 @@ import pytest
 from assistant.errors import SourceError
 from assistant.ingest.fetch import Fetcher, is_forbidden
 from tests.conftest import make_settings
-
-from .web_server import Site, serve_site
+from tests.web_server import Site, serve_site
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +115,7 @@ def test_non_html_is_refused(fetcher: Fetcher, site: Site) -> None:
 
 
 def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     with Fetcher(make_settings(tmp_path, fetch_allow_private=True)) as fetcher:
         message = fetch_error(fetcher, f"http://127.0.0.1:{free_port()}/story")
