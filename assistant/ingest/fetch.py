@@ -7,7 +7,8 @@
 
 Every hop, the first and each redirect, is checked before any connection is made: http(s) only,
 the host resolved and refused when any of its addresses is private, loopback, link-local,
-multicast, reserved or unspecified (unless FETCH_ALLOW_PRIVATE=true), and robots.txt asked for
+multicast, reserved or unspecified (unless FETCH_ALLOW_PRIVATE=true, or it is in one of
+FETCH_ALLOW_NETWORKS), and robots.txt asked for
 permission. The connection then goes to the address that was checked (the Host header and TLS
 name stay the host's), so a second DNS answer cannot point the request somewhere else.
 Redirects are followed by hand up to FETCH_MAX_REDIRECTS; bodies are streamed and cut off at
@@ -70,6 +71,7 @@ class Fetcher:
             transport=transport,
         )
         self._robots: dict[str, RobotFileParser] = {}
+        self._networks = settings.allowed_networks
 
     def __enter__(self) -> Fetcher:
         return self
@@ -165,10 +167,15 @@ class Fetcher:
                                       "check the address") from exc
         addresses = [str(info[4][0]) for info in found]
         for address in addresses:
-            if not self.settings.fetch_allow_private and is_forbidden(address):
+            if not self.settings.fetch_allow_private and is_forbidden(address) and not self._allowed(address):
                 raise SourceError(origin, f"{target.host} is a private address ({address}); "
                                           "set FETCH_ALLOW_PRIVATE=true to allow it")
         return addresses[0]
+
+    def _allowed(self, address: str) -> bool:
+        """In one of FETCH_ALLOW_NETWORKS: a private network the operator named as safe to fetch."""
+        ip = ipaddress.ip_address(address.split("%")[0])
+        return any(ip in network for network in self._networks)
 
     def _check_robots(self, url: str, asked: str) -> None:
         target = httpx.URL(url)
