@@ -25,6 +25,7 @@ import gradio as gr
 from assistant.config import Settings
 from assistant.documents import Answer, Filters
 from assistant.errors import AssistantError, IndexNotReady, QuestionError
+from assistant.feed_store import FeedStore
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -174,13 +175,16 @@ def write_exports(turns: list[dict[str, Any]], conversation_id: str) -> tuple[Pa
 def build_ui(assistant: Assistant, settings: Settings, store: Store | None) -> gr.Blocks:
     """The whole chat UI as one Blocks, ready for gr.mount_gradio_app."""
 
+    feed_store = FeedStore(store.engine) if store is not None else None
+
     def stats_view() -> str:
         try:
             stats = assistant.index.stats()
         except AssistantError as exc:
             return stats_html(None, None, str(exc))
         feedback = store.feedback_counts() if store is not None else None
-        return stats_html(stats, feedback)
+        feeds = [feed.to_dict() for feed in feed_store.all()] if feed_store is not None else []
+        return stats_html(stats, feedback, feeds=feeds)
 
     def filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
         try:
