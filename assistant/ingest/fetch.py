@@ -121,6 +121,9 @@ class Fetcher:
                                        "; check the address")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type and content_type not in accept:
+                if accept is HTML_TYPES and content_type in FEED_TYPES:
+                    raise SourceError(url, f"is a feed or sitemap ({content_type}), not an article page; "
+                                           f"follow it with `assistant feeds add {url}` and `assistant sync`")
                 raise SourceError(url, wrong_type.format(content_type))
             return Page(url=current, content=response.body, content_type=content_type, **validators)
         raise SourceError(url, f"redirects more than {self.settings.fetch_max_redirects} times; "

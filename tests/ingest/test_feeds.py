@@ -103,13 +103,16 @@ def test_a_feed_is_fetched_then_fetched_conditionally(fetcher: Fetcher, site: Si
     assert site.conditions == [("/feeds/rss.xml", '"rss.xml-v1"', LAST_MODIFIED)]
 
 
-def test_a_page_is_not_a_feed_and_a_feed_is_not_a_page(fetcher: Fetcher, site: Site) -> None:
+def test_a_page_is_not_a_feed_and_a_feed_points_to_feeds_add(fetcher: Fetcher, site: Site) -> None:
     with pytest.raises(SourceError) as caught:
         fetcher.fetch_feed(site.base + "/news/hanoi-metro")
     assert caught.value.reason == ("is not a feed or sitemap (text/html); "
                                    "give the address of the site's RSS/Atom feed or sitemap")
-    with pytest.raises(SourceError, match="is not an HTML page \\(application/rss\\+xml\\)"):
+    with pytest.raises(SourceError) as caught:
         fetcher.fetch(site.base + "/feeds/rss.xml")
+    assert caught.value.reason == (
+        "is a feed or sitemap (application/rss+xml), not an article page; "
+        f"follow it with `assistant feeds add {site.base}/feeds/rss.xml` and `assistant sync`")
 
 
 def test_feed_fetches_keep_the_redirect_and_address_checks(tmp_path: Path, fetcher: Fetcher, site: Site) -> None:
