@@ -77,7 +77,8 @@ UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/befor
 @app.command()
 def ingest(
     paths: Annotated[list[str], typer.Argument(
-        help="Files or folders of .txt .md .html .pdf .jsonl, or http(s) URLs of article pages.")],
+        help="Files or folders of .txt .md .html .pdf .jsonl, or http(s) URLs of article pages, "
+             "RSS/Atom feeds or sitemaps.")],
     prune: Annotated[
         bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")
     ] = False,
@@ -87,7 +88,8 @@ def ingest(
 ) -> None:
     """Add, update (and with --prune remove) documents. Unchanged documents are skipped.
 
-    A URL is fetched and its main text extracted; its document id is the URL.
+    A URL is fetched and its main text extracted; its document id is the URL. A feed's or sitemap's
+    articles are ingested once (up to SYNC_MAX_ENTRIES); to keep following it: `assistant feeds add`.
 
     Example: assistant ingest data/articles --prune
     """

@@ -83,9 +83,10 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str) -> Page:
-        """GET an HTML page; every failure is a SourceError that names the URL and what to do."""
-        return self._fetch(url, HTML_TYPES,
+    def fetch(self, url: str, *, feeds: bool = False) -> Page:
+        """GET an HTML page (or, with ``feeds``, a feed or sitemap too: see ``Page.content_type``);
+        every failure is a SourceError that names the URL and what to do."""
+        return self._fetch(url, HTML_TYPES + FEED_TYPES if feeds else HTML_TYPES,
                            "is not an HTML page ({}); download it and ingest the file instead")
 
     def fetch_feed(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Page:

@@ -22,18 +22,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.config import Settings
-from assistant.documents import RawDocument
 from assistant.errors import SourceError
 from assistant.feed_store import FeedState, FeedStore
 from assistant.index.collection import Index
 from assistant.ingest.feeds import FeedEntry, ParsedFeed, parse_feed
 from assistant.ingest.fetch import Fetcher
 from assistant.ingest.pipeline import chunking_signature, ingest
-from assistant.ingest.sources import read_urls
+from assistant.ingest.sources import read_feed_entry
 
 MAX_CHILD_SITEMAPS = 20
 
@@ -111,7 +110,7 @@ def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedSto
 
     salt = chunking_signature(settings)
     with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
-        read = list(pool.map(lambda entry: _read_entry(entry, fetcher, salt), todo))
+        read = list(pool.map(lambda entry: read_feed_entry(entry, fetcher, salt), todo))
     ingested: dict[str, str] = {}
     if read:
         with lock:
@@ -140,12 +139,3 @@ def _child_entries(parsed: ParsedFeed, fetcher: Fetcher, result: FeedResult) -> 
             continue
         entries += child.entries
     return entries
-
-
-def _read_entry(entry: FeedEntry, fetcher: Fetcher, salt: str) -> RawDocument | SourceError:
-    """The entry's page as a document (its id is the entry's URL); the feed fills a missing title or date."""
-    item = next(iter(read_urls([entry.url], fetcher, salt=salt)))
-    if isinstance(item, RawDocument):
-        item = replace(item, title=item.title or entry.title or None,
-                       date=item.date or (entry.published[:10] if entry.published else None))
-    return item

@@ -151,3 +151,20 @@ def test_a_failing_feed_makes_sync_exit_3(tmp_path: Path, site: Site, monkeypatc
     assert result.exit_code == EXIT_SKIPPED
     assert (f"{site.base}/feeds/gone.xml: error: returned HTTP 404 Not Found; check the address"
             in " ".join(result.output.split()))
+
+
+def test_ingest_url_of_a_feed_ingests_its_articles_once(tmp_path: Path, site: Site) -> None:
+    from assistant.ingest.pipeline import ingest
+
+    settings = feed_settings(tmp_path)
+    index = Index.open(settings, make_embedder(settings))
+    report = ingest([], settings, index, urls=[f"{site.base}/feeds/rss.xml", f"{site.base}/feeds/sitemap-index.xml",
+                                              f"{site.base}/news/dutch-dikes"])
+    news = f"{site.base}/news/"
+    assert report.added == [news + "rice-exports", news + "hanoi-metro", news + "dutch-dikes"]
+    assert report.skipped == [
+        (PRIVATE_ENTRY, PRIVATE_REASON),
+        (f"{site.base}/feeds/sitemap-index.xml",
+         f"is a sitemap index of 1 sitemap(s); ingest one of them ({site.base}/feeds/news-sitemap.xml), "
+         f"or follow it with `assistant feeds add {site.base}/feeds/sitemap-index.xml`")]
+    assert FeedStore.open(settings.database_url).all() == []  # nothing is followed
