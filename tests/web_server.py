@@ -8,7 +8,8 @@ Routes: /world/mekong-rice (tests/data/news_page.html), /latest (302 → the art
 /loop-a ⇄ /loop-b, /hop/N (→ /hop/N+1, forever), /big (Content-Length) and /big-stream
 (no length) of 64 kB, /report.pdf, /private/... (disallowed by robots.txt), anything else 404.
 Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.xml, /feeds/atom.xml,
-/feeds/news-sitemap.xml, /feeds/sitemap-index.xml, /feeds/malformed.xml, each with an ETag and a
+/feeds/news-sitemap.xml, /feeds/sitemap-index.xml (→ news-sitemap.xml, sitemap-more.xml),
+/feeds/malformed.xml, each with an ETag and a
 Last-Modified (304 when a request's If-None-Match matches); /feeds/slow.xml answers after
 SLOW_SECONDS; short article pages at /news/<slug> (NEWS). ``site.conditions`` records each feed
 request's (path, If-None-Match, If-Modified-Since).

@@ -102,7 +102,10 @@ def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedSto
         return FeedResult(state.url, "error", error=exc.reason, title=state.title)
 
     result = FeedResult(state.url, "ok", title=parsed.title or state.title)
-    entries = parsed.entries + _child_entries(parsed, fetcher, result)
+    unique: dict[str, FeedEntry] = {}  # an article listed twice (in two sitemaps) is read once
+    for entry in parsed.entries + _child_entries(parsed, fetcher, result):
+        unique.setdefault(entry.url, entry)
+    entries = list(unique.values())
     result.entries = len(entries)
     seen = feeds.seen(state.url)
     todo = [entry for entry in entries if seen.get(entry.url) != (entry.published or "")]

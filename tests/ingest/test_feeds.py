@@ -58,7 +58,8 @@ def test_news_sitemap_and_sitemap_index() -> None:
     assert feed.entries == [
         FeedEntry(f"{BASE}/news/mekong-bridge", "A new bridge over the Mekong", "2026-12-01T02:15:00Z")]
     index = parse_feed(fixture("sitemap-index.xml"), f"{BASE}/sitemap.xml")
-    assert (index.kind, index.entries, index.sitemaps) == ("sitemapindex", [], [f"{BASE}/feeds/news-sitemap.xml"])
+    assert (index.kind, index.entries, index.sitemaps) == (
+        "sitemapindex", [], [f"{BASE}/feeds/news-sitemap.xml", f"{BASE}/feeds/sitemap-more.xml"])
 
 
 def test_a_plain_sitemap_uses_lastmod_and_skips_non_web_links() -> None:

@@ -110,6 +110,16 @@ def test_only_new_or_updated_entries_are_fetched_when_a_feed_changed(tmp_path: P
     assert feeds.seen(url)[f"{site.base}/news/rice-exports"] == "2026-12-01T08:30:00Z"
 
 
+def test_a_sitemap_index_is_read_one_level_deep_each_article_once(tmp_path: Path, site: Site) -> None:
+    settings = feed_settings(tmp_path)
+    feeds = FeedStore.open(settings.database_url)
+    feeds.add(f"{site.base}/feeds/sitemap-index.xml")
+    result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+    news = f"{site.base}/news/"
+    assert (result.status, result.entries, result.skipped) == ("ok", 2, [])
+    assert result.added == [news + "mekong-bridge", news + "dutch-dikes"]  # mekong-bridge is in both sitemaps
+
+
 def test_feeds_commands_and_sync(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = feed_settings(tmp_path)
     for name, value in {"CHROMA_PATH": str(settings.chroma_path), "DATABASE_URL": settings.database_url,
@@ -165,6 +175,6 @@ def test_ingest_url_of_a_feed_ingests_its_articles_once(tmp_path: Path, site: Si
     assert report.skipped == [
         (PRIVATE_ENTRY, PRIVATE_REASON),
         (f"{site.base}/feeds/sitemap-index.xml",
-         f"is a sitemap index of 1 sitemap(s); ingest one of them ({site.base}/feeds/news-sitemap.xml), "
+         f"is a sitemap index of 2 sitemap(s); ingest one of them ({site.base}/feeds/news-sitemap.xml), "
          f"or follow it with `assistant feeds add {site.base}/feeds/sitemap-index.xml`")]
     assert FeedStore.open(settings.database_url).all() == []  # nothing is followed
