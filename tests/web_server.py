@@ -11,8 +11,9 @@ Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.
 /feeds/news-sitemap.xml, /feeds/sitemap-index.xml (→ news-sitemap.xml, sitemap-more.xml),
 /feeds/malformed.xml, each with an ETag and a
 Last-Modified (304 when a request's If-None-Match matches); /feeds/slow.xml answers after
-SLOW_SECONDS; short article pages at /news/<slug> (NEWS). ``site.conditions`` records each feed
-request's (path, If-None-Match, If-Modified-Since).
+SLOW_SECONDS; /feeds/all.xml lists every article page, /news/<slug> (NEWS), each served after
+``site.page_delay`` (``site.max_in_flight``: most served at once). ``site.conditions`` records each
+feed request's (path, If-None-Match, If-Modified-Since).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class Site:
     base: str
     requests: list[str] = field(default_factory=list)
     conditions: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    page_delay: float = 0.0  # seconds each /news/ page takes, to see how many are fetched at once
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -89,6 +94,13 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/report.pdf":
             self.reply(200, b"%PDF-1.4\n", "application/pdf")
         elif path.startswith("/news/") and path[6:] in NEWS:
+            site = self.server.site  # type: ignore[attr-defined]
+            with site.lock:
+                site.in_flight += 1
+                site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            time.sleep(site.page_delay)
+            with site.lock:
+                site.in_flight -= 1
             self.reply(200, news_page(path[6:]), "text/html; charset=utf-8")
         elif path == "/feeds/slow.xml":
             time.sleep(SLOW_SECONDS)

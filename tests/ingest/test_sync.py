@@ -120,6 +120,17 @@ def test_a_sitemap_index_is_read_one_level_deep_each_article_once(tmp_path: Path
     assert result.added == [news + "mekong-bridge", news + "dutch-dikes"]  # mekong-bridge is in both sitemaps
 
 
+def test_pages_are_fetched_at_most_fetch_concurrency_at_once(tmp_path: Path) -> None:
+    with serve_site() as own_site:
+        own_site.page_delay = 0.4
+        settings = feed_settings(tmp_path).model_copy(update={"fetch_concurrency": 2, "fetch_read_timeout": 5.0})
+        feeds = FeedStore.open(settings.database_url)
+        feeds.add(f"{own_site.base}/feeds/all.xml")
+        result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+        assert (result.entries, len(result.added)) == (4, 4)
+        assert own_site.max_in_flight == 2
+
+
 def test_feeds_commands_and_sync(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = feed_settings(tmp_path)
     for name, value in {"CHROMA_PATH": str(settings.chroma_path), "DATABASE_URL": settings.database_url,
