@@ -3,6 +3,8 @@
     assistant ingest data/articles
     assistant ingest https://news.example.com/story
     assistant extract page.html --json
+    assistant feeds add https://news.example.com/rss
+    assistant sync
     assistant ask "Who directs the Russian Center for Science and Culture?"
     assistant chat
     assistant stats --json
@@ -77,7 +79,8 @@ UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/befor
 @app.command()
 def ingest(
     paths: Annotated[list[str], typer.Argument(
-        help="Files or folders of .txt .md .html .pdf .jsonl, or http(s) URLs of article pages.")],
+        help="Files or folders of .txt .md .html .pdf .jsonl, or http(s) URLs of article pages, "
+             "RSS/Atom feeds or sitemaps.")],
     prune: Annotated[
         bool, typer.Option(help="Remove indexed documents that are no longer in PATHS.")
     ] = False,
@@ -87,7 +90,8 @@ def ingest(
 ) -> None:
     """Add, update (and with --prune remove) documents. Unchanged documents are skipped.
 
-    A URL is fetched and its main text extracted; its document id is the URL.
+    A URL is fetched and its main text extracted; its document id is the URL. A feed's or sitemap's
+    articles are ingested once (up to SYNC_MAX_ENTRIES); to keep following it: `assistant feeds add`.
 
     Example: assistant ingest data/articles --prune
     """
@@ -153,6 +157,96 @@ def extract(
     if meta:
         out.print(meta, style="dim", highlight=False, markup=False, soft_wrap=True)
     out.print("\n" + page.body, highlight=False, markup=False, soft_wrap=True)
+
+
+feeds_app = typer.Typer(help="The RSS/Atom feeds and sitemaps that `assistant sync` reads.",
+                        no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+def open_feeds(settings: Settings) -> Any:
+    from assistant.feed_store import FeedStore
+
+    with rendered_errors(settings):
+        return FeedStore.open(settings.database_url)
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="Address of an RSS/Atom feed or a (news) sitemap.")],
+) -> None:
+    """Follow a feed; `assistant sync` then ingests its articles.
+
+    Example: assistant feeds add https://news.example.com/rss
+    """
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        _, added = open_feeds(settings).add(url)
+    out.print(f"Following {url}." if added else f"{url} is followed already.", highlight=False)
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The feeds followed, with the outcome of their last sync."""
+    from rich.table import Table
+
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        feeds = open_feeds(settings).all()
+    if as_json:
+        out.print_json(json.dumps([feed.to_dict() for feed in feeds], ensure_ascii=False))
+        return
+    if not feeds:
+        out.print("No feeds yet; add one with `assistant feeds add URL`.", highlight=False, markup=False)
+        return
+    table = Table("feed", "title", "last checked", "status", "added (last / all)")
+    for feed in feeds:
+        status = feed.status + (f": {feed.error}" if feed.error else "")
+        table.add_row(feed.url, feed.title, feed.checked_at or "never", status,
+                      f"{feed.last_added} / {feed.articles_added}")
+    out.print(table)
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    url: Annotated[str, typer.Argument(help="The feed's address, as `feeds list` shows it.")],
+) -> None:
+    """Stop following a feed (its articles stay in the index; `assistant delete URL` removes one)."""
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        open_feeds(settings).remove(url)
+    out.print(f"Stopped following {url}.", highlight=False)
+
+
+@app.command()
+def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """Fetch every followed feed and ingest its new or updated articles; report per feed.
+
+    The exit status is 3 when a feed failed or an article could not be ingested.
+
+    Example: assistant sync
+    """
+    from assistant.ingest.sync import sync_feeds
+
+    settings = settings_or_exit()
+    feeds = open_feeds(settings)
+    assistant = open_assistant(settings)
+    with rendered_errors(settings):
+        report = sync_feeds(settings, assistant.index, feeds)
+    if as_json:
+        out.print_json(json.dumps({"feeds": [feed.to_dict() for feed in report.feeds],
+                                   "seconds": round(report.seconds, 2)}, ensure_ascii=False))
+    else:
+        if not report.feeds:
+            out.print("No feeds to sync; add one with `assistant feeds add URL`.",
+                      highlight=False, markup=False)
+        for feed in report.feeds:
+            line = f"{feed.url}: {feed.summary()}"
+            (err if feed.status == "error" else out).print(line, highlight=False, markup=False)
+            for name, reason in feed.skipped:
+                err.print(f"  skipped {name}: {reason}", highlight=False, markup=False)
+    if report.failed:
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 def print_answer(answer: Answer, stream_printed: bool = False) -> None:

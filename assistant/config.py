@@ -9,6 +9,7 @@ reads the environment on its own.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -111,9 +112,21 @@ class Settings(BaseSettings):
     fetch_allow_private: bool = Field(
         False, description="Allow fetching private, loopback and link-local addresses (off: SSRF guard)."
     )
+    fetch_allow_networks: str = Field(
+        "", description="Private networks fetched even with the SSRF guard on: comma-separated addresses or "
+        "CIDR networks, e.g. 10.1.2.0/24 for an intranet feed server.",
+    )
     fetch_user_agent: str = Field(
         "NewsAssistant/0.1 (+retrieval-grounded news assistant)", min_length=3,
         description="User-Agent sent with every request; robots.txt rules are matched against it.",
+    )
+
+    # --- feeds (assistant feeds add/list/remove, assistant sync) -------------------------------
+    sync_interval: int = Field(
+        0, ge=0, description="Seconds between feed syncs while `assistant serve` runs (0: no syncing)."
+    )
+    sync_max_entries: int = Field(
+        200, ge=1, description="New or updated entries fetched per feed and sync at most (the first listed)."
     )
 
     # --- serving -----------------------------------------------------------------------------
@@ -163,6 +176,12 @@ class Settings(BaseSettings):
                 raise ValueError("is a placeholder; set a real value or remove it")
         return value
 
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
@@ -182,6 +201,11 @@ class Settings(BaseSettings):
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
 
+    @property
+    def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
+        """FETCH_ALLOW_NETWORKS parsed (checked when Settings are built)."""
+        return _networks(self.fetch_allow_networks)
+
     def site_origins(self) -> dict[str, list[str]]:
         """Parse ``sites`` into {site_key: [allowed origins]}."""
         result: dict[str, list[str]] = {}
@@ -191,6 +215,16 @@ class Settings(BaseSettings):
                 raise ConfigError(f"SITES entry {entry!r} must look like key=https://origin")
             result[key.strip()] = [o.strip().rstrip("/") for o in origins.split("|") if o.strip()]
         return result
+
+
+def _networks(value: str) -> list[IPv4Network | IPv6Network]:
+    networks: list[IPv4Network | IPv6Network] = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not an address or network; write e.g. 10.1.2.0/24") from exc
+    return networks
 
 
 def load_settings(**overrides: object) -> Settings:

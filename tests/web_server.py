@@ -7,6 +7,13 @@
 Routes: /world/mekong-rice (tests/data/news_page.html), /latest (302 → the article),
 /loop-a ⇄ /loop-b, /hop/N (→ /hop/N+1, forever), /big (Content-Length) and /big-stream
 (no length) of 64 kB, /to-file (→ file://), /slow (answers after 2 s), /report.pdf, /private/... (disallowed by robots.txt), anything else 404.
+Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.xml, /feeds/atom.xml,
+/feeds/news-sitemap.xml, /feeds/sitemap-index.xml (→ news-sitemap.xml, sitemap-more.xml),
+/feeds/malformed.xml, each with an ETag and a
+Last-Modified (304 when a request's If-None-Match matches); /feeds/slow.xml answers after
+SLOW_SECONDS; /feeds/all.xml lists every article page, /news/<slug> (NEWS), each served after
+``site.page_delay`` (``site.max_in_flight``: most served at once). ``site.conditions`` records each
+feed request's (path, If-None-Match, If-Modified-Since).
 """
 
 from __future__ import annotations
@@ -22,12 +29,44 @@ from pathlib import Path
 ARTICLE = (Path(__file__).parent / "data" / "news_page.html").read_bytes()
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 BIG = b"<html><body><p>" + b"x" * 64_000 + b"</p></body></html>"
+FEEDS = Path(__file__).parent / "data" / "feeds"
+FEED_TYPES = {"rss.xml": "application/rss+xml", "atom.xml": "application/atom+xml"}
+LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
+SLOW_SECONDS = 1.5
+NEWS = {
+    "rice-exports": ("Rice exports reach a record",
+                     "Vietnam shipped more rice this year than in any year before, the trade ministry said. "
+                     "Farmers in the Mekong delta sold three harvests at high prices."),
+    "hanoi-metro": ("Hanoi opens a second metro line",
+                    "The second metro line of Hanoi opened on Monday with twelve stations. "
+                    "The city expects forty thousand passengers a day in its first year."),
+    "dutch-dikes": ("Dutch engineers raise the dikes",
+                    "Engineers in the Netherlands began raising the river dikes near Nijmegen. "
+                    "The work protects two hundred thousand people from floods until the end of the century."),
+    "mekong-bridge": ("A new bridge over the Mekong",
+                      "A cable-stayed bridge linking Can Tho and Vinh Long opened to traffic. "
+                      "It shortens the trip between the two provinces by an hour for trucks carrying fruit."),
+}
+
+
+def news_page(slug: str) -> bytes:
+    title, text = NEWS[slug]
+    paragraphs = "".join(f"<p>{sentence}.</p>" for sentence in text.rstrip(".").split(". "))
+    filler = ("<p>Officials said more details would follow in the coming weeks, and that the public "
+              "would be consulted on every further step of the plan before any decision is taken.</p>")
+    return (f"<!doctype html><html lang=\"en\"><head><title>{title}</title></head><body>"
+            f"<article><h1>{title}</h1>{paragraphs}{filler}</article></body></html>").encode()
 
 
 @dataclass
 class Site:
     base: str
     requests: list[str] = field(default_factory=list)
+    conditions: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    page_delay: float = 0.0  # seconds each /news/ page takes, to see how many are fetched at once
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -59,12 +98,42 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, ARTICLE, "text/html")
         elif path == "/report.pdf":
             self.reply(200, b"%PDF-1.4\n", "application/pdf")
+        elif path.startswith("/news/") and path[6:] in NEWS:
+            site = self.server.site  # type: ignore[attr-defined]
+            with site.lock:
+                site.in_flight += 1
+                site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            time.sleep(site.page_delay)
+            with site.lock:
+                site.in_flight -= 1
+            self.reply(200, news_page(path[6:]), "text/html; charset=utf-8")
+        elif path == "/feeds/slow.xml":
+            time.sleep(SLOW_SECONDS)
+            self.reply(200, (FEEDS / "rss.xml").read_bytes(), "application/rss+xml")
+        elif path.startswith("/feeds/") and (FEEDS / path[7:]).is_file():
+            self.feed(path[7:])
         else:
             self.reply(404, b"<h1>Not found</h1>", "text/html")
 
-    def reply(self, status: int, body: bytes, content_type: str) -> None:
+    def feed(self, name: str) -> None:
+        site = self.server.site  # type: ignore[attr-defined]
+        etag = f'"{name}-v1"'
+        asked = self.headers.get("If-None-Match")
+        site.conditions.append((self.path, asked, self.headers.get("If-Modified-Since")))
+        if asked == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        body = (FEEDS / name).read_bytes().replace(b"SITE", site.base.encode())
+        self.reply(200, body, FEED_TYPES.get(name, "application/xml"),
+                   {"ETag": etag, "Last-Modified": LAST_MODIFIED})
+
+    def reply(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -2,11 +2,13 @@
 
     with Fetcher(settings) as fetcher:
         page = fetcher.fetch("https://news.example.com/story")
+        feed = fetcher.fetch_feed("https://news.example.com/rss", etag=old.etag)  # feed.not_modified
     page.url, page.content
 
 Every hop, the first and each redirect, is checked before any connection is made: http(s) only,
 the host resolved and refused when any of its addresses is private, loopback, link-local,
-multicast, reserved or unspecified (unless FETCH_ALLOW_PRIVATE=true), and robots.txt asked for
+multicast, reserved or unspecified (unless FETCH_ALLOW_PRIVATE=true, or it is in one of
+FETCH_ALLOW_NETWORKS), and robots.txt asked for
 permission. The connection then goes to the address that was checked (the Host header and TLS
 name stay the host's), so a second DNS answer cannot point the request somewhere else.
 Redirects are followed by hand up to FETCH_MAX_REDIRECTS; bodies are streamed and cut off at
@@ -27,17 +29,23 @@ from assistant.config import Settings
 from assistant.errors import SourceError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
+              "text/xml", "application/x-rss+xml")
 ROBOTS_MAX_BYTES = 512_000
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
 
 @dataclass(frozen=True)
 class Page:
-    """A fetched page: the URL it was finally served from, its bytes and content type."""
+    """A fetched page: the URL it was finally served from, its bytes and content type, and the
+    validators for the next conditional GET. ``not_modified``: the server answered 304 (no body)."""
 
     url: str
     content: bytes
     content_type: str
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Fetcher:
             transport=transport,
         )
         self._robots: dict[str, RobotFileParser] = {}
+        self._networks = settings.allowed_networks
 
     def __enter__(self) -> Fetcher:
         return self
@@ -74,15 +83,28 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str) -> Page:
-        """GET an HTML page; every failure is a SourceError that names the URL and what to do."""
+    def fetch(self, url: str, *, feeds: bool = False) -> Page:
+        """GET an HTML page (or, with ``feeds``, a feed or sitemap too: see ``Page.content_type``);
+        every failure is a SourceError that names the URL and what to do."""
+        return self._fetch(url, HTML_TYPES + FEED_TYPES if feeds else HTML_TYPES,
+                           "is not an HTML page ({}); download it and ingest the file instead")
+
+    def fetch_feed(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Page:
+        """GET an RSS/Atom feed or a sitemap, conditionally when validators of an earlier fetch are given:
+        a 304 comes back as a Page with ``not_modified`` set and no content."""
+        conditions = {"If-None-Match": etag or "", "If-Modified-Since": last_modified or ""}
+        return self._fetch(url, FEED_TYPES, "is not a feed or sitemap ({}); give the address of the site's "
+                           "RSS/Atom feed or sitemap", {k: v for k, v in conditions.items() if v})
+
+    def _fetch(self, url: str, accept: tuple[str, ...], wrong_type: str,
+               conditions: dict[str, str] | None = None) -> Page:
         current = url
         seen: set[str] = set()
         for _ in range(self.settings.fetch_max_redirects + 1):
             seen.add(current)
             self._checked_address(httpx.URL(current), url)  # refused before any request, robots.txt too
             self._check_robots(current, url)
-            response = self._get(current, self.settings.fetch_max_bytes, origin=url)
+            response = self._get(current, self.settings.fetch_max_bytes, origin=url, extra=conditions)
             location = response.headers.get("location")
             if response.status in REDIRECT_STATUSES and location:
                 following = str(httpx.URL(current).join(location))
@@ -91,23 +113,29 @@ class Fetcher:
                                            "open it in a browser to see where it should go")
                 current = following
                 continue
-            if response.status >= 400:
+            validators = {"etag": response.headers.get("etag"),
+                          "last_modified": response.headers.get("last-modified")}
+            if response.status == 304 and conditions:
+                return Page(url=current, content=b"", content_type="", not_modified=True, **validators)
+            if response.status >= 400 or response.status == 304:
                 raise SourceError(url, f"returned HTTP {response.status} {response.reason}"
                                        "; check the address")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type and content_type not in HTML_TYPES:
-                raise SourceError(url, f"is not an HTML page ({content_type}); "
-                                       "download it and ingest the file instead")
-            return Page(url=current, content=response.body, content_type=content_type)
+            if content_type and content_type not in accept:
+                if accept is HTML_TYPES and content_type in FEED_TYPES:
+                    raise SourceError(url, f"is a feed or sitemap ({content_type}), not an article page; "
+                                           f"follow it with `assistant feeds add {url}` and `assistant sync`")
+                raise SourceError(url, wrong_type.format(content_type))
+            return Page(url=current, content=response.body, content_type=content_type, **validators)
         raise SourceError(url, f"redirects more than {self.settings.fetch_max_redirects} times; "
                                "raise FETCH_MAX_REDIRECTS to follow more")
 
-    def _get(self, url: str, max_bytes: int, origin: str) -> _Reply:
+    def _get(self, url: str, max_bytes: int, origin: str, extra: dict[str, str] | None = None) -> _Reply:
         """One GET to the checked address of ``url``, without following redirects."""
         target = httpx.URL(url)
         address = self._checked_address(target, origin)
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        headers = {"Host": target.netloc.decode("ascii")}
+        headers = {"Host": target.netloc.decode("ascii"), **(extra or {})}
         request = self.client.build_request("GET", target.copy_with(host=address),
                                             headers=headers, extensions=extensions)
         try:
@@ -143,10 +171,15 @@ class Fetcher:
                                       "check the address") from exc
         addresses = [str(info[4][0]) for info in found]
         for address in addresses:
-            if not self.settings.fetch_allow_private and is_forbidden(address):
+            if not self.settings.fetch_allow_private and is_forbidden(address) and not self._allowed(address):
                 raise SourceError(origin, f"{target.host} is a private address ({address}); "
                                           "set FETCH_ALLOW_PRIVATE=true to allow it")
         return addresses[0]
+
+    def _allowed(self, address: str) -> bool:
+        """In one of FETCH_ALLOW_NETWORKS: a private network the operator named as safe to fetch."""
+        ip = ipaddress.ip_address(address.split("%")[0])
+        return any(ip in network for network in self._networks)
 
     def _check_robots(self, url: str, asked: str) -> None:
         target = httpx.URL(url)

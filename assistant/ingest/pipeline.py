@@ -2,6 +2,7 @@
 
     report = ingest([Path("data/articles")], settings, index, prune=False, progress=print)
     report = ingest([], settings, index, urls=["https://news.example.com/story"])  # web pages
+    report = ingest([], settings, index, urls=["https://news.example.com/rss"])    # a feed's articles
 
 Why it is safe to kill at any point: a document's new chunks are written (upserted under ids that
 contain its content hash) before its old chunks are deleted, and a document counts as indexed only
@@ -106,8 +107,8 @@ def ingest(
             from assistant.ingest.fetch import Fetcher
 
             with Fetcher(settings) as fetcher:
-                _collect(read_urls(pages, fetcher, salt=chunking_signature(settings)), documents, report,
-                         unreadable)
+                _collect(read_urls(pages, fetcher, salt=chunking_signature(settings),
+                                   max_entries=settings.sync_max_entries), documents, report, unreadable)
     # only the documents read are looked up: no scan of the whole collection's metadata
     states = index.document_states(raw.doc_id for raw in documents)
 

@@ -7,7 +7,7 @@
 A document's id is its path relative to the folder given (its file name when a file is given);
 in a JSON Lines corpus it is the record's ``id``; a web page's is its URL. Web pages come through
 ``assistant.ingest.fetch.Fetcher`` (its checks and limits); HTML becomes article fields in
-``assistant.ingest.extract``.
+``assistant.ingest.extract``; feeds and sitemaps become their entries in ``assistant.ingest.feeds``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from assistant.errors import SourceError
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.ingest.extract import ExtractedArticle
+    from assistant.ingest.feeds import FeedEntry
     from assistant.ingest.fetch import Fetcher
 
 # Bump when reading or cleaning changes, so that re-ingest re-processes every document.
@@ -92,20 +93,55 @@ def read_html(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sour
     yield _page_document(extract_article(markup), doc_id, content_hash(data, salt))
 
 
-def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "") -> Iterator[RawDocument | SourceError]:
-    """Fetch and extract article pages; a page's id is the URL given. Problems are yielded."""
+def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "", *,
+              max_entries: int | None = None) -> Iterator[RawDocument | SourceError]:
+    """Fetch and extract article pages; a page's id is the URL given. Problems are yielded.
+
+    With ``max_entries``, a URL may also be an RSS/Atom feed or a sitemap: its first ``max_entries``
+    entries' pages are read (ids: the entries' URLs; the feed fills a title or date a page lacks)."""
     from assistant.ingest.extract import extract_article
+    from assistant.ingest.fetch import FEED_TYPES
 
     for url in urls:
         try:
-            page = fetcher.fetch(url)
+            page = fetcher.fetch(url, feeds=max_entries is not None)
         except SourceError as err:
             yield err
+            continue
+        if page.content_type in FEED_TYPES and max_entries is not None:
+            yield from _read_feed(page.content, page.url, url, fetcher, salt, max_entries)
             continue
         fields = extract_article(page.content, url=page.url)
         # The hash covers what is kept, not the page's bytes: ads and timestamps change on every visit.
         kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body])
         yield _page_document(fields, url, content_hash(kept.encode(), f"{PIPELINE_VERSION}|{salt}"))
+
+
+def read_feed_entry(entry: FeedEntry, fetcher: Fetcher, salt: str = "") -> RawDocument | SourceError:
+    """A feed entry's page as a document (its id is the entry's URL); the feed fills a title or date
+    that the page lacks."""
+    item = next(iter(read_urls([entry.url], fetcher, salt=salt)))
+    if isinstance(item, RawDocument):
+        item = replace(item, title=item.title or entry.title or None,
+                       date=item.date or (entry.published[:10] if entry.published else None))
+    return item
+
+
+def _read_feed(content: bytes, final_url: str, url: str, fetcher: Fetcher, salt: str,
+               max_entries: int) -> Iterator[RawDocument | SourceError]:
+    from assistant.ingest.feeds import parse_feed
+
+    try:
+        feed = parse_feed(content, final_url)
+    except SourceError as err:
+        yield SourceError(url, err.reason)
+        return
+    if feed.sitemaps:
+        yield SourceError(url, f"is a sitemap index of {len(feed.sitemaps)} sitemap(s); ingest one of them "
+                               f"({feed.sitemaps[0]}), or follow it with `assistant feeds add {url}`")
+        return
+    for entry in feed.entries[:max_entries]:
+        yield read_feed_entry(entry, fetcher, salt)
 
 
 def is_url(target: str) -> bool:

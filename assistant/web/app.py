@@ -30,6 +30,7 @@ from starlette.routing import Match, Mount
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, SourceError
+from assistant.feed_store import FeedStore
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.http import (
@@ -52,6 +53,7 @@ from assistant.web.http import (
 from assistant.web.openai_compat import build_router as openai_router
 from assistant.web.publisher import build_router as publisher_router
 from assistant.web.security import BodySizeLimit, RateLimit, Security, SiteCORS, bearer_token
+from assistant.web.syncing import FeedSyncer
 
 if TYPE_CHECKING:
     import uvicorn
@@ -90,10 +92,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     store = store or Store.open(settings.database_url)
     security = Security.from_settings(settings)
     runner = TurnRunner(assistant, workers=settings.turn_workers)
+    feeds = FeedStore(store.engine)
+    ingest_lock = threading.Lock()
+    syncer = FeedSyncer(settings, assistant, feeds, ingest_lock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        syncer.start()
         yield
+        await asyncio.to_thread(syncer.stop)
         runner.close()
 
     app = FastAPI(title="News assistant", version="0.1.0", lifespan=lifespan,
@@ -102,7 +109,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.settings, app.state.assistant, app.state.store = settings, assistant, store
     app.state.security, app.state.runner = security, runner
     app.state.model_check = {"at": -1e9, "result": None}
-    app.state.ingest_lock = threading.Lock()
+    app.state.ingest_lock, app.state.feeds = ingest_lock, feeds
 
     # Last added is outermost: CORS headers also go on the 429s and 413s; the limit counts first.
     app.add_middleware(BodySizeLimit, limits={
@@ -205,13 +212,16 @@ def add_service_routes(app: FastAPI) -> None:
         return JSONResponse({"status": status, "index": index, "model": model},
                             status_code=200 if status == "ok" else 503)
 
-    @app.get("/api/stats", tags=["service"], summary="Index statistics and feedback counts")
+    @app.get("/api/stats", tags=["service"], summary="Index statistics, feedback counts and feeds' status")
     async def stats(request: Request) -> dict[str, Any]:
         state = request.app.state
         figures = await asyncio.to_thread(state.assistant.index.stats)
         feedback = await asyncio.to_thread(state.store.feedback_counts)
+        feeds = await asyncio.to_thread(state.feeds.all)
         return {"index": figures, "feedback": feedback,
-                "mode": "llm" if state.assistant.chat_model is not None else "extractive"}
+                "mode": "llm" if state.assistant.chat_model is not None else "extractive",
+                "feeds": [{key: value for key, value in feed.to_dict().items()
+                           if key not in ("etag", "last_modified")} for feed in feeds]}
 
 
 def add_widget_routes(app: FastAPI) -> None:

@@ -32,6 +32,7 @@ import gradio as gr
 from assistant.config import Settings
 from assistant.documents import Answer, Filters
 from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
+from assistant.feed_store import FeedStore
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -193,13 +194,16 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             return str(exc)
         return None
 
+    feed_store = FeedStore(store.engine) if store is not None else None
+
     def stats_view() -> str:
         try:
             stats = assistant.index.stats()
         except AssistantError as exc:
             return stats_html(None, None, str(exc))
         feedback = store.feedback_counts() if store is not None else None
-        return stats_html(stats, feedback)
+        feeds = [feed.to_dict() for feed in feed_store.all()] if feed_store is not None else []
+        return stats_html(stats, feedback, feeds=feeds)
 
     def admin_stats(token: str, request: gr.Request) -> str:
         """Index statistics and feedback counts, for the admin only."""

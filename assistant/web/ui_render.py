@@ -204,8 +204,8 @@ def sources_html(turns: Sequence[Mapping[str, Any]]) -> str:
 
 
 def stats_html(stats: Mapping[str, Any] | None, feedback: Mapping[str, int] | None,
-               problem: str = "") -> str:
-    """Index statistics (and feedback counts) as a small escaped table."""
+               problem: str = "", feeds: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Index statistics (and feedback counts, and each feed's last sync) as a small escaped table."""
     if problem or stats is None:
         return error_html(problem or "The index statistics are not available.")
     date_range = stats.get("date_range")
@@ -219,6 +219,11 @@ def stats_html(stats: Mapping[str, Any] | None, feedback: Mapping[str, int] | No
     ]
     if feedback is not None:
         rows.append(("Feedback", f"{feedback.get('up', 0)} helpful · {feedback.get('down', 0)} not helpful"))
+    for feed in feeds:
+        status = str(feed.get("status")) + (f": {feed['error']}" if feed.get("error") else "")
+        checked = feed.get("checked_at") or "never checked"
+        rows.append((f"Feed {feed.get('title') or feed.get('url')}",
+                     f"{status} · {checked} · {feed.get('articles_added', 0)} articles added"))
     body = "".join(f"<tr><th scope=row>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="nwa-stats">{body}</table>'
 

@@ -133,3 +133,15 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with Fetcher(make_settings(tmp_path, fetch_allow_private=True)) as fetcher:
         message = fetch_error(fetcher, f"http://127.0.0.1:{free_port()}/story")
     assert "cannot be fetched (ConnectError" in message
+
+
+def test_a_network_named_in_fetch_allow_networks_is_fetched_and_others_are_still_refused(tmp_path: Path) -> None:
+    from assistant.config import load_settings
+    from assistant.errors import ConfigError
+
+    settings = make_settings(tmp_path, fetch_allow_networks="10.9.0.0/16, 127.0.0.1")
+    with serve_site() as private_site, Fetcher(settings) as fetcher:
+        assert b"Mekong delta farmers" in fetcher.fetch(private_site.base + "/world/mekong-rice").content
+        assert "is a private address (192.168.1.1)" in fetch_error(fetcher, "http://192.168.1.1/")
+    with pytest.raises(ConfigError, match=r"FETCH_ALLOW_NETWORKS: .*'10\.0\.0\.300' is not an address or network"):
+        load_settings(fetch_allow_networks="10.0.0.300")

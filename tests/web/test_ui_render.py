@@ -172,6 +172,19 @@ def test_stats_are_escaped() -> None:
     assert "nwa-error" in stats_html(None, None, "index is down")
 
 
+def test_stats_show_each_feeds_last_sync_escaped() -> None:
+    feeds = [{"url": "https://news.test/rss", "title": PAYLOAD, "status": "ok", "error": "",
+              "checked_at": "2026-12-02T10:00:00+00:00", "articles_added": 4},
+             {"url": "https://news.test/gone", "title": "", "status": "error",
+              "error": "returned HTTP 404 Not Found; check the address", "checked_at": None, "articles_added": 0}]
+    parsed = Elements(stats_html({"documents": 4}, None, feeds=feeds))
+    assert parsed.names() <= {"table", "tr", "th", "td"}
+    text = parsed.all_text()
+    assert f"Feed {PAYLOAD}" in text and "ok · 2026-12-02T10:00:00+00:00 · 4 articles added" in text
+    assert ("Feed https://news.test/gone" in text
+            and "error: returned HTTP 404 Not Found; check the address · never checked · 0 articles added" in text)
+
+
 def test_example_questions_use_real_headlines_in_their_language() -> None:
     docs = [
         {"doc_id": "a", "title": "Chief diplomats prepare a trip", "lang": "en", "date": "2025-04-02",

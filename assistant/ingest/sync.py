@@ -1,0 +1,144 @@
+"""Sync: every followed feed → its new or updated entries' pages → the index, one feed at a time.
+
+    report = sync_feeds(settings, index, FeedStore.open(settings.database_url))
+    for feed in report.feeds: print(feed.url, feed.status, feed.summary())
+
+A feed is fetched conditionally (its ETag / Last-Modified from the last sync): 304 means nothing
+changed and nothing else is fetched. Otherwise its entries are compared with those already
+ingested (URL and published/updated stamp); only new or updated ones are fetched, at most
+SYNC_MAX_ENTRIES per feed, FETCH_CONCURRENCY at a time, every page through the Fetcher's checks
+(an entry on a private address is refused before any connection). A sitemap index's sitemaps are
+read one level deep. An entry whose page failed is reported and not recorded, so it is tried again
+the next time the feed changes. A feed's failure (HTTP error, timeout, redirect loop, not a feed)
+is recorded and reported for that feed; the other feeds are synced all the same.
+
+``lock`` is held only while the index is written (the web service passes its ingest lock), and
+``on_change`` runs under it after articles were added or updated (to refresh the retriever).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import SourceError
+from assistant.feed_store import FeedState, FeedStore
+from assistant.index.collection import Index
+from assistant.ingest.feeds import FeedEntry, ParsedFeed, parse_feed
+from assistant.ingest.fetch import Fetcher
+from assistant.ingest.pipeline import chunking_signature, ingest
+from assistant.ingest.sources import read_feed_entry
+
+MAX_CHILD_SITEMAPS = 20
+
+
+@dataclass
+class FeedResult:
+    """One feed's sync: status "ok", "unchanged" (304) or "error" (with ``error``)."""
+
+    url: str
+    status: str
+    error: str = ""
+    title: str = ""
+    entries: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.status == "error":
+            return f"error: {self.error}"
+        if self.status == "unchanged":
+            return "unchanged (304 Not Modified)"
+        return (f"{self.entries} entries: {len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.skipped)} skipped")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status, "error": self.error, "title": self.title,
+                "entries": self.entries, "added": self.added, "updated": self.updated,
+                "skipped": [{"document": name, "reason": reason} for name, reason in self.skipped]}
+
+
+@dataclass
+class SyncReport:
+    feeds: list[FeedResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """True when a feed failed or an entry was skipped."""
+        return any(feed.status == "error" or feed.skipped for feed in self.feeds)
+
+
+def sync_feeds(settings: Settings, index: Index, feeds: FeedStore, *,
+               lock: AbstractContextManager[Any] | None = None,
+               on_change: Callable[[], None] | None = None) -> SyncReport:
+    """Sync every followed feed (see the module docstring); never raises for one feed's failure."""
+    started = time.perf_counter()
+    report = SyncReport()
+    with Fetcher(settings) as fetcher:
+        for state in feeds.all():
+            result = sync_feed(state, settings, index, feeds, fetcher, lock or nullcontext(), on_change)
+            report.feeds.append(result)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedStore, fetcher: Fetcher,
+              lock: AbstractContextManager[Any], on_change: Callable[[], None] | None) -> FeedResult:
+    try:
+        page = fetcher.fetch_feed(state.url, state.etag, state.last_modified)
+        if page.not_modified:
+            feeds.record(state.url, "unchanged")
+            return FeedResult(state.url, "unchanged", title=state.title)
+        parsed = parse_feed(page.content, page.url)
+    except SourceError as exc:
+        feeds.record(state.url, "error", error=exc.reason)
+        return FeedResult(state.url, "error", error=exc.reason, title=state.title)
+
+    result = FeedResult(state.url, "ok", title=parsed.title or state.title)
+    unique: dict[str, FeedEntry] = {}  # an article listed twice (in two sitemaps) is read once
+    for entry in parsed.entries + _child_entries(parsed, fetcher, result):
+        unique.setdefault(entry.url, entry)
+    entries = list(unique.values())
+    result.entries = len(entries)
+    seen = feeds.seen(state.url)
+    todo = [entry for entry in entries if seen.get(entry.url) != (entry.published or "")]
+    todo = todo[:settings.sync_max_entries]
+
+    salt = chunking_signature(settings)
+    with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
+        read = list(pool.map(lambda entry: read_feed_entry(entry, fetcher, salt), todo))
+    ingested: dict[str, str] = {}
+    if read:
+        with lock:
+            ingest_report = ingest([], settings, index, documents_read=read)
+            changed = ingest_report.added or ingest_report.updated
+            if changed and on_change is not None:
+                on_change()
+        result.added, result.updated = ingest_report.added, ingest_report.updated
+        result.skipped += ingest_report.skipped
+        done = set(ingest_report.added) | set(ingest_report.updated) | set(ingest_report.unchanged)
+        ingested = {entry.url: entry.published or "" for entry in todo if entry.url in done}
+    feeds.record(state.url, "ok", title=result.title, etag=page.etag or state.etag,
+                 last_modified=page.last_modified or state.last_modified, added=len(result.added),
+                 items=ingested)
+    return result
+
+
+def _child_entries(parsed: ParsedFeed, fetcher: Fetcher, result: FeedResult) -> list[FeedEntry]:
+    """The entries of a sitemap index's sitemaps (not followed further); failures are reported."""
+    entries: list[FeedEntry] = []
+    for url in parsed.sitemaps[:MAX_CHILD_SITEMAPS]:
+        try:
+            child = parse_feed(fetcher.fetch_feed(url).content, url)
+        except SourceError as exc:
+            result.skipped.append((url, exc.reason))
+            continue
+        entries += child.entries
+    return entries

@@ -1,0 +1,55 @@
+"""Feeds synced on a schedule while the web service runs: one background thread, SYNC_INTERVAL apart.
+
+    syncer = FeedSyncer(settings, assistant, feeds, lock=app.state.ingest_lock)
+    syncer.start()    # syncs now, then every SYNC_INTERVAL seconds (nothing when it is 0)
+    syncer.stop()     # waits for a sync under way to finish
+
+The index is written under the app's ingest lock (uploads and syncs never interleave) and the
+retriever is refreshed when articles were added; each feed's outcome is in the SQL store, which
+/api/stats reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import AbstractContextManager
+from typing import Any
+
+from assistant.config import Settings
+from assistant.feed_store import FeedStore
+from assistant.ingest.sync import sync_feeds
+from assistant.service import Assistant
+
+log = logging.getLogger(__name__)
+
+
+class FeedSyncer:
+    def __init__(self, settings: Settings, assistant: Assistant, feeds: FeedStore,
+                 lock: AbstractContextManager[Any]) -> None:
+        self.settings, self.assistant, self.feeds, self.lock = settings, assistant, feeds, lock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.settings.sync_interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="feed-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock,
+                                    on_change=self.assistant.retriever.refresh)
+                for feed in report.feeds:
+                    log.info("sync %s: %s", feed.url, feed.summary())
+            except Exception:  # the edge of a background thread: log it and try again next time
+                log.exception("feed sync failed; trying again in %s s", self.settings.sync_interval)
+            self._stop.wait(self.settings.sync_interval)

@@ -1,0 +1,191 @@
+"""Syncing feeds end to end: a real server with fixture feeds and pages, the real index and SQL store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import EXIT_SKIPPED, app
+from assistant.config import Settings
+from assistant.feed_store import FeedStore
+from assistant.index.collection import Index
+from assistant.index.embeddings import make_embedder
+from assistant.ingest.sync import sync_feeds
+from tests.conftest import make_settings
+from tests.web_server import LAST_MODIFIED, Site, serve_site
+
+PRIVATE_ENTRY = "http://10.0.0.1/internal/memo"
+PRIVATE_REASON = "10.0.0.1 is a private address (10.0.0.1); set FETCH_ALLOW_PRIVATE=true to allow it"
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    with serve_site() as running:
+        yield running
+
+
+def feed_settings(tmp_path: Path) -> Settings:
+    """Only the test server's own address is let through the SSRF guard; 10.0.0.1 is still refused."""
+    return make_settings(tmp_path, fetch_allow_networks="127.0.0.1", fetch_read_timeout=0.3,
+                         fetch_connect_timeout=1.0, fetch_max_redirects=3)
+
+
+def page_requests(site: Site) -> list[str]:
+    return [path for path in site.requests if path.startswith("/news/")]
+
+
+def test_sync_ingests_each_feed_reports_failures_per_feed_and_then_asks_conditionally(
+        tmp_path: Path, site: Site) -> None:
+    settings = feed_settings(tmp_path)
+    index = Index.open(settings, make_embedder(settings))
+    feeds = FeedStore.open(settings.database_url)
+    names = ["rss.xml", "atom.xml", "news-sitemap.xml", "malformed.xml", "gone.xml", "slow.xml"]
+    for name in names:
+        feeds.add(f"{site.base}/feeds/{name}")
+    feeds.add(f"{site.base}/loop-a")
+    site.requests.clear()
+
+    report = sync_feeds(settings, index, feeds)
+
+    results = {feed.url.rsplit("/", 1)[1]: feed for feed in report.feeds}
+    assert [(name, results[name].status) for name in results] == [
+        ("rss.xml", "ok"), ("atom.xml", "ok"), ("news-sitemap.xml", "ok"), ("malformed.xml", "error"),
+        ("gone.xml", "error"), ("slow.xml", "error"), ("loop-a", "error")]
+    news = f"{site.base}/news/"
+    assert results["rss.xml"].added == [news + "rice-exports", news + "hanoi-metro"]
+    assert results["rss.xml"].skipped == [(PRIVATE_ENTRY, PRIVATE_REASON)]
+    assert (results["atom.xml"].added, results["atom.xml"].entries) == ([news + "dutch-dikes"], 2)
+    assert results["news-sitemap.xml"].added == [news + "mekong-bridge"]
+    assert results["malformed.xml"].error.startswith("is not an RSS/Atom feed or a sitemap (")
+    assert results["gone.xml"].error == "returned HTTP 404 Not Found; check the address"
+    assert results["slow.xml"].error == (f"did not answer in time (ReadTimeout at {site.base}/feeds/slow.xml); "
+                                         "try again later or raise FETCH_READ_TIMEOUT")
+    assert results["loop-a"].error.startswith("redirects in a loop (")
+    assert report.failed
+    # hanoi-metro is in two feeds: fetched for the first, unchanged for the second
+    assert sorted(page_requests(site)) == ["/news/dutch-dikes", "/news/hanoi-metro", "/news/hanoi-metro",
+                                          "/news/mekong-bridge", "/news/rice-exports"]
+    assert index.document_ids() == {news + slug for slug in
+                                    ("rice-exports", "hanoi-metro", "dutch-dikes", "mekong-bridge")}
+    assert index.stats()["date_range"] == ["2026-11-30", "2026-12-01"]  # the pages have none: the feeds' dates
+    stored = {feed.url.rsplit("/", 1)[1]: feed for feed in feeds.all()}
+    assert (stored["rss.xml"].status, stored["rss.xml"].etag, stored["rss.xml"].last_modified) == (
+        "ok", '"rss.xml-v1"', LAST_MODIFIED)
+    assert (stored["rss.xml"].title, stored["rss.xml"].articles_added) == ("Delta Daily", 2)
+    assert (stored["gone.xml"].status, stored["gone.xml"].error) == ("error", results["gone.xml"].error)
+    assert stored["gone.xml"].checked_at is not None
+
+    site.requests.clear()
+    site.conditions.clear()
+    again = sync_feeds(settings, index, feeds)
+
+    assert [feed.status for feed in again.feeds] == ["unchanged"] * 3 + ["error"] * 4
+    assert page_requests(site) == []
+    assert ("/feeds/rss.xml", '"rss.xml-v1"', LAST_MODIFIED) in site.conditions
+    assert ("/feeds/atom.xml", '"atom.xml-v1"', LAST_MODIFIED) in site.conditions
+    assert feeds.get(f"{site.base}/feeds/rss.xml").articles_added == 2
+    assert feeds.get(f"{site.base}/feeds/rss.xml").status == "unchanged"
+
+
+def test_only_new_or_updated_entries_are_fetched_when_a_feed_changed(tmp_path: Path, site: Site) -> None:
+    settings = feed_settings(tmp_path)
+    index = Index.open(settings, make_embedder(settings))
+    feeds = FeedStore.open(settings.database_url)
+    url = f"{site.base}/feeds/rss.xml"
+    feeds.add(url)
+    sync_feeds(settings, index, feeds)
+    # as if the feed had changed since (another ETag) and listed rice-exports with an older stamp
+    feeds.record(url, "ok", etag='"older"', items={f"{site.base}/news/rice-exports": "2026-11-01T00:00:00Z"})
+    site.requests.clear()
+
+    result = sync_feeds(settings, index, feeds).feeds[0]
+
+    assert page_requests(site) == ["/news/rice-exports"]  # hanoi-metro is known with the same stamp
+    assert (result.status, result.added, result.updated) == ("ok", [], [])  # the page itself is the same
+    assert result.skipped == [(PRIVATE_ENTRY, PRIVATE_REASON)]  # never ingested: tried again, refused again
+    assert feeds.seen(url)[f"{site.base}/news/rice-exports"] == "2026-12-01T08:30:00Z"
+
+
+def test_a_sitemap_index_is_read_one_level_deep_each_article_once(tmp_path: Path, site: Site) -> None:
+    settings = feed_settings(tmp_path)
+    feeds = FeedStore.open(settings.database_url)
+    feeds.add(f"{site.base}/feeds/sitemap-index.xml")
+    result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+    news = f"{site.base}/news/"
+    assert (result.status, result.entries, result.skipped) == ("ok", 2, [])
+    assert result.added == [news + "mekong-bridge", news + "dutch-dikes"]  # mekong-bridge is in both sitemaps
+
+
+def test_pages_are_fetched_at_most_fetch_concurrency_at_once(tmp_path: Path) -> None:
+    with serve_site() as own_site:
+        own_site.page_delay = 0.4
+        settings = feed_settings(tmp_path).model_copy(update={"fetch_concurrency": 2, "fetch_read_timeout": 5.0})
+        feeds = FeedStore.open(settings.database_url)
+        feeds.add(f"{own_site.base}/feeds/all.xml")
+        result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+        assert (result.entries, len(result.added)) == (4, 4)
+        assert own_site.max_in_flight == 2
+
+
+def test_feeds_commands_and_sync(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = feed_settings(tmp_path)
+    for name, value in {"CHROMA_PATH": str(settings.chroma_path), "DATABASE_URL": settings.database_url,
+                        "FETCH_ALLOW_NETWORKS": "127.0.0.1"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    url = f"{site.base}/feeds/atom.xml"
+
+    assert runner.invoke(app, ["feeds", "add", url]).output == f"Following {url}.\n"
+    assert runner.invoke(app, ["feeds", "add", url]).output == f"{url} is followed already.\n"
+    bad = runner.invoke(app, ["feeds", "add", "ftp://news.test/rss"])
+    assert (bad.exit_code, "is not an http(s) URL" in bad.output) == (1, True)
+
+    synced = runner.invoke(app, ["sync"])
+    assert synced.exit_code == 0, synced.output
+    assert synced.stdout == f"{url}: 2 entries: 2 added, 0 updated, 0 skipped\n"
+
+    listed = json.loads(runner.invoke(app, ["feeds", "list", "--json"]).stdout)
+    assert [(feed["url"], feed["title"], feed["status"], feed["last_added"]) for feed in listed] == [
+        (url, "Lowlands Wire", "ok", 2)]
+    table = runner.invoke(app, ["feeds", "list"]).stdout
+    assert "Lowlands Wire" in table and "2 / 2" in table
+
+    assert runner.invoke(app, ["feeds", "remove", url]).output == f"Stopped following {url}.\n"
+    missing = runner.invoke(app, ["feeds", "remove", url])
+    assert missing.exit_code == 1
+    assert "is followed; `assistant feeds list` shows the feeds." in " ".join(missing.output.split())
+    empty = runner.invoke(app, ["sync"])
+    assert (empty.exit_code, empty.stdout) == (0, "No feeds to sync; add one with `assistant feeds add URL`.\n")
+
+
+def test_a_failing_feed_makes_sync_exit_3(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = feed_settings(tmp_path)
+    monkeypatch.setenv("CHROMA_PATH", str(settings.chroma_path))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FETCH_ALLOW_NETWORKS", "127.0.0.1")
+    FeedStore.open(settings.database_url).add(f"{site.base}/feeds/gone.xml")
+    result = CliRunner().invoke(app, ["sync"])
+    assert result.exit_code == EXIT_SKIPPED
+    assert (f"{site.base}/feeds/gone.xml: error: returned HTTP 404 Not Found; check the address"
+            in " ".join(result.output.split()))
+
+
+def test_ingest_url_of_a_feed_ingests_its_articles_once(tmp_path: Path, site: Site) -> None:
+    from assistant.ingest.pipeline import ingest
+
+    settings = feed_settings(tmp_path)
+    index = Index.open(settings, make_embedder(settings))
+    report = ingest([], settings, index, urls=[f"{site.base}/feeds/rss.xml", f"{site.base}/feeds/sitemap-index.xml",
+                                              f"{site.base}/news/dutch-dikes"])
+    news = f"{site.base}/news/"
+    assert report.added == [news + "rice-exports", news + "hanoi-metro", news + "dutch-dikes"]
+    assert report.skipped == [
+        (PRIVATE_ENTRY, PRIVATE_REASON),
+        (f"{site.base}/feeds/sitemap-index.xml",
+         f"is a sitemap index of 2 sitemap(s); ingest one of them ({site.base}/feeds/news-sitemap.xml), "
+         f"or follow it with `assistant feeds add {site.base}/feeds/sitemap-index.xml`")]
+    assert FeedStore.open(settings.database_url).all() == []  # nothing is followed
