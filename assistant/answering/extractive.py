@@ -170,9 +170,17 @@ class ExtractiveAnswerer:
         if not ranked:
             return abstention
         best_passage = ranked[0][1]
-        best_score = ranked[0][0]
+        kind = expected_kind(question)
+
+        def relevance(score: float, sentence: str) -> float:
+            """The score without the answer-kind bonus: a sentence joins the best one for its words,
+            not for merely holding a number ("…cite it as source number 4")."""
+            return score - (KIND_BONUS if kind and holds(kind, sentence, question) else 0.0)
+
+        best_score = relevance(ranked[0][0], ranked[0][3])
         chosen = [r for r in ranked if r[1] == best_passage
-                  and (r[0] >= 0.25 * best_score or best_score <= 0)][: self.settings.answer_sentences]
+                  and (r is ranked[0] or relevance(r[0], r[3]) >= 0.25 * best_score or best_score <= 0)]
+        chosen = chosen[: self.settings.answer_sentences]
         passage = passages[best_passage]
         if not answers_kind(question, passage, [sentence for *_, sentence in chosen]):
             return abstention

@@ -489,7 +489,7 @@ FAULT_SETTINGS: dict[str, Any] = {"llm_timeout": 1.0, "llm_first_token_timeout":
 @pytest.fixture(scope="module")
 def faulty(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OpenAIStub, Assistant]]:
     """One stub and one assistant for the fault tests (the breaker never opens: FAULT_SETTINGS)."""
-    from .conftest import make_settings
+    from tests.conftest import make_settings
 
     folder = tmp_path_factory.mktemp("faults")
     shutil.copytree(sample_index_dir / "vectorstore", folder / "vectorstore")
