@@ -32,7 +32,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.load_benchmark import QUESTIONS, free_port, percentile  # noqa: E402
+from benchmarks.load_benchmark import (  # noqa: E402
+    QUESTIONS,
+    free_port,
+    percentile,
+    start_server,
+    wait_healthy,
+)
 from tests.openai_stub import OpenAIStub, Reply  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
@@ -40,35 +46,6 @@ FAULTS = {
     "hang": Reply(delay=600.0),  # accepts the request, then sends nothing (the stub's thread sleeps)
     "garbage": Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
 }
-
-
-def start_server(folder: Path, port: int, model_url: str, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CHROMA_PATH": str(folder / "vectorstore"),
-           "DATABASE_URL": f"sqlite:///{folder / 'assistant.db'}",
-           "TIKTOKEN_CACHE_DIR": str(folder / "tiktoken"), "RATE_LIMIT_PER_MINUTE": "1000000",
-           "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-           "OPENAI_BASE_URL": model_url, "LLM_MODEL": "stub-model"}
-    for name in ("OPENAI_API_KEY", "SITES"):
-        env.pop(name, None)
-    command = [str(Path(sys.executable).parent / "assistant"), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--ingest", str(ROOT / "data" / "articles")]
-    return subprocess.Popen(command, cwd=folder, env=env, stdout=log_path.open("wb"),
-                            stderr=subprocess.STDOUT)
-
-
-def wait_up(base: str, process: subprocess.Popen[bytes], timeout: float = 1200) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}; see its log")
-        try:
-            response = httpx.get(f"{base}/api/health", timeout=10)
-            if response.status_code in (200, 503):
-                return dict(response.json())
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the server did not start within {timeout} s")
 
 
 async def client_run(base: str, number: int, questions: int, latencies: list[float],
@@ -112,9 +89,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         log_path = folder / "server.log"
         stub.default = Reply()  # a working model ("The articles do not answer this question.")
-        process = start_server(folder, port, stub.url, log_path)
+        process = start_server(folder, port, log_path, model_url=stub.url)
         try:
-            wait_up(base, process)
+            wait_healthy(base, process, timeout=1200, accept=(200, 503))
             for question in QUESTIONS:  # warm up (embedder, BM25) with the model working
                 httpx.post(f"{base}/api/chat", json={"question": question}, timeout=120).raise_for_status()
             before = httpx.get(f"{base}/api/health", timeout=30).json()

@@ -61,27 +61,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(folder: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(folder: Path, port: int, log_path: Path,
+                 model_url: str | None = None) -> subprocess.Popen[bytes]:
+    """`assistant serve` over the sample articles, extractive as shipped, or with the model at
+    ``model_url`` (an OpenAI-compatible server)."""
     env = {**os.environ, "CHROMA_PATH": str(folder / "vectorstore"),
            "DATABASE_URL": f"sqlite:///{folder / 'assistant.db'}",
            "TIKTOKEN_CACHE_DIR": str(folder / "tiktoken"), "RATE_LIMIT_PER_MINUTE": "1000000",
            "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SITES"):
-        env.pop(name, None)  # the extractive default, as shipped
+        env.pop(name, None)
+    if model_url:
+        env.update(OPENAI_BASE_URL=model_url, LLM_MODEL="stub-model")
     command = [str(Path(sys.executable).parent / "assistant"), "serve", "--host", "127.0.0.1",
                "--port", str(port), "--ingest", str(ROOT / "data" / "articles")]
     return subprocess.Popen(command, cwd=folder, env=env, stdout=log_path.open("wb"),
                             stderr=subprocess.STDOUT)
 
 
-def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 300) -> dict[str, Any]:
+def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 300,
+                 accept: tuple[int, ...] = (200,)) -> dict[str, Any]:
+    """/api/health's body once it answers with one of ``accept`` (503 too while a model fails)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"the server exited with {process.returncode}; see its log")
         try:
-            response = httpx.get(f"{base}/api/health", timeout=5)
-            if response.status_code == 200:
+            response = httpx.get(f"{base}/api/health", timeout=10)
+            if response.status_code in accept:
                 return dict(response.json())
         except httpx.HTTPError:
             pass

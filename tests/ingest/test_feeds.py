@@ -11,7 +11,7 @@ from assistant.errors import SourceError
 from assistant.ingest.feeds import FeedEntry, parse_feed
 from assistant.ingest.fetch import Fetcher
 from tests.conftest import make_settings
-from tests.web_server import LAST_MODIFIED, Site, serve_site
+from tests.web_server import LAST_MODIFIED, Site
 
 FEEDS = Path(__file__).parents[1] / "data" / "feeds"
 BASE = "http://news.test"
@@ -19,12 +19,6 @@ BASE = "http://news.test"
 
 def fixture(name: str) -> bytes:
     return (FEEDS / name).read_bytes().replace(b"SITE", BASE.encode())
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    with serve_site() as running:
-        yield running
 
 
 @pytest.fixture

@@ -13,12 +13,6 @@ from tests.conftest import make_settings
 from tests.web_server import Site, serve_site
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    with serve_site() as running:
-        yield running
-
-
 @pytest.fixture
 def fetcher(tmp_path: Path) -> Iterator[Fetcher]:
     """Private addresses allowed: the test site listens on 127.0.0.1."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from tests.web_server import LAST_MODIFIED, Site, serve_site
 
 PRIVATE_ENTRY = "http://10.0.0.1/internal/memo"
 PRIVATE_REASON = "10.0.0.1 is a private address (10.0.0.1); set FETCH_ALLOW_PRIVATE=true to allow it"
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    with serve_site() as running:
-        yield running
 
 
 def feed_settings(tmp_path: Path) -> Settings:
