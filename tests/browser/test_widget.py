@@ -19,7 +19,8 @@ import pytest
 
 from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
-from tests.conftest import ARTICLES, SCREENSHOTS, RunningApp, free_port, make_settings, serving
+from tests.browser.conftest import SCREENSHOTS, RunningApp, serving
+from tests.conftest import ARTICLES, free_port, make_settings
 
 pytestmark = pytest.mark.browser
 
