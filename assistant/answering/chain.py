@@ -29,7 +29,13 @@ from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
-from assistant.retrieval.recency import TimeFrame, collapse_copies, newest_first, time_frame
+from assistant.retrieval.recency import (
+    TimeFrame,
+    collapse_copies,
+    in_frame_first,
+    newest_first,
+    time_frame,
+)
 from assistant.retrieval.rewrite import heuristic_query, history_context, topic_turns
 from assistant.text import detect_language
 
@@ -187,7 +193,11 @@ class TurnSteps:
         k = max(self.settings.top_k, RETRIEVED_FOR_EVALUATION)
         documents = NewsRetriever(retriever=self.retriever, filters=state.filters, k=k).invoke(query)
         found = collapse_copies([from_document(document) for document in documents])
-        return newest_first(found) if state.frame is not None and state.frame.latest else found
+        if state.frame is not None and state.frame.latest:
+            return newest_first(found)
+        if state.frame is not None and state.frame.prefer:
+            return in_frame_first(found, state.frame)
+        return found
 
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         """The answer's events: the model's verified stream, or the extractive answer at once."""

@@ -5,10 +5,11 @@
     time_frame("Wat is het laatste nieuws over Rusland?", today).latest   # True: prefer the newest
     passages = collapse_copies(passages)   # syndicated/updated copies of a story: the newest one
 
-Only expressions about when an article appeared are read (today, yesterday, this/last week, month,
-year, latest) in English, Dutch, German, Vietnamese and Russian. A year or a month named in a
-question ("GDP growth in 2024", "the March agreement") is about the story, not the publication
-date, and is left to the search.
+Expressions about when an article appeared (today, yesterday, this/last week, month, year) filter
+by publication date, and "the latest" prefers the newest, in English, Dutch, German, Vietnamese and
+Russian. A month named after a preposition ("in March", "im März 2025", "в марте") may be the
+story's time or the article's, so it only puts that month's articles first among the nearly
+equally relevant; a bare year ("GDP growth in 2024") is about the story and is left to the search.
 """
 
 from __future__ import annotations
@@ -44,6 +45,28 @@ EXPRESSIONS: list[tuple[str, str]] = [
      r"|jüngste[nrs]?|aktuell(?:e[nrs]?)?|mới nhất|gần đây|последн(?:ие|ий|яя|ее|их|юю)|свеж(?:ие|ий|ая|ее)"
      r"|недавн(?:о|ие|ий|яя|ее)", "latest"),
 ]
+# "in March", "im März", "in maart", "в марте", "tháng 3" (a year may follow): a month named after a
+# preposition. Such a month may be the story's ("the March agreement") rather than the article's, so
+# it is a preference among nearly equally relevant documents, never a filter.
+MONTHS = {
+    1: "january|januari|januar|январ[еья]|tháng (?:1|một|giêng)",
+    2: "february|februari|februar|феврал[еья]|tháng (?:2|hai)",
+    3: "march|maart|märz|марте?а?|tháng (?:3|ba)",
+    4: "april|апрел[еья]|tháng (?:4|tư|bốn)",
+    5: "may|mei|mai|ма[еяй]|tháng (?:5|năm)",
+    6: "june|juni|июн[еья]|tháng (?:6|sáu)",
+    7: "july|juli|июл[еья]|tháng (?:7|bảy)",
+    8: "august|augustus|август[еа]?|tháng (?:8|tám)",
+    9: "september|сентябр[еья]|tháng (?:9|chín)",
+    10: "october|oktober|октябр[еья]|tháng (?:10|mười)",
+    11: "november|ноябр[еья]|tháng (?:11|mười một)",
+    12: "december|dezember|декабр[еья]|tháng (?:12|mười hai)",
+}
+MONTH = re.compile(
+    r"\b(?:in|during|since|from|of|im|seit|sinds|tijdens|во?|vào|trong)\s+(?:the\s+month\s+of\s+)?(?:"
+    + "|".join(f"(?P<m{number}>{names})" for number, names in MONTHS.items())
+    + r")\b(?:\s+(?:năm\s+)?(?P<year>(?:19|20)\d\d))?",
+    re.IGNORECASE)
 PATTERN = re.compile("|".join(rf"(?P<{name}>\b(?:{pattern})\b)" for pattern, name in EXPRESSIONS),
                      re.IGNORECASE)
 # Two passages tell one story when most word 3-shingles of the shorter one are in the other: a
@@ -61,17 +84,19 @@ class TimeFrame:
     end: date | None = None
     latest: bool = False
     expression: str = ""
+    prefer: bool = False  # a named month: prefer articles of that span, do not filter by it
 
     @property
     def is_span(self) -> bool:
-        return self.start is not None and self.end is not None
+        """A span to filter by (a named month is only preferred)."""
+        return self.start is not None and self.end is not None and not self.prefer
 
 
 def time_frame(question: str, today: date) -> TimeFrame | None:
     """The publication time a question asks about, relative to ``today``; None when it names none."""
     found = PATTERN.search(question)
     if found is None:
-        return None
+        return month_frame(question, today)
     name, expression = found.lastgroup or "", found.group(0)
     monday = today - timedelta(days=today.weekday())
     first_of_month = today.replace(day=1)
@@ -91,6 +116,32 @@ def time_frame(question: str, today: date) -> TimeFrame | None:
         return TimeFrame(latest=True, expression=expression)
     start, end = spans[name]
     return TimeFrame(start=start, end=end, expression=expression)
+
+
+def month_frame(question: str, today: date) -> TimeFrame | None:
+    """A month named in the question, as a preferred span: of the year given, else the most recent
+    such month up to ``today``."""
+    found = MONTH.search(question)
+    if found is None:
+        return None
+    month = next(int(key[1:]) for key, value in found.groupdict().items() if key != "year" and value)
+    year = int(found.group("year")) if found.group("year") else \
+        today.year if month <= today.month else today.year - 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1))
+    return TimeFrame(start=date(year, month, 1), end=last, expression=found.group(0), prefer=True)
+
+
+def in_frame_first(passages: Sequence[Passage], frame: TimeFrame, margin: float = 0.05) -> list[Passage]:
+    """For a preferred span ("in March"): among the documents nearly as relevant as the best one,
+    those published in the span first; the rest keep their order."""
+    if not passages or frame.start is None or frame.end is None:
+        return list(passages)
+    start, end = frame.start.isoformat(), frame.end.isoformat()
+    best = passages[0].score
+    close = [p for p in passages if p.score >= best - margin]
+    rest = [p for p in passages if p.score < best - margin]
+    close.sort(key=lambda p: not start <= str(p.metadata.get("date") or "")[:10] <= end)
+    return close + rest
 
 
 def newest_first(passages: Sequence[Passage], margin: float = 0.05) -> list[Passage]:

@@ -10,7 +10,7 @@ import pytest
 from assistant.documents import Passage
 from assistant.ingest.pipeline import chunking_signature, ingest
 from assistant.ingest.sources import pushed_document
-from assistant.retrieval.recency import collapse_copies, time_frame
+from assistant.retrieval.recency import collapse_copies, in_frame_first, time_frame
 from assistant.service import Assistant
 from tests.conftest import make_settings
 
@@ -50,9 +50,32 @@ def test_latest_asks_for_the_newest(question: str) -> None:
     "When was the March agreement signed?",
     "Who directs the Russian Center for Science and Culture in Vietnam?",
     "What will happen this weekend?",  # not 'this week'
+    "Who may attend the ceremony?",  # a verb, not the month
 ])
 def test_questions_that_name_no_publication_time(question: str) -> None:
     assert time_frame(question, TODAY) is None
+
+
+@pytest.mark.parametrize(("question", "start", "end"), [
+    ("What happened in March?", "2026-03-01", "2026-03-31"),
+    ("What happened in December?", "2026-12-01", "2026-12-31"),  # this month: it has begun
+    ("Was geschah im März 2025?", "2025-03-01", "2025-03-31"),
+    ("Wat gebeurde er in maart?", "2026-03-01", "2026-03-31"),
+    ("Что произошло в марте?", "2026-03-01", "2026-03-31"),
+    ("Chuyện gì xảy ra vào tháng 3?", "2026-03-01", "2026-03-31"),
+])
+def test_a_named_month_is_preferred_not_filtered(question: str, start: str, end: str) -> None:
+    frame = time_frame(question, TODAY)
+    assert frame is not None and frame.prefer and not frame.is_span
+    assert (frame.start.isoformat(), frame.end.isoformat()) == (start, end)  # type: ignore[union-attr]
+
+
+def test_the_preferred_month_goes_first_among_the_nearly_equal() -> None:
+    frame = time_frame("What did the harbour board decide in March?", TODAY)
+    assert frame is not None
+    found = in_frame_first([passage("nov", "A", "2026-11-02", 0.30), passage("mar", "B", "2026-03-12", 0.28),
+                            passage("far", "C", "2026-03-20", 0.10)], frame)
+    assert [p.doc_id for p in found] == ["mar", "nov", "far"]  # 'far' is not nearly as relevant
 
 
 def passage(doc_id: str, text: str, day: str, score: float) -> Passage:
