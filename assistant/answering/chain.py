@@ -12,6 +12,7 @@ users get. Steps are named (``run_name``) so traces read like the pipeline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -39,6 +40,7 @@ from assistant.retrieval.recency import (
 from assistant.retrieval.rewrite import heuristic_query, history_context, topic_turns
 from assistant.text import detect_language
 
+WORDS = re.compile(r"\S+\s*|\s+")  # a word with the space after it (the text joins back whole)
 RETRIEVED_FOR_EVALUATION = 10  # documents listed per turn (recall@k and MRR@10 need 10)
 
 
@@ -204,8 +206,9 @@ class TurnSteps:
         for state in states:
             if self.model_answerer is None:
                 answer = self.extractive(state)
-                events: Iterator[AddableDict] = iter([AddableDict(token=answer.text),
-                                                      AddableDict(answer=answer)])
+                # word by word, as a model's answer streams: readers and clients see one behaviour
+                words = [AddableDict(token=word) for word in WORDS.findall(answer.text)]
+                events: Iterator[AddableDict] = iter([*words, AddableDict(answer=answer)])
             else:
                 events = self.model_answerer.stream(state.question, state.passages, state.lang,
                                                     state.history, state.standalone, state.model_failure,
