@@ -151,8 +151,10 @@ class TurnSteps:
             for value in (filters.lang, filters.outlet, filters.date_from, filters.date_to):
                 check_unicode(value or "", "A filter")
         frame = time_frame(question, inputs.get("today") or date.today())
-        if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)):
-            # "what happened yesterday?" asks about yesterday's articles: their publication date
+        if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)) \
+                and self.retriever.index.has_dates():
+            # "what happened yesterday?" asks about yesterday's articles: their publication date (in a
+            # corpus without dates, such words are only words: "the contract ratified last week")
             filters = replace(filters or Filters(), date_from=frame.start.isoformat(),  # type: ignore[union-attr]
                               date_to=frame.end.isoformat())  # type: ignore[union-attr]
         return Turnstate(

@@ -309,6 +309,10 @@ class Index:
             metadatas = found["metadatas"] or []
             yield from ((i, m or {}, None) for i, m in zip(found["ids"], metadatas, strict=True))
 
+    def has_dates(self) -> bool:
+        """Does any article carry a publication date? (An undated corpus is never filtered by date.)"""
+        return bool(self.collection.get(where={"date_int": {"$gt": 0}}, limit=1, include=[])["ids"])
+
     def document_ids(self) -> set[str]:
         """Every document id in the index (for --prune): one row per document, not per chunk."""
         ids: set[str] = set()

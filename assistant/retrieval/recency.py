@@ -31,7 +31,8 @@ EXPRESSIONS: list[tuple[str, str]] = [
      r"|vergangene[nm]? monat|tháng trước|tháng qua|в прошлом месяце|прошлого месяца|за последний месяц",
      "last_month"),
     (r"last year|past year|previous year|vorig jaar|afgelopen jaar|letzte[ns]? jahr|vergangene[ns]? jahr"
-     r"|năm ngoái|năm trước|năm qua|в прошлом году|прошлого года|за последний год", "last_year"),
+     r"|năm ngoái|năm qua|в прошлом году|прошлого года|за последний год", "last_year"),  # not "năm trước":
+    # "505 triệu năm trước" is "505 million years ago"
     # this week / month / year
     (r"this week|deze week|diese[rn]? woche|tuần này|на этой неделе|этой недели", "this_week"),
     (r"this month|deze maand|diese[nm]? monat|tháng này|в этом месяце|этого месяца", "this_month"),

@@ -135,3 +135,17 @@ def test_yesterday_means_articles_published_yesterday(dated: Assistant) -> None:
     assert answer.retrieved_doc_ids == ["gold"]
     nothing = dated.ask("What happened yesterday in Quortle harbour?", today=date(2026, 11, 25))
     assert nothing.abstained and nothing.retrieved_doc_ids == []
+
+
+def test_in_a_corpus_without_dates_time_words_are_only_words(tmp_path: Path) -> None:
+    """"What contract was ratified last week?" over undated articles (the eval corpora): no filter."""
+    settings = make_settings(tmp_path)
+    assistant = Assistant.open(settings)
+    text = ("The dockworkers' union ratified a new three-year contract with the port authority last week, "
+            "ending a strike that had closed the harbour of Quortle for nine days.")
+    report = ingest([], settings, assistant.index, documents_read=[
+        pushed_document("union", {"title": "Dockworkers ratify contract", "text": text, "lang": "en"},
+                        chunking_signature(settings))])
+    assert report.added == ["union"]
+    answer = assistant.ask("What contract was ratified last week?", today=TODAY)
+    assert answer.retrieved_doc_ids == ["union"] and not answer.abstained
