@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from benchmarks.load_benchmark import (  # noqa: E402
     free_port,
     percentile,
     start_server,
+    stop_server,
     wait_healthy,
 )
 from tests.openai_stub import OpenAIStub, Reply  # noqa: E402
@@ -101,11 +101,7 @@ def main() -> None:
             health = httpx.get(f"{base}/api/health", timeout=30)
             model_calls = len(stub.requests) - calls_before
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_server(process)
         if result["errors"]:
             print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
 

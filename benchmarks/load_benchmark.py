@@ -79,6 +79,14 @@ def start_server(folder: Path, port: int, log_path: Path,
                             stderr=subprocess.STDOUT)
 
 
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 300,
                  accept: tuple[int, ...] = (200,)) -> dict[str, Any]:
     """/api/health's body once it answers with one of ``accept`` (503 too while a model fails)."""
@@ -190,11 +198,7 @@ def main() -> None:
                 httpx.post(f"{base}/api/chat", json={"question": question}, timeout=120).raise_for_status()
             result = asyncio.run(load(base, args.clients, args.questions, args.stream))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_server(process)
         if result["errors"]:
             print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
 
