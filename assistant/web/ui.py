@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import shutil
 import tempfile
 import threading
@@ -23,7 +22,6 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,28 +51,11 @@ from assistant.web.ui_render import (
 
 log = logging.getLogger(__name__)
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 # --- pure helpers -------------------------------------------------------------------------------
 def parse_filters(lang: str | None, outlet: str | None, date_from: str | None,
                   date_to: str | None) -> Filters | None:
     """Filters from the UI's fields; a malformed or reversed date range is a QuestionError."""
-    dates: list[str | None] = []
-    for label, value in (("From", date_from), ("To", date_to)):
-        value = (value or "").strip()
-        if value:
-            try:
-                if not ISO_DATE.match(value):
-                    raise ValueError
-                date.fromisoformat(value)
-            except ValueError:
-                raise QuestionError(
-                    f"{label} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-04-02."
-                ) from None
-        dates.append(value or None)
-    if dates[0] and dates[1] and dates[0] > dates[1]:
-        raise QuestionError(f"The date range is reversed: {dates[0]} is after {dates[1]}.")
-    filters = Filters(lang=lang or None, outlet=outlet or None, date_from=dates[0], date_to=dates[1])
+    filters = Filters.of(lang, outlet, date_from, date_to)
     return None if filters.is_empty() else filters
 
 
