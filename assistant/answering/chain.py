@@ -222,8 +222,8 @@ class TurnSteps:
                 yield event
 
     def extractive(self, state: Turnstate) -> Answer:
-        lexical = self.retriever.lexical
-        answerer = ExtractiveAnswerer(self.settings, lexical.document_frequency, lexical.size)
+        vocabulary = self.retriever.vocabulary()
+        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
         return answerer.answer(state.question, state.passages, state.lang,
                                context=history_context(state.topic, self.settings.max_history_turns))
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from assistant.answering.answer_types import expected_kind, holds, missing_years
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
+from assistant.index.lexical import largest_count
 from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
@@ -90,7 +91,7 @@ class Evidence:
             return cls(0.0, 0.0, 0.0, 0.0, False)
         sparse = [p.sparse_similarity for p in passages if p.sparse_similarity is not None]
         best = passages[0]
-        total = max(frequency.values(), default=1)
+        total = largest_count(frequency)
         weights = {t: idf(frequency[t], total) for t in set(tokenize(question))
                    if t in frequency}
         words = {_prefix_stem(t) for t in tokenize(best.text)}

@@ -200,8 +200,8 @@ class ModelAnswerer:
         then settle what the reader gets (``settle``).
         ``instructions``: the reader's own (e.g. an OpenAI system message), added to the system prompt.
         """
-        lexical = self.retriever.lexical
-        extractive = ExtractiveAnswerer(self.settings, lexical.document_frequency, lexical.size)
+        vocabulary = self.retriever.vocabulary()
+        extractive = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
         context = history_context(history, self.settings.max_history_turns)
 
         def quoted(notice: str = "") -> Answer:
@@ -223,7 +223,7 @@ class ModelAnswerer:
         if not used:
             yield from events_of(quoted(NO_ROOM))
             return
-        verifier = CitationVerifier(used, self.retriever.index.embedder, lexical.document_frequency,
+        verifier = CitationVerifier(used, self.retriever.index.embedder, vocabulary,
                                     split_sentences, lang=lang)
         checker = CitationStream(verifier, lang=lang)
         error = yield from self.verified_tokens(self.messages(values, sources, instructions), checker)

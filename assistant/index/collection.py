@@ -1,8 +1,13 @@
-"""The Chroma collection: open it (embedded or server), add a document's chunks, delete, count.
+"""The index: the Chroma collection (vectors, texts, metadata) and its word index (BM25, SQLite).
 
     index = Index.open(settings, embedder)
     index.add_chunks(chunks)                 # embeds with our embedder, upserts by stable id
     index.delete_document("000_article.txt")
+
+Every write goes to both, in an order that a crash cannot turn into a missing word entry: words
+are written before vectors (ingest judges a document complete by its vectors, so an interrupted
+write is redone), and vectors are deleted before words (a word entry without vectors is skipped by
+searches). An index built before the word index existed gets one on first open.
 
 The collection records the embedding model that built it; opening it with another model raises
 IndexNotReady, so vectors of two models are never mixed. It also records whether its chunks carry
@@ -31,6 +36,7 @@ from assistant.config import Settings
 from assistant.documents import Chunk
 from assistant.errors import DocumentNotFound, IndexNotReady
 from assistant.index.embeddings import E5Embeddings, OpenAICompatibleEmbeddings, SparseEncoder
+from assistant.index.lexical import Entry, LexicalStore
 
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
@@ -130,10 +136,11 @@ class Index:
     search stale vectors, and fail on deleted ones.
     """
 
-    def __init__(self, collection: Any, store: Chroma, embedder: Embedder,
+    def __init__(self, collection: Any, store: Chroma, embedder: Embedder, words: LexicalStore,
                  sparse: SparseEncoder | None = None, settings: Settings | None = None,
                  client: Any = None, write_batch: int = WRITE_BATCH) -> None:
         self.collection = collection
+        self.words = words
         self.store = store
         self.embedder = embedder
         self.sparse = sparse  # set when the collection's chunks carry sparse vectors
@@ -175,15 +182,33 @@ class Index:
             write_batch = min(WRITE_BATCH, int(client.get_max_batch_size()))
         except (ChromaError, ValueError, OSError, ConnectionError) as exc:
             raise IndexNotReady(f"Cannot ask the Chroma client for its batch size: {exc}") from exc
-        return cls(collection, store, embedder, SparseEncoder(dense=shared) if sparse else None,
-                   settings=settings, client=client, write_batch=write_batch)
+        index = cls(collection, store, embedder, LexicalStore.open(settings.words_path),
+                    SparseEncoder(dense=shared) if sparse else None,
+                    settings=settings, client=client, write_batch=write_batch)
+        index.complete_words()
+        return index
 
     @staticmethod
     def drop(settings: Settings, client: Any = None) -> None:
-        """Delete the whole collection (for a rebuild with another embedding model)."""
+        """Delete the whole collection and its words (for a rebuild with another embedding model)."""
         client = client or connect(settings)
         with contextlib.suppress(NotFoundError, ValueError):
             client.delete_collection(settings.collection)
+        LexicalStore.open(settings.words_path).clear()
+
+    def complete_words(self) -> int:
+        """Give the word index the chunks it lacks (an index built before it existed, or a write
+        another tool made to Chroma alone); returns how many. Cheap when the counts agree."""
+        if self.words.size >= self.count():
+            return 0
+        have = self.words.chunk_ids()
+        missing = [chunk_id for chunk_id, _, _ in self.iter_rows(include=[]) if chunk_id not in have]
+        log.info("adding %d chunks to the word index %s", len(missing), self.words.path)
+        for first in range(0, len(missing), PAGE):
+            page = self.collection.get(ids=missing[first:first + PAGE], include=["metadatas", "documents"])
+            rows = zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True)
+            self.words.upsert(Entry.of(chunk_id, text or "", meta or {}) for chunk_id, meta, text in rows)
+        return len(missing)
 
     # --- writing -------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], on_chunk: Callable[[], None] | None = None) -> None:
@@ -210,6 +235,7 @@ class Index:
             elif on_chunk:
                 for _ in batch:
                     on_chunk()
+            self.words.upsert(Entry.of(c.chunk_id, c.text, c.metadata) for c in batch)
             self.collection.upsert(
                 ids=[c.chunk_id for c in batch],
                 embeddings=vectors,  # type: ignore[arg-type]
@@ -222,6 +248,7 @@ class Index:
     def delete_ids(self, ids: list[str]) -> None:
         for first in range(0, len(ids), PAGE):
             self.collection.delete(ids=ids[first:first + PAGE])
+            self.words.delete(ids[first:first + PAGE])
         if ids:
             self.touch()
 

@@ -5,10 +5,12 @@
 
 Dense search carries questions across languages; BM25 catches exact names, numbers and rare words
 that embeddings blur; e5's sparse "latent terms" (SparseEncoder) match concepts across languages
-where BM25 cannot. All three propose chunks; each chunk's fused score is its calibrated cosine,
-plus a small weight times its lexical match (the share of the question's IDF weight that the chunk
-contains: BM25 with k1 = 0, over the question's total IDF), plus a weight times the cosine of the
-sparse vectors. A document is as good as its best chunk.
+where BM25 cannot. Dense search (Chroma, per language) and BM25 (the word index, SQLite FTS5)
+propose chunks; each chunk's fused score is its calibrated cosine, plus a small weight times its
+lexical match (the share of the question's IDF weight that the chunk contains: BM25 with k1 = 0,
+over the question's total IDF), plus a weight times the cosine of the sparse vectors, which travel
+with each chunk in Chroma. A document is as good as its best chunk. Nothing here holds the whole
+corpus: each search reads only its candidates, so a new article counts the moment it is written.
 
 Why these choices, measured on the dev sets: score fusion rather than rank fusion, because for a
 cross-language question BM25 finds only noise and ranks would give that noise a full vote
@@ -21,14 +23,9 @@ recall@5 91.7 → 94.8 (Russian 86.7 → 93.3) and nyt recall@1 86.0 → 88.5, r
 
 from __future__ import annotations
 
-import functools
-import logging
-import threading
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import bm25s
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -38,171 +35,41 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.documents import Filters, Passage
 from assistant.index.collection import SPARSE_KEY, Index
+from assistant.index.lexical import Vocabulary, chunk_words
 from assistant.text import bm25_idf, tokenize
+
+CHROMA_OPERATORS = {"=": "$eq", ">=": "$gte", "<=": "$lte"}
 
 
 def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
     """Filters as a Chroma ``where`` clause (None when nothing filters)."""
-    if filters is None or filters.is_empty():
+    clauses: list[dict[str, Any]] = [
+        {field: value} if operator == "=" else {field: {CHROMA_OPERATORS[operator]: value}}
+        for field, operator, value in (filters.conditions() if filters else [])
+    ]
+    if not clauses:
         return None
-    clauses: list[dict[str, Any]] = []
-    if filters.lang:
-        clauses.append({"lang": filters.lang.lower()})
-    if filters.outlet:
-        clauses.append({"outlet": filters.outlet})
-    if filters.date_from:
-        clauses.append({"date_int": {"$gte": _date_int(filters.date_from)}})
-    if filters.date_to:
-        clauses.append({"date_int": {"$lte": _date_int(filters.date_to)}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _date_int(value: str) -> int:
-    return int(value.replace("-", ""))  # Filters checked it is YYYY-MM-DD
-
-
-def matches(metadata: dict[str, Any], filters: Filters | None) -> bool:
-    """The same test as ``chroma_where``, in Python, for the lexical side."""
-    if filters is None or filters.is_empty():
-        return True
-    date = int(metadata.get("date_int") or 0)
-    return not (
-        (filters.lang and metadata.get("lang") != filters.lang.lower())
-        or (filters.outlet and metadata.get("outlet") != filters.outlet)
-        or (filters.date_from and date < _date_int(filters.date_from))
-        or (filters.date_to and date > _date_int(filters.date_to))
-    )
-
-
-@dataclass
-class SparseMatrix:
-    """The chunks' sparse vectors, row after row (compressed rows: ``starts`` into the flat arrays)."""
-
-    indices: np.ndarray
-    values: np.ndarray
-    starts: np.ndarray
-
-    @classmethod
-    def of(cls, rows: list[tuple[np.ndarray, np.ndarray]]) -> SparseMatrix:
-        # a row with no feature gets one of weight 0, so that every row has a start of its own
-        rows = [(i, v) if len(i) else (np.zeros(1, np.int64), np.zeros(1, np.float32)) for i, v in rows]
-        starts = np.cumsum([0] + [len(i) for i, _ in rows[:-1]])
-        return cls(np.concatenate([i for i, _ in rows]), np.concatenate([v for _, v in rows]), starts)
-
-    def scores(self, query: np.ndarray) -> np.ndarray:
-        """Each row's dot product with a dense query vector (a cosine: both are normalised)."""
-        return np.add.reduceat(self.values * query[self.indices], self.starts)
-
-
-@dataclass
-class LexicalIndex:
-    """BM25 over every chunk in the collection, rebuilt when the collection changes."""
-
-    ids: list[str]
-    texts: list[str]
-    metadatas: list[dict[str, Any]]
-    bm25: bm25s.BM25 | None
-    matcher: bm25s.BM25 | None  # k1 = 0: a chunk's score is the summed IDF of the terms it contains
-    document_frequency: dict[str, int]
-    languages: list[str]
-    size: int
-    sparse: SparseMatrix | None = None  # the chunks' sparse vectors, when the collection has them
-
-    @property
-    def vocabulary(self) -> dict[str, int]:
-        return self.document_frequency
-
-    @functools.cached_property
-    def rows(self) -> dict[str, int]:
-        """Row of each chunk id."""
-        return {chunk_id: row for row, chunk_id in enumerate(self.ids)}
-
-    @classmethod
-    def build(cls, index: Index) -> LexicalIndex:
-        ids, texts, metadatas, packed = [], [], [], []
-        for chunk_id, metadata, text in index.iter_rows(include=["metadatas", "documents"]):
-            metadata = dict(metadata or {})
-            packed.append(metadata.pop(SPARSE_KEY, None))
-            ids.append(chunk_id)
-            texts.append(text or "")
-            metadatas.append(metadata)
-        sparse = None
-        if ids and index.sparse is not None and all(isinstance(p, str) for p in packed):
-            sparse = SparseMatrix.of([index.sparse.unpack(p) for p in packed])  # type: ignore[arg-type]
-        corpus = [tokenize(f"{m.get('title', '')} {t}") for t, m in zip(texts, metadatas, strict=True)]
-        # bm25s sets its own logger to DEBUG when imported; its index-building chatter is not ours.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        bm25 = matcher = None
-        frequency: Counter[str] = Counter()
-        for tokens in corpus:
-            frequency.update(set(tokens))
-        if ids:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-            matcher = bm25s.BM25(k1=0.0)
-            matcher.index(corpus, show_progress=False)
-        languages = sorted({str(m.get("lang") or "") for m in metadatas})
-        return cls(ids, texts, metadatas, bm25, matcher, dict(frequency), languages, len(ids), sparse)
-
-    def idf(self, term: str) -> float:
-        """BM25's (Lucene) inverse document frequency; a word no chunk has gets the highest."""
-        return bm25_idf(self.document_frequency.get(term, 0), self.size)
-
-    def coverage(self, query: str) -> np.ndarray:
-        """For every chunk (by row), the share of the query's IDF weight among its words, 0..1."""
-        terms = set(tokenize(query))
-        known = [t for t in terms if t in self.vocabulary]
-        if self.matcher is None or not known:
-            return np.zeros(self.size, dtype=np.float32)
-        total = sum(self.idf(t) for t in terms)
-        return np.asarray(self.matcher.get_scores(known), dtype=np.float32) / total
-
-    def allowed(self, filters: Filters | None) -> np.ndarray | None:
-        """Which rows the filters let through (None: all of them)."""
-        if filters is None or filters.is_empty():
-            return None
-        return np.array([matches(m, filters) for m in self.metadatas])
-
-    def search(self, query: str, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the best chunks among the ``allowed`` rows."""
-        terms = [t for t in tokenize(query) if t in self.vocabulary]
-        if self.bm25 is None or not terms:
-            return []
-        mask = None if allowed is None else allowed.astype(np.float32)
-        limit = min(limit, len(self.ids))
-        results, scores = self.bm25.retrieve(
-            [terms], k=limit, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [(int(r), float(s)) for r, s in zip(results[0], scores[0], strict=True) if s > 0]
+def coverage(question_terms: set[str], words: set[str], vocabulary: Vocabulary) -> float:
+    """The share of the question's IDF weight among a chunk's words, 0..1 (a word no chunk has
+    weighs the most and is never covered)."""
+    weights = {t: bm25_idf(vocabulary.get(t, 0), vocabulary.chunks) for t in question_terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in words and t in vocabulary) / total if total else 0.0
 
 
 class HybridRetriever:
-    """Dense + BM25 retrieval over one Index; safe to share between threads."""
+    """Dense + BM25 (+ sparse) retrieval over one Index; safe to share between threads."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self._lexical: LexicalIndex | None = None
-        self._version: str | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def lexical(self) -> LexicalIndex:
-        """The lexical side, rebuilt when the collection's version changes (a write here or in
-        any other process or replica; never judged by the count, which a replace leaves as it was)."""
-        version = self.index.version()
-        with self._lock:
-            if self._lexical is None or version != self._version:
-                self.index.follow(version)
-                with self.index.lock.reading():
-                    self._lexical = LexicalIndex.build(self.index)
-                self._version = version
-            return self._lexical
-
-    def refresh(self) -> None:
-        """Forget the lexical index (it is rebuilt on the next search)."""
-        with self._lock:
-            self._lexical = None
+    def vocabulary(self) -> Vocabulary:
+        """How many chunks have each word, for IDF weights (read fresh: the index grows)."""
+        return self.index.words.vocabulary()
 
     def search(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
         """The best passage of each of the ``k`` best documents, best first.
@@ -215,52 +82,48 @@ class HybridRetriever:
         k = k or self.settings.top_k
         if not query.strip():
             return []
-        lexical = self.lexical
-        if lexical.size == 0:
+        # another process or replica may have written: an embedded Chroma client is reopened
+        self.index.follow(self.index.version())
+        if self.index.words.size == 0:
             return []
         with self.index.lock.reading():
-            return self._search(query, filters, k, lexical)
+            return self._search(query, filters, k)
 
-    def _search(self, query: str, filters: Filters | None, k: int, lexical: LexicalIndex) -> list[Passage]:
+    def _search(self, query: str, filters: Filters | None, k: int) -> list[Passage]:
         vector = self.index.embedder.embed_query(query)
         chunks: dict[str, Passage] = {}
+        packed: dict[str, str] = {}  # chunk id → its sparse vector, as stored
         shifts: dict[str, float] = {}
-        languages = [filters.lang.lower()] if filters and filters.lang else lexical.languages
+        languages = [filters.lang.lower()] if filters and filters.lang else self.index.words.languages()
         for language in languages:
             scoped = replace(filters or Filters(), lang=language)
-            found = self.dense(vector, self.settings.candidates, scoped)
+            found = self.dense(vector, self.settings.candidates, scoped, packed)
             if found:
                 shifts[language] = float(np.mean([p.dense_similarity for p in found]))
             for passage in found:
                 chunks[passage.chunk_id] = passage
 
-        allowed = lexical.allowed(filters)
-        hits = lexical.search(query, self.settings.candidates, allowed)
-        sparse = self.sparse_scores(query, lexical)
-        proposed = [row for row, _ in hits] + self.sparse_candidates(sparse, lexical, allowed)
-        missing = list(dict.fromkeys(lexical.ids[row] for row in proposed if lexical.ids[row] not in chunks))
-        similarities = self._similarities(vector, missing)
-        for row in proposed:
-            chunk_id = lexical.ids[row]
-            if chunk_id not in chunks:
-                chunks[chunk_id] = Passage(
-                    chunk_id=chunk_id, doc_id=str(lexical.metadatas[row].get("doc_id")),
-                    text=lexical.texts[row], metadata=dict(lexical.metadatas[row]),
-                    dense_similarity=similarities.get(chunk_id, 0.0),
-                )
-        for rank, (row, score) in enumerate(hits):
-            passage = chunks[lexical.ids[row]]
-            passage.lexical_rank = rank
-            passage.lexical_score = score
+        hits = self.index.words.search(query, self.settings.candidates, filters)
+        chunks.update(self._stored(vector, [cid for cid, _ in hits if cid not in chunks], packed))
+        for rank, (chunk_id, score) in enumerate(hits):
+            if chunk_id in chunks:  # a chunk deleted from Chroma meanwhile is left out
+                chunks[chunk_id].lexical_rank = rank
+                chunks[chunk_id].lexical_score = score
 
-        coverage = lexical.coverage(query)
+        vocabulary = self.vocabulary()
+        terms = set(tokenize(query))
+        vocabulary.prefetch(terms)
+        encoder = self.index.sparse if self.settings.sparse_weight > 0 else None
+        sparse_query = encoder.query(query) if encoder is not None else None
         for passage in chunks.values():
             shift = shifts.get(str(passage.metadata.get("lang")), passage.dense_similarity)
             passage.calibrated = passage.dense_similarity - shift
-            row = lexical.rows.get(passage.chunk_id)
-            passage.lexical_coverage = float(coverage[row]) if row is not None else 0.0
-            if sparse is not None:
-                passage.sparse_similarity = float(sparse[row]) if row is not None else 0.0
+            words = set(chunk_words(str(passage.metadata.get("title") or ""), passage.text))
+            passage.lexical_coverage = coverage(terms, words, vocabulary)
+            if sparse_query is not None and encoder is not None:
+                stored = packed.get(passage.chunk_id)
+                indices, values = encoder.unpack(stored) if stored else ([], [])
+                passage.sparse_similarity = float(np.dot(values, sparse_query[indices])) if stored else 0.0
             passage.score = (passage.calibrated + self.settings.lexical_weight * passage.lexical_coverage
                              + self.settings.sparse_weight * (passage.sparse_similarity or 0.0))
         best: dict[str, Passage] = {}
@@ -268,49 +131,58 @@ class HybridRetriever:
             best.setdefault(passage.doc_id, passage)
         return list(best.values())[:k]
 
-    def sparse_scores(self, query: str, lexical: LexicalIndex) -> np.ndarray | None:
-        """The query's sparse cosine with every chunk (by row); None when the index has none."""
-        encoder = self.index.sparse
-        if lexical.sparse is None or encoder is None or self.settings.sparse_weight <= 0:
-            return None
-        return lexical.sparse.scores(encoder.query(query))
-
-    def sparse_candidates(self, scores: np.ndarray | None, lexical: LexicalIndex,
-                          allowed: np.ndarray | None) -> list[int]:
-        """Rows of the chunks the sparse vectors propose among the ``allowed`` rows, best first."""
-        if scores is None:
-            return []
-        if allowed is not None:
-            scores = np.where(allowed, scores, -np.inf)
-        limit = min(self.settings.candidates, lexical.size)
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        return [int(row) for row in top[np.argsort(-scores[top])] if np.isfinite(scores[row])]
-
-    def dense(self, vector: list[float], limit: int, filters: Filters | None) -> list[Passage]:
+    def dense(self, vector: list[float], limit: int, filters: Filters | None,
+              packed: dict[str, str] | None = None) -> list[Passage]:
+        """The nearest chunks by cosine; their sparse vectors go into ``packed`` when given."""
         found = self.index.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=limit, filter=chroma_where(filters)
         )
-        return [
-            Passage(
-                chunk_id=str(doc.id), doc_id=str(doc.metadata.get("doc_id")), text=doc.page_content,
-                metadata={k: v for k, v in doc.metadata.items() if k != SPARSE_KEY},
-                dense_similarity=1.0 - float(distance), dense_rank=rank,
-            )
-            for rank, (doc, distance) in enumerate(found)
-        ]
+        passages = []
+        for rank, (doc, distance) in enumerate(found):
+            metadata = dict(doc.metadata)
+            sparse = metadata.pop(SPARSE_KEY, None)
+            if packed is not None and isinstance(sparse, str):
+                packed[str(doc.id)] = sparse
+            passages.append(Passage(
+                chunk_id=str(doc.id), doc_id=str(metadata.get("doc_id")), text=doc.page_content,
+                metadata=metadata, dense_similarity=1.0 - float(distance), dense_rank=rank,
+            ))
+        return passages
 
-    def similarities(self, vector: list[float], chunk_ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of the query to stored chunks (those found by BM25 only); a chunk
-        deleted meanwhile is left out."""
-        with self.index.lock.reading():
-            return self._similarities(vector, chunk_ids)
-
-    def _similarities(self, vector: list[float], chunk_ids: list[str]) -> dict[str, float]:
+    def _stored(self, vector: list[float], chunk_ids: list[str],
+                packed: dict[str, str]) -> dict[str, Passage]:
+        """Chunks that BM25 alone proposed, read from Chroma with their cosine to the query; a
+        chunk deleted meanwhile is left out."""
         if not chunk_ids:
             return {}
-        stored = self.index.collection.get(ids=chunk_ids, include=["embeddings"])
-        matrix = np.asarray(stored["embeddings"], dtype=np.float32)
-        return dict(zip(stored["ids"], (matrix @ np.asarray(vector, dtype=np.float32)).tolist(), strict=True))
+        stored = self.index.collection.get(ids=chunk_ids, include=["embeddings", "metadatas", "documents"])
+        similarities = cosines(stored, vector)
+        passages = {}
+        rows = zip(stored["ids"], stored["metadatas"] or [], stored["documents"] or [], strict=True)
+        for chunk_id, metadata, text in rows:
+            metadata = dict(metadata or {})
+            sparse = metadata.pop(SPARSE_KEY, None)
+            if isinstance(sparse, str):
+                packed[chunk_id] = sparse
+            passages[chunk_id] = Passage(chunk_id=chunk_id, doc_id=str(metadata.get("doc_id")),
+                                         text=text or "", metadata=metadata,
+                                         dense_similarity=similarities[chunk_id])
+        return passages
+
+    def similarities(self, vector: list[float], chunk_ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to stored chunks; a chunk deleted meanwhile is left out."""
+        if not chunk_ids:
+            return {}
+        with self.index.lock.reading():
+            return cosines(self.index.collection.get(ids=chunk_ids, include=["embeddings"]), vector)
+
+
+def cosines(stored: Any, vector: list[float]) -> dict[str, float]:
+    """Chunk id → cosine with the query, for what a Chroma ``get`` with embeddings returned."""
+    if not stored["ids"]:
+        return {}
+    matrix = np.asarray(stored["embeddings"], dtype=np.float32).reshape(len(stored["ids"]), -1)
+    return dict(zip(stored["ids"], (matrix @ np.asarray(vector, dtype=np.float32)).tolist(), strict=True))
 
 
 class NewsRetriever(BaseRetriever):

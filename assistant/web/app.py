@@ -382,7 +382,6 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
         def run_ingest() -> Any:
             with state.ingest_lock:
                 report = ingest(paths, state.settings, state.assistant.index)
-                state.assistant.retriever.refresh()
                 return report
 
         report = await asyncio.to_thread(run_ingest)
@@ -426,7 +425,6 @@ def run(settings: Settings, ingest_paths: Sequence[Path] = ()) -> None:
         from assistant.ingest.pipeline import ingest
 
         report = ingest(list(ingest_paths), settings, assistant.index)
-        assistant.retriever.refresh()
     server = uvicorn.Server(server_config(create_app(settings, assistant), settings))
     console = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config: shown at INFO
     if report is not None:

@@ -329,7 +329,6 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                 ingest_lock.acquire()
             try:  # one ingest at a time, the API's uploads included
                 report = ingest([folder], settings, assistant.index, progress=on_progress)
-                assistant.retriever.refresh()
             finally:
                 ingest_lock.release()
         except AssistantError as exc:

@@ -375,7 +375,6 @@ def test_a_source_cannot_break_out_of_its_data_block(
     settings = with_model(make_settings(tmp_path), stub.url)
     assistant = Assistant.open(settings)
     ingest([folder], settings, assistant.index)
-    assistant.retriever.refresh()
     stub.script(Reply(text="The metro was closed forever [4]."))
     _, answer = run(assistant, "How many passengers did the new Hanoi metro line carry on its first day?")
 

@@ -93,7 +93,6 @@ def test_an_injected_instruction_does_not_produce_foreign_citations(
     settings = with_local_model(make_settings(tmp_path))
     assistant = Assistant.open(settings)
     ingest([folder], settings, assistant.index)
-    assistant.retriever.refresh()
     answer = assistant.ask("How many passengers did the new Hanoi metro line carry on its first day?")
     assert "[9]" not in answer.text
     check_citations(answer)

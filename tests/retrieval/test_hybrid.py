@@ -15,9 +15,9 @@ from assistant.config import Settings
 from assistant.documents import Filters
 from assistant.errors import QuestionError
 from assistant.index.embeddings import SparseEncoder
-from assistant.retrieval.hybrid import NewsRetriever, SparseMatrix, chroma_where
+from assistant.retrieval.hybrid import NewsRetriever, chroma_where
 from assistant.service import Assistant
-from assistant.text import tokenize
+from assistant.text import bm25_idf, tokenize
 from tests.conftest import ARTICLES
 
 DUTCH = "003_024cb3686d4085ed.txt"
@@ -87,21 +87,26 @@ def test_where_clause_and_tokenizer() -> None:
 
 
 def test_lexical_match_is_the_share_of_the_question_idf(sample_assistant: Assistant) -> None:
-    lexical = sample_assistant.retriever.lexical
+    retriever = sample_assistant.retriever
+    vocabulary = retriever.vocabulary()
     names = "Zarubezhneft Gazprom Petrovietnam"
-    full = lexical.coverage(names)
-    best = int(full.argmax())
-    assert full[best] == pytest.approx(1.0)  # one passage names all three
-    assert lexical.metadatas[best]["doc_id"] == DUTCH
+    best = retriever.search(names, k=1)[0]
+    assert best.doc_id == DUTCH and best.lexical_coverage == pytest.approx(1.0)  # it names all three
+    assert best.lexical_rank == 0 and best.lexical_score > 0
+
+    def weight(term: str) -> float:
+        return bm25_idf(vocabulary.get(term, 0), vocabulary.chunks)
+
     # a word no article has still counts in the question's weight: no passage matches it all
-    partial = lexical.coverage(f"{names} Xylophonist")
-    assert 0.3 < partial[best] < 0.8
-    assert partial[best] == pytest.approx(
-        sum(lexical.idf(t) for t in tokenize(names)) / sum(lexical.idf(t) for t in tokenize(f"{names} Xylophonist")))
-    assert not lexical.coverage("Xylophonist").any()
+    partial = retriever.search(f"{names} Xylophonist", k=1)[0]
+    assert partial.chunk_id == best.chunk_id
+    assert partial.lexical_coverage == pytest.approx(
+        sum(weight(t) for t in tokenize(names)) / sum(weight(t) for t in tokenize(f"{names} Xylophonist")))
+    assert 0.3 < partial.lexical_coverage < 0.8
+    assert not any(p.lexical_coverage for p in retriever.search("Xylophonist", k=5))
     # the fused score is the calibrated cosine plus the weighted lexical and sparse matches
     settings = sample_assistant.settings
-    for passage in sample_assistant.retriever.search(names, k=5):
+    for passage in retriever.search(names, k=5):
         assert passage.score == pytest.approx(
             passage.calibrated + settings.lexical_weight * passage.lexical_coverage
             + settings.sparse_weight * (passage.sparse_similarity or 0.0), abs=1e-6)
@@ -110,18 +115,26 @@ def test_lexical_match_is_the_share_of_the_question_idf(sample_assistant: Assist
 def test_sparse_vectors_match_concepts_across_languages(sample_assistant: Assistant) -> None:
     """e5's latent terms: a Vietnamese phrase shares none of the words of the English passage that
     names the same centre, and still matches it far better than an unrelated passage."""
-    lexical = sample_assistant.retriever.lexical
-    assert lexical.sparse is not None  # every chunk of the sample index carries its vector
-    scores = sample_assistant.retriever.sparse_scores("Trung tâm Khoa học và Văn hóa Nga", lexical)
-    assert scores is not None and scores.shape == (lexical.size,)
-    rows = {lexical.metadatas[r]["doc_id"]: r for r in np.argsort(-scores)}  # best row of each doc
-    centre = next(r for r in range(lexical.size) if "Russian Center for Science and Culture" in lexical.texts[r])
-    oil = next(r for r in range(lexical.size) if "Zarubezhneft" in lexical.texts[r])
-    assert scores[centre] > scores[oil] + 0.05
-    assert not set(tokenize(lexical.texts[centre])) & set(tokenize("Trung tâm Khoa học và Văn hóa Nga"))
-    assert "000_9816ccc5144c5afd.txt" in rows
-    # the packed vectors are internal: no passage or source shows them
-    for passage in sample_assistant.retriever.search("Trung tâm Khoa học và Văn hóa Nga", k=5):
+    index = sample_assistant.index
+    assert index.sparse is not None
+    rows = {chunk_id: (text, metadata) for chunk_id, metadata, text in index.iter_rows(["metadatas", "documents"])}
+    assert all("sparse" in metadata for _, metadata in rows.values())  # every chunk carries its vector
+    phrase = "Trung tâm Khoa học và Văn hóa Nga"
+    query = index.sparse.query(phrase)
+
+    def chunk(needle: str) -> tuple[str, float]:
+        text, metadata = next(row for row in rows.values() if needle in str(row[0]))
+        indices, values = SparseEncoder.unpack(metadata["sparse"])
+        return str(text), float(values @ query[indices])
+
+    centre_text, centre = chunk("Russian Center for Science and Culture")
+    assert not set(tokenize(centre_text)) & set(tokenize(phrase))
+    assert centre > chunk("Zarubezhneft")[1] + 0.05
+    # the search uses them, and the packed vectors are internal: no passage or source shows them
+    found = sample_assistant.retriever.search(phrase, k=5)
+    centre_passage = next(p for p in found if p.doc_id == "000_9816ccc5144c5afd.txt")
+    assert centre_passage.sparse_similarity is not None and centre_passage.sparse_similarity > 0.2
+    for passage in found:
         assert "sparse" not in passage.metadata
 
 
@@ -132,12 +145,8 @@ def test_sparse_vectors_pack_and_score() -> None:
     assert float(values @ values) == pytest.approx(1.0, abs=1e-5)
     unpacked = encoder.unpack(encoder.packed("Murashkin directs the Russian Center for Science and Culture."))
     assert np.array_equal(unpacked[0], indices) and np.allclose(unpacked[1], values, atol=1e-3)
-    # rows of a matrix score like dot products; a row without features (an empty chunk) scores 0
     query = encoder.query("Who directs the Russian centre?")
-    matrix = SparseMatrix.of([unpacked, (np.zeros(0, np.int64), np.zeros(0, np.float32)), unpacked])
-    expected = float(unpacked[1] @ query[unpacked[0]])
-    assert matrix.scores(query) == pytest.approx([expected, 0.0, expected], abs=1e-6)
-    assert expected > 0.2
+    assert float(unpacked[1] @ query[unpacked[0]]) > 0.2
 
 
 def test_a_replaced_article_is_searched_by_its_new_words_even_with_the_same_chunk_count(

@@ -1,0 +1,298 @@
+"""The words side of the index: BM25 over every chunk in SQLite FTS5, grown and shrunk in place.
+
+    words = LexicalStore.open(settings)
+    words.upsert(chunks)                        # in one transaction: FTS5 rows and word counts
+    words.search("Murashkin centre", limit=50)  # [(chunk_id, BM25 score)], best first
+    words.vocabulary().get("murashkin")         # in how many chunks a word is
+    words.delete(["000_article.txt#0"])
+
+Why a database and not a copy in each process: adding one article touches only its rows, so it is
+searchable the moment its transaction commits, in this process and every other one reading the same
+file (WAL: readers never wait for the writer), and nothing is rebuilt from all chunks. Memory stays
+flat as the corpus grows: SQLite pages in what a query reads. The chunk texts and vectors stay in
+Chroma; this file holds each chunk's words (as our ``tokenize`` reads them, so every language splits
+the same way), the filter fields, and each word's document frequency, which the answerers' IDF
+weights need (FTS5's own counts are per term of its tokenizer; ours are per word of ``tokenize``).
+Open-source Chroma has no BM25 and no sparse index of its own ("not enabled in local", "not
+implemented for local executor", Chroma 1.5), so the words cannot live in the collection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.documents import Filters
+from assistant.errors import IndexNotReady
+from assistant.text import tokenize
+
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
+    text, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+    lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+ADD_LANGUAGE = "INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE SET chunks = chunks + ?"
+# A word in more than this share of the chunks (and in more than COMMON_MIN of them) does not
+# propose candidates: its BM25 weight is near nothing, and scoring every chunk that has "the" is
+# what makes a query slow on a million chunks. It still counts in the lexical match of candidates.
+COMMON_SHARE = 0.2
+COMMON_MIN = 10_000
+
+
+def chunk_words(title: str, text: str) -> list[str]:
+    """The words of a chunk as BM25 and the IDF weights count them: its headline and its text."""
+    return tokenize(f"{title} {text}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One chunk as the words side keeps it."""
+
+    chunk_id: str
+    words: list[str]
+    doc_id: str = ""
+    lang: str = ""
+    outlet: str = ""
+    date_int: int = 0
+
+    @classmethod
+    def of(cls, chunk_id: str, text: str, metadata: Mapping[str, Any]) -> Entry:
+        return cls(chunk_id, chunk_words(str(metadata.get("title") or ""), text),
+                   str(metadata.get("doc_id") or ""), str(metadata.get("lang") or ""),
+                   str(metadata.get("outlet") or ""), int(metadata.get("date_int") or 0))
+
+
+class Vocabulary(Mapping[str, int]):
+    """Word → number of chunks that have it, read from the store as asked (and remembered for
+    this one turn); ``len()`` is the number of distinct words, ``largest`` the most chunks any word
+    is in, ``chunks`` the number of chunks."""
+
+    def __init__(self, store: LexicalStore) -> None:
+        self.store = store
+        self._known: dict[str, int] = {}
+        self.chunks, self.largest, self._size = store.facts("chunks", "largest", "vocabulary")
+
+    def __getitem__(self, term: str) -> int:
+        if term not in self._known:
+            self._known.update(self.store.frequencies([term]))
+            self._known.setdefault(term, 0)
+        if not self._known[term]:
+            raise KeyError(term)
+        return self._known[term]
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.get(term, 0) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("the vocabulary is looked up word by word, not listed")
+
+    def __len__(self) -> int:
+        return self._size
+
+    def prefetch(self, terms: Iterable[str]) -> None:
+        """Look up many words in one query."""
+        wanted = [t for t in set(terms) if t not in self._known]
+        if wanted:
+            found = self.store.frequencies(wanted)
+            self._known.update({t: found.get(t, 0) for t in wanted})
+
+
+def largest_count(frequency: Mapping[str, int]) -> int:
+    """The most chunks any word is in (a Vocabulary knows it; a plain dict is counted)."""
+    if isinstance(frequency, Vocabulary):
+        return max(frequency.largest, 1)
+    return max(frequency.values(), default=1)
+
+
+class LexicalStore:
+    """BM25 (FTS5) and word counts in one SQLite file, shared by every process that opens it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        with self._write_lock:
+            self.db.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls, path: Path) -> LexicalStore:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return cls(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise IndexNotReady(f"Cannot open the word index {path} ({exc}). Check that the folder is "
+                                "writable, or set LEXICAL_PATH to another file.") from exc
+
+    # --- connections ---------------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # --- writing -------------------------------------------------------------------------------
+    def upsert(self, entries: Iterable[Entry]) -> None:
+        """Add chunks, replacing any with the same id, in one transaction."""
+        entries = list(entries)
+        if not entries:
+            return
+        with self._transaction() as db:
+            self._remove(db, [e.chunk_id for e in entries])
+            counts: dict[str, int] = {}
+            languages: dict[str, int] = {}
+            for entry in entries:
+                cursor = db.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int) VALUES (?, ?, ?, ?, ?)",
+                    (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int))
+                db.execute("INSERT INTO words (rowid, text) VALUES (?, ?)",
+                           (cursor.lastrowid, " ".join(entry.words)))
+                for term in set(entry.words):
+                    counts[term] = counts.get(term, 0) + 1
+                languages[entry.lang] = languages.get(entry.lang, 0) + 1
+            self._count(db, counts, languages, +1)
+
+    def delete(self, chunk_ids: Iterable[str]) -> None:
+        """Remove chunks (ids it does not have are ignored)."""
+        chunk_ids = list(chunk_ids)
+        if chunk_ids:
+            with self._transaction() as db:
+                self._remove(db, chunk_ids)
+
+    def clear(self) -> None:
+        with self._transaction() as db:
+            for table in ("words", "chunks", "terms", "languages", "facts"):
+                db.execute(f"DELETE FROM {table}")
+
+    def _remove(self, db: sqlite3.Connection, chunk_ids: list[str]) -> None:
+        counts: dict[str, int] = {}
+        languages: dict[str, int] = {}
+        for first in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[first:first + 500]
+            marks = ",".join("?" * len(batch))
+            rows = db.execute(
+                f"SELECT c.row, c.lang, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
+                f"WHERE c.chunk_id IN ({marks})", batch).fetchall()
+            for row, lang, words in rows:
+                for term in set(words.split()):
+                    counts[term] = counts.get(term, 0) + 1
+                languages[lang] = languages.get(lang, 0) + 1
+                db.execute("DELETE FROM words WHERE rowid = ?", (row,))
+                db.execute("DELETE FROM chunks WHERE row = ?", (row,))
+        self._count(db, counts, languages, -1)
+
+    def _count(self, db: sqlite3.Connection, counts: dict[str, int], languages: dict[str, int],
+               sign: int) -> None:
+        """Apply added (+1) or removed (-1) chunks to the word, language and chunk counts."""
+        if not counts and not languages:
+            return
+        new_words = gone_words = 0
+        largest = self._fact(db, "largest")
+        for term, count in counts.items():
+            found = db.execute("SELECT chunks FROM terms WHERE term = ?", (term,)).fetchone()
+            before = found[0] if found else 0
+            after = before + sign * count
+            new_words += before == 0 and after > 0
+            gone_words += before > 0 and after <= 0
+            if after > 0:
+                db.execute("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET chunks = ?",
+                           (term, after, after))
+                largest = max(largest, after)  # a removal leaves it as an upper bound
+            else:
+                db.execute("DELETE FROM terms WHERE term = ?", (term,))
+        for lang, count in languages.items():
+            db.execute(ADD_LANGUAGE, (lang, sign * count, sign * count))
+        db.execute("DELETE FROM languages WHERE chunks <= 0")
+        chunks = self._fact(db, "chunks") + sign * sum(languages.values())
+        vocabulary = self._fact(db, "vocabulary") + new_words - gone_words
+        for key, value in (("chunks", chunks), ("vocabulary", vocabulary), ("largest", largest)):
+            db.execute("INSERT INTO facts VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                       (key, value, value))
+
+    @staticmethod
+    def _fact(db: sqlite3.Connection, key: str) -> int:
+        found = db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
+        return int(found[0]) if found else 0
+
+    # --- reading -------------------------------------------------------------------------------
+    def facts(self, *keys: str) -> tuple[int, ...]:
+        return tuple(self._fact(self.db, key) for key in keys)
+
+    @property
+    def size(self) -> int:
+        """How many chunks it holds."""
+        return self._fact(self.db, "chunks")
+
+    def chunk_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT chunk_id FROM chunks")}
+
+    def languages(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT lang FROM languages ORDER BY lang")]
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(self)
+
+    def frequencies(self, terms: list[str]) -> dict[str, int]:
+        """Word → number of chunks with it, for the words it has."""
+        found: dict[str, int] = {}
+        for first in range(0, len(terms), 500):
+            batch = terms[first:first + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(self.db.execute(
+                f"SELECT term, chunks FROM terms WHERE term IN ({marks})", batch).fetchall())
+        return found
+
+    def search(self, query: str, limit: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best chunks for the query's words, best first."""
+        terms = list(dict.fromkeys(tokenize(query)))
+        frequency = self.frequencies(terms)
+        size = self.size
+        common = max(COMMON_MIN, COMMON_SHARE * size)
+        proposing = [t for t in terms if 0 < frequency.get(t, 0) <= common]
+        if not proposing or limit <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in proposing)
+        where, values = filter_sql(filters)
+        rows = self.db.execute(
+            "SELECT c.chunk_id, -bm25(words) FROM words JOIN chunks c ON c.row = words.rowid "
+            f"WHERE words MATCH ? {where} ORDER BY bm25(words) LIMIT ?", (match, *values, limit)).fetchall()
+        return [(str(chunk_id), float(score)) for chunk_id, score in rows if score > 0]
+
+
+def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
+    """The filters as SQL conditions on the chunks table (the same test as Chroma's ``where``)."""
+    conditions = filters.conditions() if filters else []
+    sql = "".join(f" AND c.{field} {operator} ?" for field, operator, _ in conditions)
+    return sql, [value for _, _, value in conditions]

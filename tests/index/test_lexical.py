@@ -1,0 +1,90 @@
+"""The word index (BM25 in SQLite FTS5): it grows and shrinks in place, and its counts stay exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.documents import Filters
+from assistant.index import lexical
+from assistant.index.lexical import Entry, LexicalStore
+from assistant.service import Assistant
+from tests.conftest import ARTICLES, make_settings
+
+
+def entry(chunk_id: str, text: str, lang: str = "en", date_int: int = 0) -> Entry:
+    return Entry.of(chunk_id, text, {"doc_id": chunk_id.split("#")[0], "lang": lang, "date_int": date_int,
+                                     "title": ""})
+
+
+def test_words_are_counted_as_chunks_come_and_go(tmp_path: Path) -> None:
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry("a#0", "Harbour harbour reopens"), entry("b#0", "Harbour master speaks", "nl")])
+    vocabulary = store.vocabulary()
+    assert (vocabulary.chunks, len(vocabulary), vocabulary.largest) == (2, 4, 2)
+    assert (vocabulary["harbour"], vocabulary.get("master"), vocabulary.get("storm", 0)) == (2, 1, 0)
+    assert "storm" not in vocabulary and store.languages() == ["en", "nl"]
+    # a replaced chunk loses its old words; a deleted one loses all of them
+    store.upsert([entry("a#0", "Storm closes the port")])
+    vocabulary = store.vocabulary()
+    assert (vocabulary.chunks, vocabulary.get("harbour"), vocabulary.get("reopens", 0), vocabulary.get("storm")) \
+        == (2, 1, 0, 1)
+    store.delete(["b#0", "never-added#3"])
+    vocabulary = store.vocabulary()
+    assert (vocabulary.chunks, len(vocabulary), vocabulary.get("harbour", 0)) == (1, 4, 0)
+    assert store.languages() == ["en"]
+    assert [cid for cid, _ in store.search("storm harbour", 10)] == ["a#0"]
+
+
+def test_search_ranks_by_bm25_and_filters_like_chroma(tmp_path: Path) -> None:
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([
+        entry("old#0", "Zephyrine storm damaged the piers", date_int=20240105),
+        entry("new#0", "Zephyrine Zephyrine storm again, Zephyrine", "nl", date_int=20250301),
+        entry("other#0", "Elections in the north", date_int=20250301),
+    ])
+    found = store.search("Zephyrine storm", 10)
+    assert [cid for cid, _ in found] == ["new#0", "old#0"] and found[0][1] > found[1][1] > 0
+    assert [cid for cid, _ in store.search("Zephyrine", 10, Filters(lang="EN"))] == ["old#0"]
+    assert [cid for cid, _ in store.search("Zephyrine", 10, Filters(date_from="2025-01-01"))] == ["new#0"]
+    assert store.search("Xylophonist", 10) == [] and store.search("", 10) == []
+    # quotes and FTS5 syntax in a question are words, never query syntax
+    assert store.search('Zephyrine" OR NOT "x*', 10)[0][0] == "new#0"
+
+
+def test_very_common_words_do_not_propose_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "COMMON_MIN", 2)
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry(f"d{i}#0", f"the report number {i}") for i in range(9)] + [entry("x#0", "the storm")])
+    assert store.search("the", 10) == []  # in every chunk: proposes nothing
+    assert [cid for cid, _ in store.search("the storm", 10)] == ["x#0"]
+    assert store.vocabulary()["the"] == 10  # still counted for the IDF weights
+
+
+def test_an_index_without_its_word_index_gets_one_on_open(tmp_path: Path) -> None:
+    """An index built before the word index existed (or whose word file was lost) is completed from
+    Chroma when opened, and searched by its words again."""
+    settings = make_settings(tmp_path)
+    assistant = Assistant.open(settings)
+    from assistant.ingest.pipeline import ingest
+
+    ingest([ARTICLES], settings, assistant.index)
+    chunks = assistant.index.count()
+    assistant.index.words.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{settings.words_path}{suffix}").unlink(missing_ok=True)
+    reopened = Assistant.open(settings)
+    assert reopened.index.words.size == chunks
+    best = reopened.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=1)[0]
+    assert best.lexical_coverage == pytest.approx(1.0) and best.lexical_rank == 0
+
+
+def test_a_word_entry_without_vectors_is_skipped(sample_settings: Settings) -> None:
+    """A crash between the word write and the vector write leaves words without a chunk: searches
+    pass over it (the next ingest writes both)."""
+    assistant = Assistant.open(sample_settings)
+    assistant.index.words.upsert([entry("ghost.txt#0", "Xylophonist Quortle harbour")])
+    found = assistant.retriever.search("Xylophonist Quortle", k=5)
+    assert "ghost.txt" not in [p.doc_id for p in found]
