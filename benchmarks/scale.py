@@ -1,0 +1,253 @@
+"""Scale: the built news index replicated to 10k, 100k and 1M chunks, searched as a replica would.
+
+    python benchmarks/scale.py                          # 10k, 100k, 1M (about an hour on 2 cores)
+    python benchmarks/scale.py --sizes 10000 100000     # smaller runs
+    python benchmarks/scale.py --embedded               # also search the folder in-process
+
+Source: benchmarks/out/index-news (build it with `python benchmarks/quality.py --sets nyt`). Each copy
+of a chunk gets a new id and document id, its vector plus a little noise (σ = 0.01 per dimension,
+renormalised: a graph of exact duplicates is not one HNSW ever sees), the same text, metadata and
+sparse vector. The rows go to the two stores ``Index.add_chunks`` writes (Chroma, and the word index)
+without embedding again. The index is grown in place from one size to the next.
+
+For each size, a Chroma server (`chroma run`) serves the folder, and a fresh process (the replica)
+reports: opening the index, the first search (cold), warm p50/p95 over dev questions, its resident
+memory and the server's; then a real `assistant ingest` of one new article in another process, and
+how long until the replica finds it by every signal (dense, BM25, sparse). Figures go to stdout and
+benchmarks/out/scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.load_benchmark import free_port, percentile  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+EVAL = ROOT.parent / "shared" / "eval" / "dev"
+COLLECTION = "scale"
+BATCH = 2000
+ARTICLE = """Quortle harbour reopens after storm Zephyrine
+
+The harbour of Quortle reopened on Monday after the storm Zephyrine damaged its piers last week.
+The harbour master, Anneliese Vandermolen, said forty ships had been waiting outside the breakwater
+and that the northern pier would stay closed until repairs are finished in the spring.
+"""
+QUESTION = "Who is the harbour master of Quortle?"
+
+
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(resident, peak resident) memory of a process, MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":" in line)
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def settings_for(folder: Path, port: int | None) -> Any:
+    from assistant.config import load_settings
+
+    server = {"chroma_host": "127.0.0.1", "chroma_port": port} if port else {}
+    return load_settings(chroma_path=folder, collection=COLLECTION,
+                         lexical_path=folder / f"words-{COLLECTION}.sqlite3", **server)
+
+
+# --- building -----------------------------------------------------------------------------------
+def source_rows(source: Path) -> dict[str, Any]:
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(source))
+    collection = client.get_collection("news")
+    rows = collection.get(include=["embeddings", "documents", "metadatas"])
+    rows["collection_metadata"] = collection.metadata
+    return rows
+
+
+def grow(folder: Path, rows: dict[str, Any], size: int) -> float:
+    """Add copies of the source rows until the collection holds ``size`` chunks; seconds taken."""
+    import chromadb
+
+    from assistant.index.lexical import Entry, LexicalStore
+
+    client = chromadb.PersistentClient(path=str(folder))
+    metadata = {k: v for k, v in rows["collection_metadata"].items() if k != "version"}
+    collection = client.get_or_create_collection(COLLECTION, metadata=metadata, embedding_function=None)
+    words = LexicalStore.open(folder / f"words-{COLLECTION}.sqlite3")
+    base = np.asarray(rows["embeddings"], dtype=np.float32)
+    count = len(base)
+    rng = np.random.default_rng(collection.count())
+    started = time.perf_counter()
+    have = collection.count()
+    while have < size:
+        copy, first = divmod(have, count)
+        take = min(BATCH, count - first, size - have)
+        part = slice(first, first + take)
+        vectors = base[part] + rng.normal(0, 0.01, (take, base.shape[1])).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        ids = [f"{chunk_id}~{copy}" for chunk_id in rows["ids"][part]]
+        metadatas = [{**m, "doc_id": f"{m['doc_id']}~{copy}"} for m in rows["metadatas"][part]]
+        texts = rows["documents"][part]
+        words.upsert(Entry.of(i, t, m) for i, t, m in zip(ids, texts, metadatas, strict=True))
+        collection.add(ids=ids, embeddings=vectors, documents=rows["documents"][part], metadatas=metadatas)
+        have += take
+        if have % 50_000 < take:
+            print(f"  {have:,} chunks ({time.perf_counter() - started:.0f} s)", flush=True)
+    collection.modify(metadata={**metadata, "version": f"scale-{have}"})
+    words.close()
+    return time.perf_counter() - started
+
+
+# --- measuring (in the replica process) -------------------------------------------------------------
+def questions(limit: int) -> list[str]:
+    from assistant.evaluation import load_questions
+
+    sets = [load_questions(EVAL / f"{name}.jsonl")[:limit] for name in ("nyt", "xling")]
+    return [question["question"] for chosen in sets for question in chosen]
+
+
+def measure(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    from assistant.index.collection import Index
+    from assistant.index.embeddings import E5Embeddings
+    from assistant.retrieval.hybrid import HybridRetriever
+
+    settings = settings_for(folder, port)
+    embedder = E5Embeddings()
+    embedder.embed_query("warm up the model")  # the model load is not the index's
+    opened = time.perf_counter()
+    index = Index.open(settings, embedder)
+    retriever = HybridRetriever(index, settings)
+    open_s = time.perf_counter() - opened
+    first = time.perf_counter()
+    retriever.search("Who directs the Russian Center for Science and Culture in Vietnam?")
+    first_s = time.perf_counter() - first
+    times = []
+    for question in questions(warm):
+        begin = time.perf_counter()
+        retriever.search(question)
+        times.append((time.perf_counter() - begin) * 1000)
+    result = {"open_s": round(open_s, 2), "first_query_s": round(first_s, 2),
+              "warm_p50_ms": round(percentile(times, 50), 1), "warm_p95_ms": round(percentile(times, 95), 1),
+              "searches": len(times), "replica_rss_mb": round(rss_mb()[0])}
+    result.update(searchable(folder, port, retriever))
+    result["replica_rss_after_mb"] = round(rss_mb()[0])
+    result["total_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]:
+    """A real `assistant ingest` of one article in another process; how long until this replica finds
+    it by dense, BM25 and sparse retrieval."""
+    with tempfile.TemporaryDirectory() as temp:
+        article = Path(temp) / f"quortle-{time.time_ns()}.txt"
+        article.write_text(ARTICLE, encoding="utf-8")
+        env = {**os.environ, "CHROMA_PATH": str(folder), "COLLECTION": COLLECTION,
+               "LEXICAL_PATH": str(folder / f"words-{COLLECTION}.sqlite3"),
+               "TIKTOKEN_CACHE_DIR": str(Path(temp) / "tiktoken"), "ANONYMIZED_TELEMETRY": "False"}
+        if port:
+            env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+        started = time.perf_counter()
+        writer = subprocess.Popen([str(Path(sys.executable).parent / "assistant"), "ingest", str(article)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        written = found = None
+        while time.perf_counter() - started < 600:
+            if written is None and writer.poll() is not None:
+                written = time.perf_counter() - started
+                if writer.returncode:
+                    raise SystemExit(f"ingest failed: {writer.stdout.read() if writer.stdout else ''}")
+            best = retriever.search(QUESTION, k=3)
+            hit = next((p for p in best if p.doc_id == article.name), None)
+            every_signal = hit and hit.dense_rank is not None and hit.lexical_rank is not None \
+                and (hit.sparse_similarity or 0) > 0
+            if every_signal:
+                found = time.perf_counter() - started
+                break
+            time.sleep(0.1)
+        writer.wait()
+        written = written if written is not None else time.perf_counter() - started
+        if found is None:
+            return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": None}
+        return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": round(found, 2),
+                "searchable_after_ingest_s": round(max(0.0, found - written), 2)}
+
+
+# --- orchestration -------------------------------------------------------------------------------
+def chroma_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).raise_for_status()
+            return server, port
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the Chroma server did not start")
+
+
+def replica(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--measure", str(folder), "--warm", str(warm)]
+    if port:
+        command += ["--port", str(port)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"replica failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--source", type=Path, default=OUT / "index-news")
+    parser.add_argument("--work", type=Path, default=OUT / "index-scale")
+    parser.add_argument("--warm", type=int, default=50, help="questions of nyt and of xling dev each")
+    parser.add_argument("--embedded", action="store_true", help="also measure the embedded folder")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.port, args.warm)))
+        return
+    rows = source_rows(args.source)
+    print(f"source: {len(rows['ids']):,} chunks from {args.source}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in sorted(args.sizes):
+        grown = grow(args.work, rows, size)
+        disk = sum(f.stat().st_size for f in args.work.rglob("*") if f.is_file()) / 2**30
+        figures: dict[str, Any] = {"chunks": size, "grow_s": round(grown, 1), "disk_gb": round(disk, 2)}
+        server, port = chroma_server(args.work)
+        try:
+            figures["server"] = replica(args.work, port, args.warm)
+            figures["server"]["chroma_rss_mb"] = round(rss_mb(server.pid)[0])
+            figures["server"]["chroma_peak_mb"] = round(rss_mb(server.pid)[1])
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        if args.embedded:
+            figures["embedded"] = replica(args.work, None, args.warm)
+        print(json.dumps(figures), flush=True)
+        results.append(figures)
+    (OUT / "scale.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
