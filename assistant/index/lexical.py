@@ -29,7 +29,7 @@ from typing import Any
 
 from assistant.documents import Filters
 from assistant.errors import IndexNotReady
-from assistant.text import tokenize
+from assistant.text import bm25_idf, tokenize
 
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
+SCHEMA_VERSION = 2  # bump when what the tables hold changes: older files are rebuilt
+BM25_K1 = 1.5
+BM25_B = 0.75
 ADD_LANGUAGE = "INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE SET chunks = chunks + ?"
 # A word in more than this share of the chunks (and in more than COMMON_MIN of them) does not
 # propose candidates: its BM25 weight is near nothing, and scoring every chunk that has "the" is
@@ -80,7 +83,8 @@ class Vocabulary(Mapping[str, int]):
     def __init__(self, store: LexicalStore) -> None:
         self.store = store
         self._known: dict[str, int] = {}
-        self.chunks, self.largest, self._size = store.facts("chunks", "largest", "vocabulary")
+        self.chunks, self.largest, self._size, words = store.facts("chunks", "largest", "vocabulary", "words")
+        self.average_length = words / self.chunks if self.chunks else 1.0
 
     def __getitem__(self, term: str) -> int:
         if term not in self._known:
@@ -98,6 +102,21 @@ class Vocabulary(Mapping[str, int]):
 
     def __len__(self) -> int:
         return self._size
+
+    def bm25(self, query_terms: list[str], chunk_words: list[str]) -> float:
+        """A chunk's BM25 score for the question's words (Lucene's IDF, k1 = 1.5, b = 0.75, each
+        word of the question counted as often as it is asked), computed the same way whichever
+        engine proposed the chunk."""
+        counts: dict[str, int] = {}
+        for word in chunk_words:
+            counts[word] = counts.get(word, 0) + 1
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(chunk_words) / max(self.average_length, 1e-9))
+        score = 0.0
+        for term in query_terms:
+            tf = counts.get(term, 0)
+            if tf:
+                score += bm25_idf(self.get(term, 0), self.chunks) * tf / (norm + tf)
+        return score
 
     def prefetch(self, terms: Iterable[str]) -> None:
         """Look up many words in one query."""
@@ -123,6 +142,12 @@ class LexicalStore:
         self._write_lock = threading.Lock()
         with self._write_lock:
             self.db.executescript(SCHEMA)
+        if self.facts("schema") != (SCHEMA_VERSION,):
+            # written by an older version: emptied, and filled again from Chroma by Index.open
+            self.clear()
+            with self._transaction() as db:
+                db.execute("INSERT INTO facts VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                           (SCHEMA_VERSION, SCHEMA_VERSION))
 
     @classmethod
     def open(cls, path: Path) -> LexicalStore:
@@ -173,6 +198,7 @@ class LexicalStore:
             self._remove(db, [e.chunk_id for e in entries])
             counts: dict[str, int] = {}
             languages: dict[str, int] = {}
+            words = 0
             for entry in entries:
                 cursor = db.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int) VALUES (?, ?, ?, ?, ?)",
@@ -182,7 +208,8 @@ class LexicalStore:
                 for term in set(entry.words):
                     counts[term] = counts.get(term, 0) + 1
                 languages[entry.lang] = languages.get(entry.lang, 0) + 1
-            self._count(db, counts, languages, +1)
+                words += len(entry.words)
+            self._count(db, counts, languages, words, +1)
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         """Remove chunks (ids it does not have are ignored)."""
@@ -193,29 +220,34 @@ class LexicalStore:
 
     def clear(self) -> None:
         with self._transaction() as db:
-            for table in ("words", "chunks", "terms", "languages", "facts"):
+            for table in ("words", "chunks", "terms", "languages"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM facts WHERE key != 'schema'")
 
     def _remove(self, db: sqlite3.Connection, chunk_ids: list[str]) -> None:
         counts: dict[str, int] = {}
         languages: dict[str, int] = {}
+        words = 0
         for first in range(0, len(chunk_ids), 500):
             batch = chunk_ids[first:first + 500]
             marks = ",".join("?" * len(batch))
             rows = db.execute(
                 f"SELECT c.row, c.lang, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
                 f"WHERE c.chunk_id IN ({marks})", batch).fetchall()
-            for row, lang, words in rows:
-                for term in set(words.split()):
+            for row, lang, text in rows:
+                terms = text.split()
+                for term in set(terms):
                     counts[term] = counts.get(term, 0) + 1
                 languages[lang] = languages.get(lang, 0) + 1
+                words += len(terms)
                 db.execute("DELETE FROM words WHERE rowid = ?", (row,))
                 db.execute("DELETE FROM chunks WHERE row = ?", (row,))
-        self._count(db, counts, languages, -1)
+        self._count(db, counts, languages, words, -1)
 
     def _count(self, db: sqlite3.Connection, counts: dict[str, int], languages: dict[str, int],
-               sign: int) -> None:
-        """Apply added (+1) or removed (-1) chunks to the word, language and chunk counts."""
+               words: int, sign: int) -> None:
+        """Apply added (+1) or removed (-1) chunks to the word, language and chunk counts
+        (``words``: how many words the chunks have in all, for BM25's average length)."""
         if not counts and not languages:
             return
         new_words = gone_words = 0
@@ -237,7 +269,9 @@ class LexicalStore:
         db.execute("DELETE FROM languages WHERE chunks <= 0")
         chunks = self._fact(db, "chunks") + sign * sum(languages.values())
         vocabulary = self._fact(db, "vocabulary") + new_words - gone_words
-        for key, value in (("chunks", chunks), ("vocabulary", vocabulary), ("largest", largest)):
+        total = self._fact(db, "words") + sign * words
+        facts = {"chunks": chunks, "vocabulary": vocabulary, "largest": largest, "words": total}
+        for key, value in facts.items():
             db.execute("INSERT INTO facts VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
                        (key, value, value))
 

@@ -103,23 +103,28 @@ class HybridRetriever:
             for passage in found:
                 chunks[passage.chunk_id] = passage
 
-        hits = self.index.words.search(query, self.settings.candidates, filters)
-        chunks.update(self._stored(vector, [cid for cid, _ in hits if cid not in chunks], packed))
-        for rank, (chunk_id, score) in enumerate(hits):
-            if chunk_id in chunks:  # a chunk deleted from Chroma meanwhile is left out
-                chunks[chunk_id].lexical_rank = rank
-                chunks[chunk_id].lexical_score = score
+        hits = [chunk_id for chunk_id, _ in self.index.words.search(query, self.settings.candidates, filters)]
+        chunks.update(self._stored(vector, [cid for cid in hits if cid not in chunks], packed))
 
         vocabulary = self.vocabulary()
-        terms = set(tokenize(query))
+        asked = tokenize(query)
+        terms = set(asked)
         vocabulary.prefetch(terms)
+        words = {cid: chunk_words(str(p.metadata.get("title") or ""), p.text) for cid, p in chunks.items()}
+        # BM25 scores of the chunks the word index proposed (a chunk deleted from Chroma meanwhile is
+        # left out), computed here so that they mean the same whichever engine proposed them
+        scored = sorted(((vocabulary.bm25(asked, words[cid]), cid) for cid in hits if cid in chunks),
+                        reverse=True)
+        for rank, (score, chunk_id) in enumerate(scored):
+            chunks[chunk_id].lexical_rank = rank
+            chunks[chunk_id].lexical_score = score
+
         encoder = self.index.sparse if self.settings.sparse_weight > 0 else None
         sparse_query = encoder.query(query) if encoder is not None else None
         for passage in chunks.values():
             shift = shifts.get(str(passage.metadata.get("lang")), passage.dense_similarity)
             passage.calibrated = passage.dense_similarity - shift
-            words = set(chunk_words(str(passage.metadata.get("title") or ""), passage.text))
-            passage.lexical_coverage = coverage(terms, words, vocabulary)
+            passage.lexical_coverage = coverage(terms, set(words[passage.chunk_id]), vocabulary)
             if sparse_query is not None and encoder is not None:
                 stored = packed.get(passage.chunk_id)
                 indices, values = encoder.unpack(stored) if stored else ([], [])

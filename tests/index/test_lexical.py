@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,24 @@ def test_a_word_entry_without_vectors_is_skipped(sample_settings: Settings) -> N
     assistant.index.words.upsert([entry("ghost.txt#0", "Xylophonist Quortle harbour")])
     found = assistant.retriever.search("Xylophonist Quortle", k=5)
     assert "ghost.txt" not in [p.doc_id for p in found]
+
+
+def test_bm25_is_lucenes_over_the_chunks_words(tmp_path: Path) -> None:
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry("a#0", "storm storm harbour"), entry("b#0", "harbour master of the north")])
+    vocabulary = store.vocabulary()
+    assert vocabulary.average_length == 4.0
+    idf = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))  # "storm": one chunk of two
+    norm = 1.5 * (1 - 0.75 + 0.75 * 3 / 4.0)
+    assert vocabulary.bm25(["storm"], ["storm", "storm", "harbour"]) == pytest.approx(idf * 2 / (norm + 2))
+    assert vocabulary.bm25(["storm", "storm"], ["storm", "storm", "harbour"]) == pytest.approx(2 * idf * 2 / (norm + 2))
+    assert vocabulary.bm25(["gale"], ["storm"]) == 0.0
+
+
+def test_a_word_index_of_an_older_version_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "words.sqlite3"
+    store = LexicalStore.open(path)
+    store.upsert([entry("a#0", "storm")])
+    store.db.execute("UPDATE facts SET value = 1 WHERE key = 'schema'")
+    store.close()
+    assert LexicalStore.open(path).size == 0  # emptied; Index.open fills it again from Chroma
