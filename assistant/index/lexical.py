@@ -39,11 +39,17 @@ CREATE TABLE IF NOT EXISTS chunks (
     lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL,
+    chunks INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
-SCHEMA_VERSION = 2  # bump when what the tables hold changes: older files are rebuilt
+SCHEMA_VERSION = 3  # bump when what the tables hold changes: older files are rebuilt
 BM25_K1 = 1.5
 BM25_B = 0.75
+ADD_DOCUMENT = ("INSERT INTO documents VALUES (?, ?, ?, ?, 1) ON CONFLICT(doc_id) DO UPDATE SET "
+                "chunks = chunks + 1, lang = excluded.lang, outlet = excluded.outlet, "
+                "date_int = excluded.date_int")
 ADD_LANGUAGE = "INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE SET chunks = chunks + ?"
 # A word in more than this share of the chunks (and in more than COMMON_MIN of them) does not
 # propose candidates: its BM25 weight is near nothing, and scoring every chunk that has "the" is
@@ -205,6 +211,7 @@ class LexicalStore:
                     (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int))
                 db.execute("INSERT INTO words (rowid, text) VALUES (?, ?)",
                            (cursor.lastrowid, " ".join(entry.words)))
+                db.execute(ADD_DOCUMENT, (entry.doc_id, entry.lang, entry.outlet, entry.date_int))
                 for term in set(entry.words):
                     counts[term] = counts.get(term, 0) + 1
                 languages[entry.lang] = languages.get(entry.lang, 0) + 1
@@ -220,7 +227,7 @@ class LexicalStore:
 
     def clear(self) -> None:
         with self._transaction() as db:
-            for table in ("words", "chunks", "terms", "languages"):
+            for table in ("words", "chunks", "terms", "languages", "documents"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM facts WHERE key != 'schema'")
 
@@ -232,9 +239,9 @@ class LexicalStore:
             batch = chunk_ids[first:first + 500]
             marks = ",".join("?" * len(batch))
             rows = db.execute(
-                f"SELECT c.row, c.lang, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
+                f"SELECT c.row, c.lang, c.doc_id, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
                 f"WHERE c.chunk_id IN ({marks})", batch).fetchall()
-            for row, lang, text in rows:
+            for row, lang, doc_id, text in rows:
                 terms = text.split()
                 for term in set(terms):
                     counts[term] = counts.get(term, 0) + 1
@@ -242,6 +249,8 @@ class LexicalStore:
                 words += len(terms)
                 db.execute("DELETE FROM words WHERE rowid = ?", (row,))
                 db.execute("DELETE FROM chunks WHERE row = ?", (row,))
+                db.execute("UPDATE documents SET chunks = chunks - 1 WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM documents WHERE chunks <= 0")
         self._count(db, counts, languages, words, -1)
 
     def _count(self, db: sqlite3.Connection, counts: dict[str, int], languages: dict[str, int],
@@ -289,6 +298,19 @@ class LexicalStore:
         """How many chunks it holds."""
         return self._fact(self.db, "chunks")
 
+    def stats(self) -> dict[str, Any]:
+        """Documents in all, and per language and outlet; the publication dates' range."""
+        def per(field: str) -> dict[str, int]:
+            rows = self.db.execute(f"SELECT {field}, COUNT(*) FROM documents WHERE {field} != '' "
+                                   f"GROUP BY {field} ORDER BY COUNT(*) DESC, {field}").fetchall()
+            return {str(value): int(count) for value, count in rows}
+
+        documents, first, last = self.db.execute(
+            "SELECT COUNT(*), MIN(NULLIF(date_int, 0)), MAX(date_int) FROM documents").fetchone()
+        return {"documents": int(documents), "languages": dict(sorted(per("lang").items())),
+                "outlets": per("outlet"),
+                "date_range": [iso_date(first), iso_date(last)] if first else None}
+
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT chunk_id FROM chunks")}
 
@@ -323,6 +345,11 @@ class LexicalStore:
             "SELECT c.chunk_id, -bm25(words) FROM words JOIN chunks c ON c.row = words.rowid "
             f"WHERE words MATCH ? {where} ORDER BY bm25(words) LIMIT ?", (match, *values, limit)).fetchall()
         return [(str(chunk_id), float(score)) for chunk_id, score in rows if score > 0]
+
+
+def iso_date(date_int: int) -> str:
+    text = f"{date_int:08d}"
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}"
 
 
 def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:

@@ -110,3 +110,15 @@ def test_a_word_index_of_an_older_version_is_rebuilt(tmp_path: Path) -> None:
     store.db.execute("UPDATE facts SET value = 1 WHERE key = 'schema'")
     store.close()
     assert LexicalStore.open(path).size == 0  # emptied; Index.open fills it again from Chroma
+
+
+def test_statistics_come_from_the_document_table(tmp_path: Path) -> None:
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry("a#0", "one", date_int=20250105), entry("a#1", "two", date_int=20250105),
+                  entry("b#0", "three", "nl", date_int=20240301), entry("c#0", "four")])
+    assert store.stats() == {"documents": 3, "languages": {"en": 2, "nl": 1}, "outlets": {},
+                             "date_range": ["2024-03-01", "2025-01-05"]}
+    store.delete(["a#0"])
+    assert store.stats()["documents"] == 3  # a#1 is still there
+    store.delete(["a#1", "b#0"])
+    assert store.stats() == {"documents": 1, "languages": {"en": 1}, "outlets": {}, "date_range": None}
