@@ -133,13 +133,18 @@ def measure(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
     first = time.perf_counter()
     retriever.search("Who directs the Russian Center for Science and Culture in Vietnam?")
     first_s = time.perf_counter() - first
-    times = []
+    times, words = [], []
     for question in questions(warm):
         begin = time.perf_counter()
         retriever.search(question)
         times.append((time.perf_counter() - begin) * 1000)
+        begin = time.perf_counter()
+        index.words.search(question, settings.candidates)
+        words.append((time.perf_counter() - begin) * 1000)
     result = {"open_s": round(open_s, 2), "first_query_s": round(first_s, 2),
               "warm_p50_ms": round(percentile(times, 50), 1), "warm_p95_ms": round(percentile(times, 95), 1),
+              "words_p50_ms": round(percentile(words, 50), 1),
+              "words_p95_ms": round(percentile(words, 95), 1),
               "searches": len(times), "replica_rss_mb": round(rss_mb()[0])}
     result.update(searchable(folder, port, retriever))
     result["replica_rss_after_mb"] = round(rss_mb()[0])
