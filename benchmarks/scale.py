@@ -147,6 +147,7 @@ def measure(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
               "words_p95_ms": round(percentile(words, 95), 1),
               "searches": len(times), "replica_rss_mb": round(rss_mb()[0])}
     result.update(searchable(folder, port, retriever))
+    result.update(ingest_here(settings, index, retriever))
     result["replica_rss_after_mb"] = round(rss_mb()[0])
     result["total_s"] = round(time.perf_counter() - started, 1)
     return result
@@ -186,6 +187,26 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
             return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": None}
         return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": round(found, 2),
                 "searchable_after_ingest_s": round(max(0.0, found - written), 2)}
+
+
+def ingest_here(settings: Any, index: Any, retriever: Any) -> dict[str, Any]:
+    """One article ingested by this process (as the publisher API does: no process to start, the
+    model loaded), and whether the very next search finds it by every signal."""
+    from assistant.ingest.pipeline import ingest
+
+    with tempfile.TemporaryDirectory() as temp:
+        article = Path(temp) / f"quortle-here-{time.time_ns()}.txt"
+        article.write_text(ARTICLE.replace("Quortle", "Wendlebury"), encoding="utf-8")
+        begin = time.perf_counter()
+        ingest([article], settings, index)
+        took = time.perf_counter() - begin
+        begin = time.perf_counter()
+        best = retriever.search(QUESTION.replace("Quortle", "Wendlebury"), k=3)
+        hit = next((p for p in best if p.doc_id == article.name), None)
+        found = bool(hit and hit.dense_rank is not None and hit.lexical_rank is not None
+                     and (hit.sparse_similarity or 0) > 0)
+        return {"ingest_in_process_s": round(took, 2), "next_search_finds_it": found,
+                "next_search_ms": round((time.perf_counter() - begin) * 1000, 1)}
 
 
 # --- orchestration -------------------------------------------------------------------------------
