@@ -12,14 +12,13 @@ read one level deep. An entry whose page failed is reported and not recorded, so
 the next time the feed changes. A feed's failure (HTTP error, timeout, redirect loop, not a feed)
 is recorded and reported for that feed; the other feeds are synced all the same.
 
-``lock`` is held only while the index is written (the web service passes its ingest lock), and
-``on_change`` runs under it after articles were added or updated (to refresh the retriever).
+``lock`` is held only while the index is written (the web service passes its ingest lock); what is
+written is searchable at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -76,21 +75,20 @@ class SyncReport:
 
 
 def sync_feeds(settings: Settings, index: Index, feeds: FeedStore, *,
-               lock: AbstractContextManager[Any] | None = None,
-               on_change: Callable[[], None] | None = None) -> SyncReport:
+               lock: AbstractContextManager[Any] | None = None) -> SyncReport:
     """Sync every followed feed (see the module docstring); never raises for one feed's failure."""
     started = time.perf_counter()
     report = SyncReport()
     with Fetcher(settings) as fetcher:
         for state in feeds.all():
-            result = sync_feed(state, settings, index, feeds, fetcher, lock or nullcontext(), on_change)
+            result = sync_feed(state, settings, index, feeds, fetcher, lock or nullcontext())
             report.feeds.append(result)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedStore, fetcher: Fetcher,
-              lock: AbstractContextManager[Any], on_change: Callable[[], None] | None) -> FeedResult:
+              lock: AbstractContextManager[Any]) -> FeedResult:
     try:
         page = fetcher.fetch_feed(state.url, state.etag, state.last_modified)
         if page.not_modified:
@@ -118,9 +116,6 @@ def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedSto
     if read:
         with lock:
             ingest_report = ingest([], settings, index, documents_read=read)
-            changed = ingest_report.added or ingest_report.updated
-            if changed and on_change is not None:
-                on_change()
         result.added, result.updated = ingest_report.added, ingest_report.updated
         result.skipped += ingest_report.skipped
         done = set(ingest_report.added) | set(ingest_report.updated) | set(ingest_report.unchanged)

@@ -4,9 +4,8 @@
     syncer.start()    # syncs now, then every SYNC_INTERVAL seconds (nothing when it is 0)
     syncer.stop()     # waits for a sync under way to finish
 
-The index is written under the app's ingest lock (uploads and syncs never interleave) and the
-retriever is refreshed when articles were added; each feed's outcome is in the SQL store, which
-/api/stats reports.
+The index is written under the app's ingest lock (uploads and syncs never interleave); each
+feed's outcome is in the SQL store, which /api/stats reports.
 """
 
 from __future__ import annotations
@@ -46,8 +45,7 @@ class FeedSyncer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock,
-                                    on_change=self.assistant.retriever.refresh)
+                report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock)
                 for feed in report.feeds:
                     log.info("sync %s: %s", feed.url, feed.summary())
             except Exception:  # the edge of a background thread: log it and try again next time
