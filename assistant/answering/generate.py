@@ -233,10 +233,16 @@ class ModelAnswerer:
             yield from events_of(quoted(NO_ROOM))
             return
         messages = self.messages(values, sources, instructions)
-        if self.judge is not None and self.judge.verdict(messages, standalone or question) is False:
-            yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
-                                        abstained=True, mode="llm"))
-            return
+        if self.judge is not None:
+            try:
+                answerable = self.judge.verdict(messages, standalone or question)
+            except ModelError as exc:  # logged by the guard: a model fault, as if the answer call failed
+                yield from events_of(quoted(UNAVAILABLE.format(reason=exc.reader)))
+                return
+            if answerable is False:
+                yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
+                                            abstained=True, mode="llm"))
+                return
         verifier = CitationVerifier(used, self.retriever.index.embedder, lexical.document_frequency,
                                     split_sentences, lang=lang)
         checker = CitationStream(verifier, lang=lang)

@@ -1,12 +1,14 @@
 """Does the model read the answer in the sources? One short call before the long one.
 
     judge = AnswerabilityJudge(settings, chat_model, guard)
-    judge.verdict(answer_messages, question)   # True, False (abstain at once) or None (no verdict)
+    judge.verdict(answer_messages, question)   # True, False (abstain at once), None; or ModelError
 
 The question goes to the model after the answer prompt's own messages (prompts/judge.md), with
 room for a word or two (JUDGE_MAX_TOKENS): a server that caches prompt prefixes (llama.cpp) then
-reads the sources once for both calls. "No" lets the turn abstain without writing; a model fault
-or a reply that is neither yes nor no gives no verdict, and the turn goes on as without the judge.
+reads the sources once for both calls. "No" lets the turn abstain without writing; a reply that is
+neither yes nor no gives no verdict, and the turn goes on as without the judge. A model fault is a
+ModelError, as for any call (the turn then quotes the articles with a notice, at once: a model that
+failed the short call would only make the reader wait a second first-token deadline).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
 from assistant.config import Settings
-from assistant.errors import ModelError
 from assistant.text import NO_ANSWER, normalise
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ class AnswerabilityJudge:
         self.model = with_max_tokens(chat_model, settings, JUDGE_MAX_TOKENS).bind(temperature=0)
 
     def verdict(self, messages: Sequence[Any], question: str) -> bool | None:
-        """True: the sources state the answer; False: they do not; None: no verdict (the model
-        failed, which the guard logs and counts, or its reply was neither yes nor no)."""
+        """True: the sources state the answer; False: they do not; None: no verdict (a reply that is
+        neither yes nor no). Raises ModelError when the model cannot be used (logged by the guard)."""
         asked = [*messages, *self.prompt.format_messages(question=question)]
 
         def call(timeout: float) -> str:
@@ -50,10 +51,7 @@ class AnswerabilityJudge:
                      | StrOutputParser()).with_config(run_name="judge_answerability")
             return str(chain.invoke(asked))
 
-        try:
-            reply = self.guard.invoke(call)
-        except ModelError:
-            return None
+        reply = self.guard.invoke(call)
         found = read_verdict(reply)
         log.info("answerability judge: %r → %s", reply[:40], found)
         return found

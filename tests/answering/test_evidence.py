@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from assistant.answering.generate import UNAVAILABLE
 from assistant.answering.judge import JUDGE_MAX_TOKENS, read_verdict
 from assistant.config import Settings
 from assistant.documents import Answer, QuotedEvidence
@@ -130,12 +131,15 @@ def test_judge_saying_yes_lets_the_model_answer(sample_settings: Settings, stub:
     assert judged.messages[:-1] == written.messages
 
 
-def test_a_judge_fault_falls_back_to_the_answer_call(sample_settings: Settings, stub: OpenAIStub) -> None:
+def test_a_judge_fault_quotes_the_articles_with_a_notice_at_once(sample_settings: Settings,
+                                                                   stub: OpenAIStub) -> None:
     stub.judge = None  # the judge's call is scripted like any other: it fails
     stub.script(Reply(status=500), grounded())
     answer = Assistant.open(with_model(sample_settings, stub.url)).ask(QUESTION)
-    assert answer.mode == "llm" and not answer.abstained and not answer.notice
-    assert [r.body.get("stream", False) for r in stub.requests] == [False, True]
+    quoted = Assistant.open(sample_settings).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.text == quoted.text
+    assert answer.notice == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert len(stub.requests) == 1  # the judge's; no second wait for the answer call
 
 
 def test_without_the_judge_no_judge_call_is_made(sample_settings: Settings, stub: OpenAIStub) -> None:
