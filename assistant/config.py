@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Seconds the model is skipped after it failed; then one call tries it again."
     )
     llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")
+    llm_judge: bool = Field(
+        False, description="Before writing, ask the model in one short call whether the sources state the"
+        " answer; \"no\" abstains without the long call (prompts/judge.md). Off by default: the one"
+        " model measured (a local 0.5B) said \"no\" to nearly every question (BENCHMARKS.md)."
+    )
 
     # --- fetching web pages (assistant extract/ingest URL) ----------------------------------
     fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a web server.")

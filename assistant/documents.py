@@ -138,6 +138,29 @@ class Answer:
         }
 
 
+@dataclass
+class QuotedEvidence:
+    """What the reader sees while the model writes: this turn's retrieved sources, numbered as the
+    model reads them, and the articles quoted for the question (citing those numbers) or the
+    extractive abstention. Never the answer: the turn's Answer follows and replaces it."""
+
+    question: str
+    text: str
+    sources: list[Source]
+    abstained: bool
+
+    @property
+    def citations(self) -> list[int]:
+        """The source numbers the quote cites, in order of first use."""
+        numbers = {s.number for s in self.sources}
+        cited = [int(n) for n in re.findall(r"\[(\d{1,3})\]", self.text)]
+        return [n for n in dict.fromkeys(cited) if n in numbers]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "sources": [s.to_dict() for s in self.sources], "citations": self.citations}
+
+
 @dataclass(frozen=True)
 class Turn:
     role: Role

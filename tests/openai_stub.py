@@ -7,7 +7,9 @@
         stub.requests[0].body["messages"]
 
 Each POST to /v1/chat/completions takes the next scripted Reply (or ``stub.default``); a Reply may
-also be a function of the request body. Streams are real server-sent events over chunked
+also be a function of the request body. The answerability judge's short call (``max_tokens`` of 3 or
+less) is answered apart, with ``stub.judge`` ("yes" unless a test says otherwise; None: script it like
+any other) and recorded in ``stub.judge_requests``, so scripts stay those of the answer calls. Streams are real server-sent events over chunked
 transfer encoding, so a "cut" is a connection closed in the middle of the body, as a crashing
 server would leave it.
 """
@@ -35,6 +37,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the response starts
+    first_token_delay: float = 0.0  # seconds between the stream's start (headers, role) and its first text
     chunk_delay: float = 0.0  # seconds between streamed chunks
     words_per_chunk: int = 1
     cut_after: int | None = None  # close the connection after this many chunks
@@ -52,6 +55,7 @@ class Request:
     headers: dict[str, str]
     received: float  # time.monotonic()
     finished: float | None = None  # when the last byte of the reply was sent
+    first_token: float | None = None  # when the first piece of text was sent (streams)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -71,6 +75,8 @@ class OpenAIStub:
         self.replies: deque[Script] = deque()
         self.default: Script | None = None
         self.requests: list[Request] = []
+        self.judge: str | None = "yes"
+        self.judge_requests: list[Request] = []
         self._lock = threading.Lock()
         stub = self
 
@@ -90,15 +96,20 @@ class OpenAIStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 request = Request(body, {k.lower(): v for k, v in self.headers.items()}, time.monotonic())
+                judged = stub.judge is not None and is_judge_call(body)
                 with stub._lock:
-                    stub.requests.append(request)
-                    script = stub.replies.popleft() if stub.replies else stub.default
+                    if judged:
+                        stub.judge_requests.append(request)
+                        script = Reply(text=str(stub.judge))
+                    else:
+                        stub.requests.append(request)
+                        script = stub.replies.popleft() if stub.replies else stub.default
                 if script is None:
                     self._json(500, {"error": {"message": "no scripted reply", "type": "server_error"}})
                     return
                 reply = script(body) if callable(script) else script
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
-                    stub.respond(self, reply, body)
+                    stub.respond(self, reply, body, request)
                 request.finished = time.monotonic()
 
             def _json(self, status: int, payload: dict[str, Any],
@@ -138,7 +149,7 @@ class OpenAIStub:
         self.server.server_close()
 
     @staticmethod
-    def respond(handler: Any, reply: Reply, body: dict[str, Any]) -> None:
+    def respond(handler: Any, reply: Reply, body: dict[str, Any], request: Request | None = None) -> None:
         if reply.delay:
             time.sleep(reply.delay)
         if reply.raw is not None:
@@ -183,6 +194,8 @@ class OpenAIStub:
                     "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
         send(chunk({"role": "assistant", "content": ""}))
+        if reply.first_token_delay:
+            time.sleep(reply.first_token_delay)
         for number, piece in enumerate(pieces(reply.text, reply.words_per_chunk)):
             if reply.cut_after is not None and number >= reply.cut_after:
                 # announce a chunk, send half of it, and drop the connection
@@ -193,6 +206,8 @@ class OpenAIStub:
                 return
             if reply.stall_after is not None and number == reply.stall_after:
                 time.sleep(reply.stall)
+            if request is not None and request.first_token is None:
+                request.first_token = time.monotonic()
             send(chunk({"content": piece}))
             if reply.chunk_delay:
                 time.sleep(reply.chunk_delay)
@@ -201,6 +216,12 @@ class OpenAIStub:
         send("[DONE]")
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+
+
+def is_judge_call(body: dict[str, Any]) -> bool:
+    """The answerability judge's call: the only one that asks for at most 3 tokens."""
+    limits = [body.get(key) for key in ("max_tokens", "max_completion_tokens")]
+    return any(isinstance(limit, int) and limit <= 3 for limit in limits)
 
 
 def pieces(text: str, words: int) -> list[str]:

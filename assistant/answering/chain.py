@@ -4,6 +4,7 @@
     chain = build_chain(settings, retriever, chat_model)   # fluent answers from a chat model
     answer = ask(chain, "Who directs the Russian Center?")
     for event in stream(chain, "and when?", history):      # {"token": ...} ..., then {"answer": ...}
+        ...                                                # (with a model {"evidence": ...} first)
         ...
 
 One LCEL chain serves the CLI, the evaluation and the web service, so what is measured is what
@@ -270,7 +271,8 @@ def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
 
 def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
            filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
-    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}.
+    """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}; with a
+    model first {"evidence": QuotedEvidence}, the sources and the articles quoted (not the answer).
 
     ``instructions``: the reader's own, for the model (the extractive path cannot follow them).
     """

@@ -4,12 +4,15 @@
     rewriter = QuestionRewriter(settings, chat_model, guard)
     query = rewriter.rewrite("and when?", history)           # raises ModelError when the model failed
     answerer = ModelAnswerer(settings, chat_model, retriever, guard)
-    for event in answerer.stream(question, passages, lang, history):   # {"token"} ..., {"answer"}
+    for event in answerer.stream(question, passages, lang, history):  # {"evidence"}, {"token"}.., {"answer"}
         ...
 
-Weak evidence abstains before any model call (the extractive answerer's test). Otherwise the
-answer prompt gets as many numbered sources as fit the model's context (tiktoken), the answer
-streams, and each sentence's citations are released only once verified (``citations``). Every
+Before any model call the reader gets the turn's sources and the articles quoted (``QuotedEvidence``):
+something to read in well under a second while the model writes. Weak evidence abstains before any
+model call (the extractive answerer's test); so does the model's own "no" when asked, in one short
+call, whether the sources state the answer (``judge``, LLM_JUDGE). Otherwise the answer prompt
+gets as many numbered sources as fit the model's context (tiktoken), the answer streams, and each
+sentence's citations are released only once verified (``citations``). Every
 model call goes through the ModelGuard (``llm``: first-token deadline, retries inside it, circuit
 breaker). When the endpoint fails the extractive answer is shown with a notice in words for readers
 (``ModelError.reader``; the details go to the log); a stream cut midway keeps what was verified, or
@@ -24,6 +27,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
@@ -31,10 +35,11 @@ from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
 from assistant.answering.extractive import Evidence, ExtractiveAnswerer
+from assistant.answering.judge import AnswerabilityJudge
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
 from assistant.config import Settings
-from assistant.documents import Answer, Passage, Turn
+from assistant.documents import Answer, Passage, QuotedEvidence, Turn, make_source
 from assistant.errors import ConfigError, ModelError
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.rewrite import history_context
@@ -154,6 +159,7 @@ class ModelAnswerer:
         self.retriever = retriever
         self.prompt = load_prompt(settings.prompts_dir, "answer")
         self.encoding = encoding_for_model(settings.llm_model, settings.tiktoken_cache_dir)
+        self.judge = AnswerabilityJudge(settings, chat_model, self.guard) if settings.llm_judge else None
 
     def count(self, text: str) -> int:
         return len(self.encoding.encode(text, disallowed_special=()))
@@ -193,23 +199,26 @@ class ModelAnswerer:
     def stream(self, question: str, passages: Sequence[Passage], lang: str,
                history: Sequence[Turn] = (), standalone: str = "",
                failure: ModelError | None = None, instructions: str = "") -> Iterator[AddableDict]:
-        """{"token": text} events as the verified answer grows, then {"answer": Answer}.
+        """{"evidence": QuotedEvidence} at once, {"token": text} events as the verified answer grows,
+        then {"answer": Answer}.
 
-        The steps: judge the evidence (weak evidence abstains before any model call), fit the
-        sources into the model's context, stream the model's answer through the citation check,
-        then settle what the reader gets (``settle``).
+        The steps: quote the articles for the reader to read meanwhile, judge the evidence (weak
+        evidence abstains before any model call), fit the sources into the model's context, ask the
+        model whether they state the answer (LLM_JUDGE; "no" abstains), stream the model's answer
+        through the citation check, then settle what the reader gets (``settle``).
         ``instructions``: the reader's own (e.g. an OpenAI system message), added to the system prompt.
         """
         vocabulary = self.retriever.vocabulary()
         extractive = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
         context = history_context(history, self.settings.max_history_turns)
 
-        def quoted(notice: str = "") -> Answer:
-            answer = extractive.answer(question, passages, lang, context=context)
-            answer.text = without_foreign_markers(answer.text, {s.number for s in answer.sources})
-            answer.notice = notice
-            return answer
+        quote = extractive.answer(question, passages, lang, context=context)
+        quote.text = without_foreign_markers(quote.text, {s.number for s in quote.sources})
 
+        def quoted(notice: str = "") -> Answer:
+            return replace(quote, sources=list(quote.sources), notice=notice)
+
+        yield AddableDict(evidence=quoted_evidence(quote, passages))  # before any model call
         evidence = extractive.evidence(question, passages, lang, context)
         if not passages or extractive.should_abstain(evidence, question):
             yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
@@ -223,10 +232,21 @@ class ModelAnswerer:
         if not used:
             yield from events_of(quoted(NO_ROOM))
             return
+        messages = self.messages(values, sources, instructions)
+        if self.judge is not None:
+            try:
+                answerable = self.judge.verdict(messages, standalone or question)
+            except ModelError as exc:  # logged by the guard: a model fault, as if the answer call failed
+                yield from events_of(quoted(UNAVAILABLE.format(reason=exc.reader)))
+                return
+            if answerable is False:
+                yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
+                                            abstained=True, mode="llm"))
+                return
         verifier = CitationVerifier(used, self.retriever.index.embedder, vocabulary,
                                     split_sentences, lang=lang)
         checker = CitationStream(verifier, lang=lang)
-        error = yield from self.verified_tokens(self.messages(values, sources, instructions), checker)
+        error = yield from self.verified_tokens(messages, checker)
         answer, replaced = self.settle(question, lang, checker, error, evidence, quoted)
         if replaced:  # the reader sees the replacement after what was shown
             yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
@@ -307,6 +327,25 @@ def events_of(answer: Answer) -> Iterator[AddableDict]:
     """An answer known at once: its whole text as one token, then the answer."""
     yield AddableDict(token=answer.text)
     yield AddableDict(answer=answer)
+
+
+def quoted_evidence(quote: Answer, passages: Sequence[Passage]) -> QuotedEvidence:
+    """The extractive answer as evidence: its citations renumbered to the turn's sources (the
+    passages in order, numbered as the model reads them), which all come along."""
+    sources = [make_source(number, passage) for number, passage in enumerate(passages, 1)]
+    position = {passage.chunk_id: number for number, passage in enumerate(passages, 1)}
+    renumbered = {s.number: position[s.chunk_id] for s in quote.sources if s.chunk_id in position}
+    for source in quote.sources:
+        if source.number in renumbered:
+            sources[renumbered[source.number] - 1].supporting = list(source.supporting)
+
+    def renumber(match: re.Match[str]) -> str:
+        numbers = [renumbered.get(int(n)) for n in re.findall(r"\d+", match.group(1))]
+        kept = [str(n) for n in dict.fromkeys(numbers) if n is not None]
+        return f"[{', '.join(kept)}]" if kept else ""
+
+    return QuotedEvidence(question=quote.question, text=MARKER.sub(renumber, quote.text), sources=sources,
+                          abstained=quote.abstained)
 
 
 def without_foreign_markers(text: str, numbers: set[int]) -> str:

@@ -22,6 +22,7 @@ from assistant.errors import ConfigError
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "answer": frozenset({"question", "sources", "language", "no_answer", "conversation"}),
     "condense_question": frozenset({"history", "question"}),
+    "judge": frozenset({"question"}),
 }
 HEADING = re.compile(r"^##\s+(system|user)\s*$", re.IGNORECASE | re.MULTILINE)
 ROLES = {"system": "system", "user": "human"}

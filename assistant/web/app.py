@@ -175,9 +175,11 @@ def add_chat_routes(app: FastAPI) -> None:
     @app.post("/api/chat", tags=["chat"], summary="Ask a question (JSON, or server-sent events)",
               responses={200: {"content": {"text/event-stream": {}}}})
     async def chat(body: ChatRequest, request: Request) -> Any:
-        """With `Accept: text/event-stream`: `token` events (`{"text"}`), a `sources` event, then `done`
-        with the final result; otherwise the final result as JSON: answer, sources, citations,
-        abstained, turn_id, conversation_id."""
+        """With `Accept: text/event-stream`: with a language model first an `evidence` event (this
+        turn's sources and the articles quoted, citing them: `{"answer", "abstained", "sources",
+        "citations"}`; to read while the model writes, never the answer), then `token` events
+        (`{"text"}`), a `sources` event, then `done` with the final result; otherwise the final result
+        as JSON: answer, sources, citations, abstained, turn_id, conversation_id."""
         caller: Caller = authorize(request)
         conversation_id = body.conversation_id or uuid.uuid4().hex
         history = [turn.model_dump() for turn in body.history]
@@ -293,9 +295,12 @@ def add_not_found(app: FastAPI) -> None:
 
 async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], conversation_id: str,
                       source: str) -> AsyncIterator[dict[str, str]]:
-    """`token` events, then `sources`, then `done`; an `error` event if the turn fails midway."""
+    """`evidence` (with a model), `token` events, then `sources`, then `done`; an `error` event if the
+    turn fails midway."""
     try:
         async for event in events:
+            if "evidence" in event:
+                yield {"event": "evidence", "data": dumps(event["evidence"].to_dict())}
             if event.get("token"):
                 yield {"event": "token", "data": dumps({"text": event["token"]})}
             if "answer" in event:

@@ -24,6 +24,11 @@ that LangChain's ChatOpenAI copies into ``response_metadata`` both for ``invoke`
     chat = ChatOpenAI(base_url="http://127.0.0.1:7860/v1", api_key="unused", model="news-assistant")
     chat.invoke("Who directs ...?").response_metadata["logprobs"]["sources"]
     # streaming: the last chunk carries it; summed chunks keep it in response_metadata too
+
+Streaming with a language model, the first chunk (the assistant's role, empty content) also carries
+``evidence`` at its top level: this turn's sources and the articles quoted, citing them, as /api/chat's
+``evidence`` event; something to show while the model writes, never part of the content. OpenAI
+clients ignore it (the openai package keeps it in ``chunk.model_extra["evidence"]``).
 """
 
 from __future__ import annotations
@@ -184,17 +189,23 @@ def build_router() -> APIRouter:
             }
         events = await started(runner.events(question, history, to_filters(body.filters), instructions))
 
-        def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> dict[str, str]:
+        def chunk(delta: dict[str, Any] | None, finish: str | None = None, top: dict[str, Any] | None = None,
+                  **extra: Any) -> dict[str, str]:
             choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish,
                                                  "logprobs": logprobs_with(extra) if extra else None}]
             data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                    "model": MODEL_NAME, "choices": choices, **extra}
+                    "model": MODEL_NAME, "choices": choices, **(top or {}), **extra}
             return {"data": dumps(data)}
 
         async def stream() -> AsyncIterator[dict[str, str]]:
             try:
-                yield chunk({"role": "assistant", "content": ""})
+                opened = False
                 async for event in events:
+                    if not opened:  # the role; with a model the evidence too (the turn's first event)
+                        evidence = event.get("evidence")
+                        yield chunk({"role": "assistant", "content": ""},
+                                    top={"evidence": evidence.to_dict()} if evidence is not None else None)
+                        opened = True
                     if event.get("token"):
                         yield chunk({"content": event["token"]})
                     if "answer" in event:

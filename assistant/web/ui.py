@@ -47,6 +47,7 @@ from assistant.web.ui_render import (
     question_html,
     sources_html,
     stats_html,
+    writing_html,
 )
 
 log = logging.getLogger(__name__)
@@ -235,30 +236,35 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         conversation_id = conversation_id or uuid.uuid4().hex
         shown = [*chat_messages(turns), {"role": "user", "content": question_html(question)}]
 
-        def showing(reply_html: str) -> tuple[Any, ...]:  # the chat with the reply so far; nothing else
-            return skip, [*shown, {"role": "assistant", "content": reply_html}], skip, skip, skip, skip, skip
+        def showing(reply_html: str, sources: Any = skip) -> tuple[Any, ...]:  # the reply so far
+            chat = [*shown, {"role": "assistant", "content": reply_html}]
+            return skip, chat, sources, skip, skip, skip, skip
 
         yield "", shown, skip, turns, conversation_id, skip, skip
-        text, answer = "", None
+        text, answer, evidence = "", None, None
         try:
             for event in assistant.stream(question, history_of(turns), filters):
-                if "token" in event:
+                if "evidence" in event:  # with a model: the articles quoted while it writes, not the answer
+                    evidence = event["evidence"].to_dict()
+                    yield showing(writing_html(evidence, text, len(turns)), sources_html(turns, evidence))
+                elif "token" in event:
                     text += event["token"]
-                    yield showing(answer_html({"answer": text}, None))
+                    yield showing(writing_html(evidence, text, len(turns)) if evidence is not None
+                                  else answer_html({"answer": text}, None))
                 elif "answer" in event:
                     answer = event["answer"]
         except AssistantError as exc:
             log.warning("turn failed: %s", exc)
             message = exc.reader if isinstance(exc, ModelError) else str(exc)  # no server address
-            yield showing(error_html((text + "\n\n" if text else "") + message))
+            yield showing(error_html((text + "\n\n" if text else "") + message), sources_html(turns))
             return
         except Exception:
             log.exception("turn failed")
             yield showing(error_html("Something went wrong while answering; the cause is in the server log. "
-                                     "Try again."))
+                                     "Try again."), sources_html(turns))
             return
         if not isinstance(answer, Answer):
-            yield showing(error_html("No answer came back; try again."))
+            yield showing(error_html("No answer came back; try again."), sources_html(turns))
             return
         record = answer.to_dict()
         turn_id = None

@@ -25,6 +25,11 @@ STYLE = """<style>
 .nwa-cite:hover,.nwa-cite:focus{text-decoration:underline;background:var(--color-accent-soft, #dbeafe)}
 .nwa-notice{font-size:.85em;opacity:.8;font-style:italic;margin-top:.4em}
 .nwa-error{color:var(--error-text-color, #b91c1c)}
+.nwa-evidence{opacity:.8;font-size:.92em;border-left:3px solid var(--border-color-accent, #999);
+  padding:.1em .7em;margin-bottom:.6em}
+.nwa-evidence-label{font-style:italic;margin:0 0 .3em}
+.nwa-writing{font-style:normal}
+.nwa-pending>summary{font-weight:600;cursor:pointer;margin:.3em 0}
 .nwa-sources .nwa-hint{opacity:.75;font-size:.9em}
 .nwa-turn>summary{font-weight:600;cursor:pointer;margin:.3em 0}
 .nwa-source{border:1px solid var(--border-color-primary, #ddd);border-radius:8px;

@@ -7,6 +7,7 @@ plain http(s) URLs.
     answer_html(answer_dict, turn=0)          # the answer with clickable [n] citation links
     short_title("A long headline …", 80)      # cut at a word boundary, never right after "J.R."
     sources_html(turns)                       # the sources panel: one card per cited passage
+    writing_html(evidence_dict, text, turn)   # while the model writes: the articles quoted, its text so far
     conversation_markdown(turns) / conversation_json(turns)
 """
 
@@ -117,6 +118,24 @@ def answer_html(answer: Mapping[str, Any], turn: int | None) -> str:
     return body
 
 
+EVIDENCE_LABEL = "From the articles, while the model writes its answer (not the answer yet):"
+EVIDENCE_NONE = ("No sentence of the articles answers this directly; the model is reading the sources "
+                 "(not the answer yet).")
+WRITING = "Writing the answer…"
+
+
+def writing_html(evidence: Mapping[str, Any], text: str, turn: int) -> str:
+    """A turn whose model is still writing: the articles quoted (``evidence``, a QuotedEvidence as a
+    dict, its citations linked to the pending sources of turn ``turn``), marked as not the answer,
+    then the model's text so far (or that it is writing)."""
+    quote = EVIDENCE_NONE if evidence.get("abstained") else answer_html(evidence, turn)
+    label = "" if evidence.get("abstained") else f'<p class="nwa-evidence-label">{esc(EVIDENCE_LABEL)}</p>'
+    written = _lines(esc(text)) if text.strip() else esc(WRITING)
+    return (f'<div class="nwa-evidence" aria-label="Quoted from the articles; not the answer">{label}'
+            f'<div class="nwa-evidence-quote">{quote}</div></div>'
+            f'<div class="nwa-writing" aria-busy="true">{written}</div>')
+
+
 def question_html(question: str) -> str:
     return _lines(esc(question))
 
@@ -184,18 +203,27 @@ def source_card(source: Mapping[str, Any], turn: int) -> str:
     )
 
 
-def sources_html(turns: Sequence[Mapping[str, Any]]) -> str:
-    """The sources panel: the latest turn's sources first and open; earlier turns folded below."""
-    if not turns:
+def sources_html(turns: Sequence[Mapping[str, Any]], pending: Mapping[str, Any] | None = None) -> str:
+    """The sources panel: the latest turn's sources first and open; earlier turns folded below.
+
+    ``pending``: the evidence of a turn still being written (its retrieved sources), shown on top.
+    """
+    if not turns and pending is None:
         return EMPTY_SOURCES
     sections = []
+    if pending is not None:
+        cards = "".join(source_card(s, len(turns)) for s in pending.get("sources") or [])
+        sections.append(
+            f'<details class="nwa-pending" open><summary>Sources found for “{esc(pending.get("question"))}” '
+            f"(the answer is being written)</summary>{cards}</details>"
+        )
     for turn in range(len(turns) - 1, -1, -1):
         answer = turns[turn]["answer"]
         cards = "".join(source_card(s, turn) for s in answer.get("sources") or [])
         if not cards:
             cards = '<p class="nwa-hint">No sources: the articles do not answer this question.</p>'
         heading = f'Sources for “{esc(turns[turn]["question"])}”'
-        latest = turn == len(turns) - 1
+        latest = turn == len(turns) - 1 and pending is None
         sections.append(
             f'<details class="nwa-turn" data-turn="{turn}"{" open" if latest else ""}>'
             f"<summary>{heading}</summary>{cards}</details>"

@@ -527,8 +527,9 @@ def test_breaker_skips_a_failing_model_until_the_cool_down_is_over(
     sample_settings: Settings, stub: OpenAIStub
 ) -> None:
     stub.default = Reply(status=500)
+    # without the judge: the stub's judge answers, and each success would close the breaker again
     settings = with_model(sample_settings, stub.url, llm_max_retries=0, llm_breaker_failures=2,
-                          llm_breaker_cooldown=600)
+                          llm_breaker_cooldown=600, llm_judge=False)
     assistant = Assistant.open(settings)
     first, second, third = (assistant.ask(QUESTION) for _ in range(3))
     assert len(stub.requests) == 2  # the third turn did not ask the model

@@ -168,6 +168,50 @@ def test_answer_streams_in_token_by_token(sample_settings: Settings, serve_app: 
     assert_clean(page_log)
 
 
+def test_evidence_and_sources_show_while_the_model_writes_then_the_answer_replaces_them(
+        sample_settings: Settings, serve_app: Any, page: Any, page_log: PageLog, screenshot: Any) -> None:
+    """With a slow model the reader first sees the articles quoted and the sources, marked as not the
+    answer; the model's answer then takes their place."""
+    def late(body: dict[str, Any]) -> Reply:
+        first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
+        return Reply(text=f"{first} [2].", first_token_delay=4.0)
+
+    with OpenAIStub() as stub:
+        stub.default = late
+        settings = sample_settings.model_copy(update={"openai_base_url": stub.url, "llm_model": "stub-model",
+                                                       "llm_rewrite": False})
+        app = serve_app(settings)
+        open_ui(page, app)
+        page.fill("#nwa-question textarea", FIRST)
+        page.click("#nwa-ask")
+        bot = page.locator('#nwa-chat [data-testid="bot"]').last
+        bot.locator(".nwa-evidence").wait_for(timeout=ANSWER_TIMEOUT)
+        assert all(r.first_token is None for r in stub.requests)  # the model has not written a word yet
+        pending = page.locator("#nwa-sources details.nwa-pending")
+        assert pending.locator(".nwa-source").count() == settings.top_k
+        assert page.locator("#nwa-sources details.nwa-turn").count() == 0  # no finished turn yet
+        evidence = bot.locator(".nwa-evidence")
+        assert "not the answer yet" in evidence.inner_text()
+        cite = evidence.locator("a.nwa-cite").first
+        number = int(cite.inner_text().strip("[]"))
+        screenshot("ui-evidence-while-the-model-writes")
+        cite.click()  # the quote's citation opens the pending source it names
+        pending.locator(f"#nwa-src-0-{number} .nwa-passage").wait_for(state="visible")
+
+        page.wait_for_function("() => document.querySelectorAll('#nwa-sources details.nwa-turn').length === 1",
+                               timeout=ANSWER_TIMEOUT)
+        final = page.locator('#nwa-chat [data-testid="bot"]').last
+        assert final.locator(".nwa-evidence").count() == 0 and final.locator(".nwa-writing").count() == 0
+        assert page.locator("#nwa-sources details.nwa-pending").count() == 0
+        answer_text = " ".join(final.inner_text().split())
+        model_sentence = re.split(r"(?<=\.)\s", sources_in(stub.requests[0].body)[2])[0].rstrip(".")
+        assert answer_text == " ".join(f"{model_sentence} [1].".split())
+        assert final.locator("a.nwa-cite").count() == 1
+        screenshot("ui-model-answer-replaced-the-evidence")
+    assert_clean(page_log)
+    assert page_log.errors == [], page_log.errors
+
+
 def test_follow_up_question_uses_the_conversation(ui_app: RunningApp, page: Any, page_log: PageLog,
                                                   screenshot: Any) -> None:
     open_ui(page, ui_app)

@@ -21,6 +21,7 @@ from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
 from tests.browser.conftest import SCREENSHOTS, RunningApp, serving
 from tests.conftest import ARTICLES, free_port, make_settings
+from tests.openai_stub import OpenAIStub, Reply, sources_in
 
 pytestmark = pytest.mark.browser
 
@@ -178,6 +179,55 @@ def test_widget_streams_a_cited_answer_on_an_allowed_origin(sites: tuple[Running
     page.locator(".fb [role=status]", has_text="Thanks").wait_for()
     stored = app.store.feedback_counts()
     assert stored["up"] == 1
+    assert not page_log.errors and not page_log.dialogs and not page_log.outside_requests
+
+
+def test_widget_shows_the_evidence_while_the_model_writes(sample_index_dir: Path, tmp_path: Path,
+                                                         page: Any, page_log: Any,
+                                                         screenshot: Callable[[str], Path]) -> None:
+    import shutil
+
+    def late(body: dict[str, Any]) -> Reply:
+        first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
+        return Reply(text=f"{first} [2].", first_token_delay=4.0)
+
+    port = free_port()
+    shutil.copytree(sample_index_dir / "vectorstore", tmp_path / "vectorstore")
+    holder: dict[str, str] = {}
+    site = host_site(port, lambda: holder["src"])
+    try:
+        with OpenAIStub() as stub:
+            stub.default = late
+            settings = make_settings(tmp_path, sites=f"news=http://127.0.0.1:{port}",
+                                     session_secret="widget-browser-tests", rate_limit_per_minute=1000,
+                                     openai_base_url=stub.url, llm_model="stub-model", llm_rewrite=False)
+            with serving(settings) as app:
+                holder["src"] = f"{app.url}/widget.js"
+                page.goto(site.url)
+                page.locator(".bubble").click()
+                page.locator("textarea").fill(QUESTION)
+                page.locator("textarea").press("Enter")
+                writing = page.locator(".msg.bot[aria-busy]")
+                writing.locator(".equote").wait_for()
+                assert all(r.first_token is None for r in stub.requests)  # before the model's first word
+                assert "not the answer yet" in writing.locator(".elabel").inner_text()
+                assert writing.locator(".src").count() == settings.top_k
+                cite = writing.locator(".equote button.cite").first
+                number = cite.inner_text().strip("[]")
+                cite.click()  # the quote's citation opens the source it names among this turn's sources
+                assert "active" in (writing.locator(f".src[data-n='{number}']").get_attribute("class") or "")
+                screenshot("widget-evidence-while-the-model-writes")
+
+                page.wait_for_function("() => !document.querySelector('[data-news-assistant]').shadowRoot"
+                                       ".querySelector('.msg.bot[aria-busy]')", timeout=90_000)
+                final = page.locator(".msg.bot").last
+                assert final.locator(".equote").count() == 0 and final.locator(".elabel").count() == 0
+                model_sentence = re.split(r"(?<=\.)\s", sources_in(stub.requests[0].body)[2])[0].rstrip(".")
+                assert " ".join(final.locator(".text").inner_text().split()) == \
+                    " ".join(f"{model_sentence} [1].".split())
+                assert final.locator(".src").count() == 1
+    finally:
+        site.server.shutdown()
     assert not page_log.errors and not page_log.dialogs and not page_log.outside_requests
 
 

@@ -11,7 +11,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,12 @@ def serve(sample_index_dir: Path, tmp_path: Path) -> Callable[..., Any]:
 
 def events_of(response: httpx.Response) -> list[tuple[str, Any]]:
     """(event, parsed data) of a server-sent event stream."""
+    return parse_events(response.iter_lines())
+
+
+def parse_events(lines: Iterable[str]) -> list[tuple[str, Any]]:
     events, name, data = [], "message", []
-    for line in response.iter_lines():
+    for line in lines:
         if not line:
             if data:
                 events.append((name, "\n".join(data)))
@@ -383,6 +387,43 @@ def test_model_tokens_stream_through_the_api(serve: Callable[..., Any]) -> None:
     assert health["model"] == {"configured": True, "mode": "llm", "model": "stub-model", "reachable": True,
                                "failing": False, "calls": {"breaker": "closed", "consecutive_failures": 0,
                                                            "skipped_calls": 0, "last_call": "ok"}}
+
+
+def test_evidence_and_sources_arrive_before_the_models_first_token(serve: Callable[..., Any]) -> None:
+    def late(body: dict[str, Any]) -> Reply:  # the model's answer cites source 2, after a long wait
+        first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
+        return Reply(text=f"{first} [2].", first_token_delay=2.0)
+
+    with OpenAIStub() as stub:
+        stub.default = late
+        with serve(openai_base_url=stub.url, llm_model="stub-model", llm_max_retries=0) as (url, settings):
+            arrivals: list[tuple[str, float]] = []
+            with httpx.stream("POST", f"{url}/api/chat", json={"question": QUESTION},
+                              headers={"Accept": "text/event-stream"}, timeout=60) as response:
+                lines = []
+                for line in response.iter_lines():  # each event's arrival, as a reader's browser sees it
+                    lines.append(line)
+                    if line.startswith("event:"):
+                        arrivals.append((line[6:].strip(), time.monotonic()))
+            events = parse_events(lines)
+    names = [name for name, _ in events]
+    assert names[0] == "evidence" and names[-2:] == ["sources", "done"] and set(names[1:-2]) == {"token"}
+    assert arrivals[0][0] == "evidence"
+    (answered,) = stub.requests
+    assert answered.first_token is not None and arrivals[0][1] < answered.first_token
+    evidence, done = events[0][1], events[-1][1]
+    top = done["retrieved_doc_ids"][:settings.top_k]
+    assert [s["doc_id"] for s in evidence["sources"]] == top
+    assert [s["number"] for s in evidence["sources"]] == list(range(1, len(top) + 1))
+    assert evidence["citations"] and not evidence["abstained"]
+    for number in evidence["citations"]:  # the quote's citations point at this turn's sources
+        assert f"[{number}]" in evidence["answer"]
+        supporting = evidence["sources"][number - 1]["supporting"]
+        assert supporting and all(s in evidence["sources"][number - 1]["passage"] for s in supporting)
+    # the evidence is not the answer: the model's is, and it is what the tokens spell
+    assert done["mode"] == "llm" and done["answer"] != evidence["answer"]
+    assert "".join(data["text"] for name, data in events if name == "token") == done["answer"]
+    assert done["sources"][0]["passage"] == sources_in(answered.body)[2]
 
 
 # --- model faults: the reader gets the articles and plain words, the log gets the details --------

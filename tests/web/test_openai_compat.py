@@ -121,3 +121,29 @@ def test_system_message_reaches_the_model_after_the_rules(sample_index_dir: Path
     assert system.index("Use only facts stated in the sources") < system.index("Captain")
     assert (reply.model_extra or {})["notice"] == ""
     assert (reply.model_extra or {})["mode"] == "llm"
+
+
+def test_streaming_with_a_model_carries_the_evidence_first_outside_the_content(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    def late(body: dict[str, Any]) -> Reply:
+        first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
+        return Reply(text=f"{first} [2].", first_token_delay=1.0)
+
+    with OpenAIStub() as stub:
+        stub.default = late
+        settings = index_copy(sample_index_dir, tmp_path, openai_base_url=stub.url, llm_model="stub-model",
+                              llm_max_retries=0)
+        with served(create_app(settings, with_ui=False), settings) as url:
+            chunks = list(client(url).chat.completions.create(
+                model=MODEL_NAME, messages=[{"role": "user", "content": QUESTION}], stream=True))
+    first, last = chunks[0], chunks[-1]
+    assert first.choices[0].delta.role == "assistant" and not first.choices[0].delta.content
+    evidence = (first.model_extra or {})["evidence"]
+    assert evidence["citations"] and not evidence["abstained"]
+    assert [s["number"] for s in evidence["sources"]] == list(range(1, settings.top_k + 1))
+    assert all("evidence" not in (chunk.model_extra or {}) for chunk in chunks[1:])
+    content = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert content != evidence["answer"] and evidence["answer"] not in content  # never shown as the answer
+    assert (last.model_extra or {})["mode"] == "llm"
+    assert content.endswith("[1].") and (last.model_extra or {})["citations"] == [1]

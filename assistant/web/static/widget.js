@@ -25,7 +25,9 @@
       thinking: "Searching the articles…", hello: "Ask me about the news. Answers quote the articles, with numbered sources.",
       up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback.", refused: "This site is not allowed to use the assistant.",
       failed: "Something went wrong. Try again.", busy: "Too many questions right now. Try again in ", seconds: " s.",
-      source: "Source", unreachable: "The assistant cannot be reached from this page: this site may not be allowed to use it, or the connection failed."
+      source: "Source", unreachable: "The assistant cannot be reached from this page: this site may not be allowed to use it, or the connection failed.",
+      evidence: "From the articles, while the answer is written (not the answer yet):",
+      evidenceNone: "No sentence of the articles answers this directly; the sources are being read.", writing: "Writing the answer…"
     },
     nl: {
       title: "Vraag het nieuws", open: "Open de nieuwsassistent", close: "Sluiten", fresh: "Nieuw gesprek",
@@ -33,7 +35,9 @@
       thinking: "De artikelen worden doorzocht…", hello: "Stel een vraag over het nieuws. Antwoorden citeren de artikelen, met genummerde bronnen.",
       up: "Nuttig", down: "Niet nuttig", thanks: "Bedankt voor de feedback.", refused: "Deze site mag de assistent niet gebruiken.",
       failed: "Er ging iets mis. Probeer het opnieuw.", busy: "Te veel vragen. Probeer het opnieuw over ", seconds: " s.",
-      source: "Bron", unreachable: "De assistent is vanaf deze pagina niet bereikbaar: deze site mag hem misschien niet gebruiken, of de verbinding mislukte."
+      source: "Bron", unreachable: "De assistent is vanaf deze pagina niet bereikbaar: deze site mag hem misschien niet gebruiken, of de verbinding mislukte.",
+      evidence: "Uit de artikelen, terwijl het antwoord wordt geschreven (nog niet het antwoord):",
+      evidenceNone: "Geen zin uit de artikelen beantwoordt dit rechtstreeks; de bronnen worden gelezen.", writing: "Het antwoord wordt geschreven…"
     }
   };
   var T = TEXT[LANG] || TEXT.en;
@@ -64,6 +68,8 @@
     ".bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
     ".note{align-self:center;color:#555;font-size:13px;text-align:center}",
     ".error{align-self:stretch;background:#fdecea;border:1px solid #f5c2bd;color:#8a1f11}",
+    ".elabel{font-size:12px;font-style:italic;color:#555}",
+    ".equote{color:#444;font-size:14px;border-left:3px solid #c9d3df;padding:2px 8px;margin:2px 0 8px}",
     ".cite{color:#1a5fb4;font-weight:600;padding:0 1px;border-radius:3px;text-decoration:underline}",
     ".sources{margin:8px 0 0;padding:0;list-style:none;border-top:1px solid #e4e7eb;white-space:normal}",
     ".sources h3{margin:6px 0 2px;font-size:12px;text-transform:uppercase;color:#555;font-weight:600}",
@@ -249,6 +255,20 @@
     return row;
   }
 
+  // While the model writes: the articles quoted (citing the turn's sources, listed below), marked as
+  // not the answer; the answer's text then grows in ``body``, and replaces all of it when done.
+  function showEvidence(msg, body, evidence) {
+    var numbers = (evidence.sources || []).map(function (s) { return s.number; });
+    msg.insertBefore(el("div", { "class": "elabel" }, evidence.abstained ? T.evidenceNone : T.evidence), body);
+    if (!evidence.abstained) {
+      var quote = el("div", { "class": "equote" });
+      msg.insertBefore(quote, body);
+      answerText(quote, evidence.answer, numbers);
+    }
+    body.textContent = T.writing;
+    if (numbers.length) msg.appendChild(sourcesList(evidence.sources));
+  }
+
   function botMessage(turn) {
     var msg = el("div", { "class": "msg bot" });
     var body = el("div", { "class": "text" });
@@ -378,7 +398,10 @@
       if (!r.ok) return failure(r);
       return readEvents(r, function (name, data) {
         var value = JSON.parse(data);
-        if (name === "token") {
+        if (name === "evidence") {
+          showEvidence(msg, body, value);
+          log.scrollTop = log.scrollHeight;
+        } else if (name === "token") {
           streamed += value.text;
           body.textContent = streamed;
           log.scrollTop = log.scrollHeight;
