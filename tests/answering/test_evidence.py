@@ -60,7 +60,7 @@ def test_sources_and_quoted_evidence_come_before_any_model_call(sample_settings:
     stub.default = grounded(delay=1.5)  # the model's first word comes late
     quoted = Assistant.open(sample_settings).ask(QUESTION)  # the extractive answer, no model
     assert not quoted.abstained
-    seen = events(Assistant.open(with_model(sample_settings, stub.url)), QUESTION, stub)
+    seen = events(Assistant.open(with_model(sample_settings, stub.url, llm_judge=True)), QUESTION, stub)
 
     kinds = [kind for kind, *_ in seen]
     assert kinds[0] == "evidence" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"token"}
