@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from assistant.config import Settings
+
 
 @dataclass
 class Reply:
@@ -218,6 +220,20 @@ class OpenAIStub:
         handler.wfile.flush()
 
 
+# What a broken endpoint sends, and the reason the reader is then told (the fault tests of the
+# answerer and of the web service add their own cases to these).
+BROKEN_REPLIES: dict[str, tuple[Reply, str]] = {
+    "garbage 200 body": (Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
+                         "It sent a reply that could not be read."),
+    "unstreamed JSON to a streamed request": (Reply(text="The centre is directed by someone.", unstreamed=True),
+                                              "It sent a reply that could not be read."),
+    "HTML error page": (Reply(raw="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", status=502),
+                        "It failed (HTTP 502)."),
+    "hang before the first token": (Reply(text="The director is", stall_after=0, stall=20.0),
+                                    "It did not start answering in time."),
+}
+
+
 def is_judge_call(body: dict[str, Any]) -> bool:
     """The answerability judge's call: the only one that asks for at most 3 tokens."""
     limits = [body.get(key) for key in ("max_tokens", "max_completion_tokens")]
@@ -237,3 +253,11 @@ def sources_in(body: dict[str, Any]) -> dict[int, str]:
     for match in re.finditer(r'<source n="(\d+)">\nTitle: [^\n]*\n(.*?)\n</source>', user, re.DOTALL):
         found[int(match.group(1))] = match.group(2)
     return found
+
+
+def with_model(settings: Settings, url: str, **overrides: Any) -> Settings:
+    """``settings`` (a Settings) with the stub at ``url`` as the model; ``overrides`` win."""
+    values: dict[str, Any] = {"openai_base_url": url, "llm_model": "stub-model", "llm_timeout": 5.0,
+                              "llm_max_retries": 2}
+    values.update(overrides)
+    return settings.model_copy(update=values)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,22 +19,15 @@ from assistant.documents import Answer, QuotedEvidence
 from assistant.service import Assistant
 from assistant.text import split_sentences
 from tests.openai_stub import OpenAIStub, Reply, sources_in
+from tests.openai_stub import with_model as stub_model
 
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 DUTCH_QUESTION = "Welk verdrag tegen cybercriminaliteit wordt in Hanoi ondertekend?"
 
 
-@pytest.fixture
-def stub() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
-
-
 def with_model(settings: Settings, url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"openai_base_url": url, "llm_model": "stub-model", "llm_timeout": 5.0,
-                              "llm_max_retries": 0, "llm_rewrite": False}
-    values.update(overrides)
-    return settings.model_copy(update=values)
+    """The stub as the model, no retries and no rewriting: one answer call a turn."""
+    return stub_model(settings, url, **{"llm_max_retries": 0, "llm_rewrite": False, **overrides})
 
 
 def grounded(delay: float = 0.0) -> Any:

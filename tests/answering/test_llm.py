@@ -27,23 +27,10 @@ from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
 from assistant.text import split_sentences
 from tests.conftest import ARTICLES, free_port
-from tests.openai_stub import OpenAIStub, Reply, sources_in
+from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in, with_model
 
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 MARKERS = r"\[(\d+)\]"
-
-
-@pytest.fixture
-def stub() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
-
-
-def with_model(settings: Settings, url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"openai_base_url": url, "llm_model": "stub-model", "llm_timeout": 5.0,
-                              "llm_max_retries": 2}
-    values.update(overrides)
-    return settings.model_copy(update=values)
 
 
 def run(assistant: Assistant, question: str = QUESTION,
@@ -468,15 +455,8 @@ def test_max_tokens_must_leave_room_for_sources(sample_settings: Settings, stub:
 # What a broken endpoint does, as the stub plays it. The settings below: LLM_TIMEOUT 1 s,
 # LLM_FIRST_TOKEN_TIMEOUT 1.5 s, no retries, a breaker that does not open (each fault on its own).
 FAULTS: dict[str, tuple[Reply, str]] = {
-    "garbage 200 body": (Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
-                         "It sent a reply that could not be read."),
-    "unstreamed JSON to a streamed request": (Reply(text="The centre is directed by someone.", unstreamed=True),
-                                              "It sent a reply that could not be read."),
-    "HTML error page": (Reply(raw="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", status=502),
-                        "It failed (HTTP 502)."),
+    **BROKEN_REPLIES,
     "hang before the response": (Reply(delay=20.0), "It did not start answering in time."),
-    "hang before the first token": (Reply(text="The director is", stall_after=0, stall=20.0),
-                                    "It did not start answering in time."),
     "stall mid-stream": (Reply(text="The director of the centre is a well known", stall_after=3, stall=20.0),
                          "The model stopped in the middle of its answer."),
     "HTTP 500": (Reply(status=500), "It failed (HTTP 500)."),

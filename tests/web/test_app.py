@@ -28,7 +28,7 @@ from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.app import create_app, server_config
 from tests.conftest import RedisServer, free_port, make_settings, wait_for_port
-from tests.openai_stub import OpenAIStub, Reply, sources_in
+from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in
 
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 ALLOWED = "http://allowed.test:8080"
@@ -429,14 +429,7 @@ def test_evidence_and_sources_arrive_before_the_models_first_token(serve: Callab
 # --- model faults: the reader gets the articles and plain words, the log gets the details --------
 
 FAULTS: dict[str, tuple[Reply, str]] = {
-    "garbage 200 body": (Reply(raw="\x00\x17 garbage, not a completion", content_type="application/octet-stream"),
-                         "It sent a reply that could not be read."),
-    "unstreamed JSON to a streamed request": (Reply(text="The centre is directed by someone.", unstreamed=True),
-                                              "It sent a reply that could not be read."),
-    "HTML error page": (Reply(raw="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", status=502),
-                        "It failed (HTTP 502)."),
-    "hang before the first token": (Reply(text="The director is", stall_after=0, stall=20.0),
-                                    "It did not start answering in time."),
+    **BROKEN_REPLIES,
     "HTTP 503": (Reply(status=503), "It failed (HTTP 503)."),
 }
 
