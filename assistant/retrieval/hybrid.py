@@ -52,10 +52,14 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def coverage(question_terms: set[str], words: set[str], vocabulary: Vocabulary) -> float:
-    """The share of the question's IDF weight among a chunk's words, 0..1 (a word no chunk has
-    weighs the most and is never covered)."""
-    weights = {t: bm25_idf(vocabulary.get(t, 0), vocabulary.chunks) for t in question_terms}
+def idf_weights(question_terms: set[str], vocabulary: Vocabulary) -> dict[str, float]:
+    """Each word of the question with its BM25 IDF (a word no chunk has weighs the most)."""
+    return {t: bm25_idf(vocabulary.get(t, 0), vocabulary.chunks) for t in question_terms}
+
+
+def coverage(weights: dict[str, float], words: set[str], vocabulary: Vocabulary) -> float:
+    """The share of the question's IDF weight among a chunk's words, 0..1 (a word no chunk has is
+    never covered)."""
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in words and t in vocabulary) / total if total else 0.0
 
@@ -110,6 +114,7 @@ class HybridRetriever:
         asked = tokenize(query)
         terms = set(asked)
         vocabulary.prefetch(terms)
+        weights = idf_weights(terms, vocabulary)
         words = {cid: chunk_words(str(p.metadata.get("title") or ""), p.text) for cid, p in chunks.items()}
         # BM25 scores of the chunks the word index proposed (a chunk deleted from Chroma meanwhile is
         # left out), computed here so that they mean the same whichever engine proposed them
@@ -124,7 +129,7 @@ class HybridRetriever:
         for passage in chunks.values():
             shift = shifts.get(str(passage.metadata.get("lang")), passage.dense_similarity)
             passage.calibrated = passage.dense_similarity - shift
-            passage.lexical_coverage = coverage(terms, set(words[passage.chunk_id]), vocabulary)
+            passage.lexical_coverage = coverage(weights, set(words[passage.chunk_id]), vocabulary)
             if sparse_query is not None and encoder is not None:
                 stored = packed.get(passage.chunk_id)
                 indices, values = encoder.unpack(stored) if stored else ([], [])
