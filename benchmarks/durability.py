@@ -52,7 +52,7 @@ def snapshot(folder: Path) -> dict[str, tuple[str, str]]:
     from assistant.service import Assistant
 
     index = Assistant.open(load_settings(chroma_path=folder / "vectorstore")).index
-    rows = index.collection.get(include=["documents", "metadatas"])
+    rows = index.get(include=["documents", "metadatas"])
     return {i: (d or "", str((m or {}).get("doc_hash"))) for i, d, m in
             zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)}
 

@@ -110,20 +110,18 @@ def bench_memory() -> None:
     shutil.copytree(OUT / "index-news", work / "index")
     settings = load_settings(chroma_path=work / "index")
     assistant = Assistant.open(settings)
-    rows = list(assistant.index.collection.get(include=["embeddings", "metadatas", "documents"]).items())
-    source = dict(rows)
+    source = assistant.index.get(include=["embeddings", "metadatas", "documents"])
     copies = 0
     while assistant.index.count() < 10_000:
         copies += 1
         for first in range(0, len(source["ids"]), 1000):
             part = slice(first, first + 1000)
-            assistant.index.collection.upsert(
-                ids=[f"copy{copies}-{i}" for i in source["ids"][part]],
-                embeddings=source["embeddings"][part],
-                documents=source["documents"][part],
-                metadatas=[{**m, "doc_id": f"copy{copies}-{m['doc_id']}"} for m in source["metadatas"][part]],
+            assistant.index.write_rows(
+                [f"copy{copies}-{i}" for i in source["ids"][part]], source["embeddings"][part],
+                source["documents"][part],
+                [{**m, "doc_id": f"copy{copies}-{m['doc_id']}"} for m in source["metadatas"][part]],
             )
-    del rows, source
+    del source
     print(f"memory index: {assistant.index.count()} chunks")
     # Answer in a fresh process, so that its peak memory is the answering's alone.
     subprocess.run([sys.executable, __file__, "--answer-over", str(work / "index")], check=True)

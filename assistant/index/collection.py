@@ -1,4 +1,4 @@
-"""The index: the Chroma collection (vectors, texts, metadata) and its word index (BM25, SQLite).
+"""The index: Chroma collections, one per language (vectors, texts, metadata), and the word index.
 
     index = Index.open(settings, embedder)
     index.add_chunks(chunks)                 # embeds with our embedder, upserts by stable id
@@ -9,10 +9,10 @@ are written before vectors (ingest judges a document complete by its vectors, so
 write is redone), and vectors are deleted before words (a word entry without vectors is skipped by
 searches). An index built before the word index existed gets one on first open.
 
-The collection records the embedding model that built it; opening it with another model raises
+The index records the embedding model that built it; opening it with another model raises
 IndexNotReady, so vectors of two models are never mixed. It also records whether its chunks carry
 sparse vectors (SparseEncoder, in the metadata key ``sparse``): that is decided when it is created
-(SPARSE_RETRIEVAL) and every chunk added later follows it, so a collection is never half sparse.
+(SPARSE_RETRIEVAL) and every chunk added later follows it, so an index is never half sparse.
 Chroma's own default embedding function (which downloads a model) is never used: vectors always
 come from our embedder.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import uuid
 from collections import defaultdict
@@ -127,28 +128,39 @@ class ReadWriteLock:
 
 
 class Index:
-    """One Chroma collection of chunks, with the embedder that built it.
+    """The chunks in Chroma, one collection per language, with the embedder that built them.
 
-    Every write ends by giving the collection a new ``version`` (a random token in its metadata),
-    so that readers in this and other processes know it changed without counting or scanning
-    (``version()``). An embedded (folder) index written by another process is reopened when its
-    version changes: the embedded client keeps its vector index in memory and would otherwise
-    search stale vectors, and fail on deleted ones.
+    Why a collection per language: each search asks every language for its own nearest chunks (a
+    question ranks passages in its own language higher, so the other languages need their own
+    turn), and Chroma's filtered search scans every chunk the filter matches: 1.2 s for English at
+    100k chunks, against 6 ms for the same query unfiltered (benchmarks/scale.py). A language's own
+    collection answers unfiltered. The index's own collection (``settings.collection``) holds no
+    chunks, only what the index is: its embedding model, whether chunks carry sparse vectors, and
+    its version. An index built before (all chunks in one collection) is moved on first open.
+
+    Every write ends by giving the index a new ``version`` (a random token in that collection's
+    metadata), so that readers in this and other processes know it changed without counting or
+    scanning (``version()``). An embedded (folder) index written by another process is reopened
+    when its version changes: the embedded client keeps its vector index in memory and would
+    otherwise search stale vectors, and fail on deleted ones.
     """
 
-    def __init__(self, collection: Any, store: Chroma, embedder: Embedder, words: LexicalStore,
+    def __init__(self, client: Any, manifest: Any, embedder: Embedder, words: LexicalStore,
                  sparse: SparseEncoder | None = None, settings: Settings | None = None,
-                 client: Any = None, write_batch: int = WRITE_BATCH) -> None:
-        self.collection = collection
+                 write_batch: int = WRITE_BATCH) -> None:
+        self.client = client
+        self.manifest = manifest  # the index's own collection: its facts and version, no chunks
+        self.name = str(manifest.name)
         self.words = words
-        self.store = store
         self.embedder = embedder
         self.sparse = sparse  # set when the collection's chunks carry sparse vectors
         self.settings = settings
-        self.client = client
         self.lock = ReadWriteLock()  # searches read; reopening the embedded client writes
         self._own_versions: set[str] = set()  # versions this process wrote (its client is current)
         self.write_batch = write_batch  # at most the client's max batch size (one upsert)
+        self.partitions: dict[str, Any] = {}  # language key → its collection
+        self._stores: dict[str, Chroma] = {}
+        self._discover()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
@@ -157,44 +169,86 @@ class Index:
         if settings.sparse_retrieval:
             wanted["sparse_model"] = SparseEncoder.model_id
         try:
-            collection = client.get_or_create_collection(
+            manifest = client.get_or_create_collection(
                 name=settings.collection, metadata=wanted, embedding_function=None
             )
         except (ChromaError, ValueError) as exc:
             raise IndexNotReady(f"Cannot open collection {settings.collection!r}: {exc}") from exc
-        built_with = (collection.metadata or {}).get("embedding_model")
+        built_with = (manifest.metadata or {}).get("embedding_model")
         if built_with != embedder.model_id:
             raise IndexNotReady(
                 f"The index {settings.collection!r} was built with the embedding model {built_with!r}, "
                 f"but {embedder.model_id!r} is configured. Re-index: `assistant ingest --rebuild PATH`, "
                 "or set EMBEDDING_PROVIDER/EMBEDDING_MODEL back, or use another COLLECTION."
             )
-        store = Chroma(
-            client=client, collection_name=settings.collection,
-            embedding_function=embedder, create_collection_if_not_exists=False,
-        )
-        sparse = (collection.metadata or {}).get("sparse_model") == SparseEncoder.model_id
+        sparse = (manifest.metadata or {}).get("sparse_model") == SparseEncoder.model_id
         if settings.sparse_retrieval and not sparse:
             log.info("the index %r has no sparse vectors (built without them): searching without; "
                      "`assistant ingest --rebuild PATH` adds them", settings.collection)
         shared = embedder if isinstance(embedder, E5Embeddings) else None
         try:
             write_batch = min(WRITE_BATCH, int(client.get_max_batch_size()))
+            index = cls(client, manifest, embedder, LexicalStore.open(settings.words_path),
+                        SparseEncoder(dense=shared) if sparse else None,
+                        settings=settings, write_batch=write_batch)
+            index.move_into_partitions()
         except (ChromaError, ValueError, OSError, ConnectionError) as exc:
-            raise IndexNotReady(f"Cannot ask the Chroma client for its batch size: {exc}") from exc
-        index = cls(collection, store, embedder, LexicalStore.open(settings.words_path),
-                    SparseEncoder(dense=shared) if sparse else None,
-                    settings=settings, client=client, write_batch=write_batch)
+            raise IndexNotReady(f"Cannot open the index {settings.collection!r}: {exc}") from exc
         index.complete_words()
         return index
 
     @staticmethod
     def drop(settings: Settings, client: Any = None) -> None:
-        """Delete the whole collection and its words (for a rebuild with another embedding model)."""
+        """Delete the whole index and its words (for a rebuild with another embedding model)."""
         client = client or connect(settings)
-        with contextlib.suppress(NotFoundError, ValueError):
-            client.delete_collection(settings.collection)
+        prefix = partition_prefix(settings.collection)
+        names = [settings.collection] + [name for name in collection_names(client) if name.startswith(prefix)]
+        for name in names:
+            with contextlib.suppress(NotFoundError, ValueError):
+                client.delete_collection(name)
         LexicalStore.open(settings.words_path).clear()
+
+    # --- the per-language collections ----------------------------------------------------------
+    def _discover(self) -> None:
+        """Find the languages' collections (another process may have added one)."""
+        prefix = partition_prefix(self.name)
+        self.partitions = {name[len(prefix):]: self.client.get_collection(name, embedding_function=None)
+                           for name in sorted(collection_names(self.client)) if name.startswith(prefix)}
+        self._stores = {}
+
+    def partition(self, lang: str) -> Any:
+        """The collection of one language's chunks, created for its first chunk."""
+        key = partition_key(lang)
+        if key not in self.partitions:
+            self.partitions[key] = self.client.get_or_create_collection(
+                partition_prefix(self.name) + key, embedding_function=None,
+                metadata={"embedding_model": self.embedder.model_id, "hnsw:space": "cosine"})
+        return self.partitions[key]
+
+    def store(self, key: str) -> Chroma:
+        """One language's collection as a LangChain vector store (for nearest-neighbour search)."""
+        if key not in self._stores:
+            self._stores[key] = Chroma(client=self.client, collection_name=self.partitions[key].name,
+                                       embedding_function=self.embedder,
+                                       create_collection_if_not_exists=False)
+        return self._stores[key]
+
+    def move_into_partitions(self) -> int:
+        """Move the chunks of an index built with one collection into per-language collections (once;
+        an interrupted move goes on at the next open). Returns how many chunks moved."""
+        moved = 0
+        while True:
+            page = self.manifest.get(include=["embeddings", "metadatas", "documents"], limit=PAGE)
+            if not page["ids"]:
+                break
+            if not moved:
+                log.info("moving the chunks of %r into one collection per language (once)", self.name)
+            self.write_rows(page["ids"], page["embeddings"], page["documents"] or [], page["metadatas"] or [])
+            self.manifest.delete(ids=page["ids"])
+            moved += len(page["ids"])
+        if moved:
+            self.touch()
+        return moved
 
     def complete_words(self) -> int:
         """Give the word index the chunks it lacks (an index built before it existed, or a write
@@ -205,8 +259,8 @@ class Index:
         missing = [chunk_id for chunk_id, _, _ in self.iter_rows(include=[]) if chunk_id not in have]
         log.info("adding %d chunks to the word index %s", len(missing), self.words.path)
         for first in range(0, len(missing), PAGE):
-            page = self.collection.get(ids=missing[first:first + PAGE], include=["metadatas", "documents"])
-            rows = zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True)
+            page = self.get(ids=missing[first:first + PAGE], include=["metadatas", "documents"])
+            rows = zip(page["ids"], page["metadatas"], page["documents"], strict=True)
             self.words.upsert(Entry.of(chunk_id, text or "", meta or {}) for chunk_id, meta, text in rows)
         return len(missing)
 
@@ -235,59 +289,77 @@ class Index:
             elif on_chunk:
                 for _ in batch:
                     on_chunk()
+            ids = [c.chunk_id for c in batch]
+            before = self.words.languages_of(ids)  # a chunk whose language changed leaves its old collection
             self.words.upsert(Entry.of(c.chunk_id, c.text, c.metadata) for c in batch)
-            self.collection.upsert(
-                ids=[c.chunk_id for c in batch],
-                embeddings=vectors,  # type: ignore[arg-type]
-                documents=[c.text for c in batch],
-                metadatas=metadatas,
-            )
+            self.write_rows(ids, vectors, [c.text for c in batch], metadatas, before)
         if chunks:
             self.touch()
 
+    def write_rows(self, ids: list[str], vectors: Any, texts: list[str], metadatas: list[Any],
+                   before: dict[str, str] | None = None) -> None:
+        """Upsert chunks' rows into their languages' collections (``before``: chunk id → the
+        language it had, when it may have had another)."""
+        groups: dict[str, list[int]] = defaultdict(list)
+        for position, metadata in enumerate(metadatas):
+            groups[partition_key(str((metadata or {}).get("lang") or ""))].append(position)
+        for key, positions in groups.items():
+            chosen = [ids[i] for i in positions]
+            for old in {partition_key(before[i]) for i in chosen if before and i in before} - {key}:
+                if old in self.partitions:
+                    self.partitions[old].delete(ids=[i for i in chosen if partition_key(before[i]) == old])
+            self.partition(key).upsert(
+                ids=chosen, embeddings=[vectors[i] for i in positions],
+                documents=[texts[i] for i in positions], metadatas=[metadatas[i] for i in positions])
+
     def delete_ids(self, ids: list[str]) -> None:
         for first in range(0, len(ids), PAGE):
-            self.collection.delete(ids=ids[first:first + PAGE])
-            self.words.delete(ids[first:first + PAGE])
+            batch = ids[first:first + PAGE]
+            known = self.words.languages_of(batch)
+            for key, collection in self.partitions.items():
+                # each chunk from its language's collection; one the word index lacks, from all
+                mine = [i for i in batch if i not in known or partition_key(known[i]) == key]
+                if mine:
+                    collection.delete(ids=mine)
+            self.words.delete(batch)
         if ids:
             self.touch()
 
     # --- versions ----------------------------------------------------------------------------
     def touch(self) -> str:
-        """Give the collection a new version (after a write): readers everywhere see a change."""
+        """Give the index a new version (after a write): readers everywhere see a change."""
         version = uuid.uuid4().hex
-        metadata = {key: value for key, value in (self.collection.metadata or {}).items()
+        metadata = {key: value for key, value in (self.manifest.metadata or {}).items()
                     if not key.startswith("hnsw:")}  # the distance is fixed at creation
         metadata["version"] = version
         self._own_versions.add(version)
-        self.collection.modify(metadata=metadata)
+        self.manifest.modify(metadata=metadata)
         return version
 
     def version(self) -> str:
-        """The collection's current version, read fresh (another process may have written)."""
-        if self.client is None:
-            return str((self.collection.metadata or {}).get("version", ""))
-        current = self.client.get_collection(self.collection.name)
+        """The index's current version, read fresh (another process may have written)."""
+        current = self.client.get_collection(self.name)
         return str((current.metadata or {}).get("version", ""))
 
     def follow(self, version: str) -> None:
-        """Catch up with a version another process wrote: an embedded client is reopened, since
-        it keeps the vectors it loaded in memory (a Chroma server serves every client fresh)."""
-        if version in self._own_versions or self.settings is None or self.settings.uses_chroma_server:
+        """Catch up with a version another process wrote: its new languages' collections are found,
+        and an embedded client is reopened, since it keeps the vectors it loaded in memory (a Chroma
+        server serves every client fresh)."""
+        if version in self._own_versions or self.settings is None:
             return
         with self.lock.writing():
-            log.info("the index was changed by another process: reopening %s", self.settings.chroma_path)
-            with contextlib.suppress(ChromaError, ValueError, OSError):
-                self.client.close()
-            self.client = connect(self.settings)
-            self.collection = self.client.get_collection(self.settings.collection)
-            self.store = Chroma(client=self.client, collection_name=self.settings.collection,
-                                embedding_function=self.embedder, create_collection_if_not_exists=False)
+            if not self.settings.uses_chroma_server:
+                log.info("the index was changed by another process: reopening %s", self.settings.chroma_path)
+                with contextlib.suppress(ChromaError, ValueError, OSError):
+                    self.client.close()
+                self.client = connect(self.settings)
+                self.manifest = self.client.get_collection(self.name, embedding_function=None)
+            self._discover()
             self._own_versions.add(version)
 
     def delete_document(self, doc_id: str) -> int:
         """Remove every chunk of a document; returns how many. Unknown ids raise DocumentNotFound."""
-        found = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+        found = self.get(where={"doc_id": doc_id}, include=[])["ids"]
         if not found:
             raise DocumentNotFound(
                 f"No document {doc_id!r} in the index. `assistant stats --json` lists the counts; "
@@ -297,18 +369,36 @@ class Index:
         return len(found)
 
     # --- reading -------------------------------------------------------------------------
+    def get(self, ids: list[str] | None = None, where: dict[str, Any] | None = None,
+            include: list[str] | None = None, limit: int | None = None) -> dict[str, list[Any]]:
+        """Chroma's ``get`` over every language's collection: ids, and the lists ``include`` names
+        (metadatas, documents, embeddings), each in the same order."""
+        include = include if include is not None else ["metadatas", "documents"]
+        merged: dict[str, list[Any]] = {"ids": [], **{field: [] for field in include}}
+        for collection in self.partitions.values():
+            if limit is not None and len(merged["ids"]) >= limit:
+                break
+            left = None if limit is None else limit - len(merged["ids"])
+            page = collection.get(ids=ids, where=where, include=include, limit=left)  # type: ignore[arg-type]
+            merged["ids"].extend(page["ids"])
+            for name in include:
+                values = page.get(name)  # type: ignore[misc]
+                merged[name].extend(list(values) if values is not None else [None] * len(page["ids"]))
+        return merged
+
     def iter_rows(self, include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
-        """Every (id, metadata, document text or None) in the collection, page by page."""
-        offset = 0
-        while True:
-            page = self.collection.get(include=include, limit=PAGE, offset=offset)
-            ids = page["ids"]
-            if not ids:
-                return
-            metadatas = page.get("metadatas") or [{}] * len(ids)
-            documents = page.get("documents") or [None] * len(ids)
-            yield from zip(ids, metadatas, documents, strict=True)
-            offset += len(ids)
+        """Every (id, metadata, document text or None) in the index, page by page."""
+        for collection in list(self.partitions.values()):
+            offset = 0
+            while True:
+                page = collection.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+                ids = page["ids"]
+                if not ids:
+                    break
+                metadatas = page.get("metadatas") or [{}] * len(ids)
+                documents = page.get("documents") or [None] * len(ids)
+                yield from zip(ids, metadatas, documents, strict=True)
+                offset += len(ids)
 
     def document_states(self, doc_ids: Iterable[str] | None = None) -> dict[str, DocumentState]:
         """doc_id → what the index holds for it (used by incremental ingest).
@@ -332,28 +422,29 @@ class Index:
         for first in range(0, len(doc_ids), batch):
             wanted = doc_ids[first:first + batch]
             where = {"doc_id": wanted[0]} if len(wanted) == 1 else {"doc_id": {"$in": wanted}}
-            found = self.collection.get(where=where, include=["metadatas"])
-            metadatas = found["metadatas"] or []
-            yield from ((i, m or {}, None) for i, m in zip(found["ids"], metadatas, strict=True))
+            found = self.get(where=where, include=["metadatas"])
+            yield from ((i, m or {}, None) for i, m in zip(found["ids"], found["metadatas"], strict=True))
 
     def has_dates(self) -> bool:
         """Does any article carry a publication date? (An undated corpus is never filtered by date.)"""
-        return bool(self.collection.get(where={"date_int": {"$gt": 0}}, limit=1, include=[])["ids"])
+        return bool(self.get(where={"date_int": {"$gt": 0}}, limit=1, include=[])["ids"])
 
     def document_ids(self) -> set[str]:
         """Every document id in the index (for --prune): one row per document, not per chunk."""
         ids: set[str] = set()
-        offset = 0
-        while True:
-            page = self.collection.get(where={"chunk_index": 0}, include=["metadatas"], limit=PAGE,
-                                       offset=offset)
-            if not page["ids"]:
-                return ids
-            ids.update(str((m or {}).get("doc_id")) for m in page["metadatas"] or [])
-            offset += len(page["ids"])
+        for collection in list(self.partitions.values()):
+            offset = 0
+            while True:
+                page = collection.get(where={"chunk_index": 0}, include=["metadatas"], limit=PAGE,
+                                      offset=offset)
+                if not page["ids"]:
+                    break
+                ids.update(str((m or {}).get("doc_id")) for m in page["metadatas"] or [])
+                offset += len(page["ids"])
+        return ids
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return sum(int(collection.count()) for collection in self.partitions.values())
 
     def stats(self) -> dict[str, Any]:
         """What the index holds, from the word index's document table (no scan of the chunks)."""
@@ -363,3 +454,17 @@ class Index:
             "embedding_model": self.embedder.model_id,
             "sparse_model": self.sparse.model_id if self.sparse else None,
         }
+
+
+def partition_prefix(collection: str) -> str:
+    return f"{collection}-lang-"
+
+
+def partition_key(lang: str) -> str:
+    """The name part of a language's collection (what Chroma accepts in a name; 'none' for none)."""
+    return re.sub(r"[^a-z0-9]+", "-", lang.lower()).strip("-")[:40] or "none"
+
+
+def collection_names(client: Any) -> list[str]:
+    """The names of every collection the client sees (Chroma 1.x lists collections, not names)."""
+    return [str(getattr(found, "name", found)) for found in client.list_collections()]

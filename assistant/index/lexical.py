@@ -317,6 +317,16 @@ class LexicalStore:
     def languages(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT lang FROM languages ORDER BY lang")]
 
+    def languages_of(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id → its language, for the chunks it holds."""
+        found: dict[str, str] = {}
+        for first in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[first:first + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(self.db.execute(f"SELECT chunk_id, lang FROM chunks WHERE chunk_id IN ({marks})",
+                                         batch).fetchall())
+        return found
+
     def vocabulary(self) -> Vocabulary:
         return Vocabulary(self)
 

@@ -34,7 +34,7 @@ from pydantic import ConfigDict
 
 from assistant.config import Settings
 from assistant.documents import Filters, Passage
-from assistant.index.collection import SPARSE_KEY, Index
+from assistant.index.collection import SPARSE_KEY, Index, partition_key
 from assistant.index.lexical import Vocabulary, chunk_words
 from assistant.text import bm25_idf, tokenize
 
@@ -98,10 +98,10 @@ class HybridRetriever:
         chunks: dict[str, Passage] = {}
         packed: dict[str, str] = {}  # chunk id → its sparse vector, as stored
         shifts: dict[str, float] = {}
-        languages = [filters.lang.lower()] if filters and filters.lang else self.index.words.languages()
+        languages = [partition_key(filters.lang)] if filters and filters.lang else list(self.index.partitions)
         for language in languages:
-            scoped = replace(filters or Filters(), lang=language)
-            found = self.dense(vector, self.settings.candidates, scoped, packed)
+            found = self.dense(vector, self.settings.candidates, replace(filters or Filters(), lang=language),
+                               packed)
             if found:
                 shifts[language] = float(np.mean([p.dense_similarity for p in found]))
             for passage in found:
@@ -127,7 +127,8 @@ class HybridRetriever:
         encoder = self.index.sparse if self.settings.sparse_weight > 0 else None
         sparse_query = encoder.query(query) if encoder is not None else None
         for passage in chunks.values():
-            shift = shifts.get(str(passage.metadata.get("lang")), passage.dense_similarity)
+            language = partition_key(str(passage.metadata.get("lang") or ""))
+            shift = shifts.get(language, passage.dense_similarity)
             passage.calibrated = passage.dense_similarity - shift
             passage.lexical_coverage = coverage(weights, set(words[passage.chunk_id]), vocabulary)
             if sparse_query is not None and encoder is not None:
@@ -143,10 +144,15 @@ class HybridRetriever:
 
     def dense(self, vector: list[float], limit: int, filters: Filters | None,
               packed: dict[str, str] | None = None) -> list[Passage]:
-        """The nearest chunks by cosine; their sparse vectors go into ``packed`` when given."""
-        found = self.index.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=limit, filter=chroma_where(filters)
-        )
+        """The nearest chunks by cosine, in the filters' language (every language when none, by its
+        own collection: no filter scan); their sparse vectors go into ``packed`` when given."""
+        keys = [partition_key(filters.lang)] if filters and filters.lang else list(self.index.partitions)
+        where = chroma_where(replace(filters, lang=None) if filters else None)
+        found = sorted(
+            (hit for key in keys if key in self.index.partitions
+             for hit in self.index.store(key).similarity_search_by_vector_with_relevance_scores(
+                 vector, k=limit, filter=where)),
+            key=lambda hit: hit[1])[:limit]
         passages = []
         for rank, (doc, distance) in enumerate(found):
             metadata = dict(doc.metadata)
@@ -165,10 +171,10 @@ class HybridRetriever:
         chunk deleted meanwhile is left out."""
         if not chunk_ids:
             return {}
-        stored = self.index.collection.get(ids=chunk_ids, include=["embeddings", "metadatas", "documents"])
+        stored = self.index.get(ids=chunk_ids, include=["embeddings", "metadatas", "documents"])
         similarities = cosines(stored, vector)
         passages = {}
-        rows = zip(stored["ids"], stored["metadatas"] or [], stored["documents"] or [], strict=True)
+        rows = zip(stored["ids"], stored["metadatas"], stored["documents"], strict=True)
         for chunk_id, metadata, text in rows:
             metadata = dict(metadata or {})
             sparse = metadata.pop(SPARSE_KEY, None)
@@ -184,7 +190,7 @@ class HybridRetriever:
         if not chunk_ids:
             return {}
         with self.index.lock.reading():
-            return cosines(self.index.collection.get(ids=chunk_ids, include=["embeddings"]), vector)
+            return cosines(self.index.get(ids=chunk_ids, include=["embeddings"]), vector)
 
 
 def cosines(stored: Any, vector: list[float]) -> dict[str, float]:

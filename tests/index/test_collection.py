@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from assistant.documents import Chunk, Filters
 from assistant.errors import DocumentNotFound, IndexNotReady
 from assistant.index.collection import Index
 from assistant.index.embeddings import E5Embeddings
@@ -84,3 +85,65 @@ def test_an_index_without_sparse_vectors_stays_without(tmp_path: Path) -> None:
     assert not any("sparse" in m for _, m, _ in rows)
     found = reopened.retriever.search("Who directs the Russian Center for Science and Culture?", k=2)
     assert found[0].doc_id == "000_9816ccc5144c5afd.txt" and found[0].sparse_similarity is None
+
+
+def test_each_language_has_its_own_collection_and_the_index_one_for_its_facts(
+    sample_assistant: Assistant,
+) -> None:
+    index = sample_assistant.index
+    names = {c.name for c in index.client.list_collections()}
+    assert names == {index.name, f"{index.name}-lang-en", f"{index.name}-lang-nl"}
+    assert index.manifest.count() == 0  # no chunks: the embedding model and the version
+    assert index.partitions["nl"].count() == 30 and index.partitions["en"].count() == 36
+    assert {m["lang"] for _, m, _ in index.iter_rows(include=["metadatas"])} == {"en", "nl"}
+    assert all(m["lang"] == "nl" for m in index.partitions["nl"].get(include=["metadatas"])["metadatas"])
+
+
+def test_an_index_of_one_collection_is_moved_into_languages_on_open(sample_settings: Settings) -> None:
+    """An index built before the per-language collections: every chunk moves once, nothing is lost."""
+    before = Assistant.open(sample_settings)
+    rows = before.index.get(include=["embeddings", "metadatas", "documents"])
+    question = "Who directs the Russian Center for Science and Culture in Vietnam?"
+    expected = [p.chunk_id for p in before.retriever.search(question, k=5)]
+    client = before.index.client
+    for name in list(before.index.partitions.values()):
+        client.delete_collection(name.name)
+    old = client.get_collection(sample_settings.collection, embedding_function=None)
+    old.add(ids=rows["ids"], embeddings=rows["embeddings"], documents=rows["documents"],
+            metadatas=rows["metadatas"])  # the layout of the older version
+    client.close()
+
+    after = Assistant.open(sample_settings)
+    assert after.index.count() == 66 and after.index.manifest.count() == 0
+    assert set(after.index.partitions) == {"en", "nl"}
+    assert [p.chunk_id for p in after.retriever.search(question, k=5)] == expected
+    assert ingest([ARTICLES], sample_settings, after.index).chunks_written == 0  # still complete
+
+
+def test_a_chunk_whose_language_changes_moves_to_its_new_language(sample_assistant: Assistant) -> None:
+    index = sample_assistant.index
+    chunk_id, metadata, text = next(iter(index.iter_rows(include=["metadatas", "documents"])))
+    assert metadata["lang"] == "en"
+    index.add_chunks([Chunk(chunk_id, metadata["doc_id"], 0, text or "", 0, 0, {**metadata, "lang": "de"})])
+    assert index.count() == 66
+    assert index.partitions["de"].get(ids=[chunk_id])["ids"] == [chunk_id]
+    assert index.partitions["en"].get(ids=[chunk_id])["ids"] == []
+    index.delete_ids([chunk_id])
+    assert index.count() == 65 and index.partitions["de"].count() == 0
+
+
+def test_a_language_another_client_adds_is_searched(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
+    """Two replicas of one Chroma server: the one that did not write finds the new language's
+    collection by the index's version, and searches it."""
+    host, port = chroma_server
+    settings = make_settings(tmp_path, chroma_host=host, chroma_port=port, collection="languages-test")
+    reader = Assistant.open(settings)
+    writer = Assistant.open(settings)
+    ingest([ARTICLES / "000_9816ccc5144c5afd.txt"], settings, writer.index)
+    assert set(reader.index.partitions) == set()
+    assert reader.retriever.search("Russian Center for Science and Culture", k=1)[0].doc_id \
+        == "000_9816ccc5144c5afd.txt"
+    ingest([ARTICLES / "003_024cb3686d4085ed.txt"], settings, writer.index)  # the Dutch article
+    found = reader.retriever.search("Joint Venture Bank", Filters(lang="nl"), k=1)
+    assert [p.doc_id for p in found] == ["003_024cb3686d4085ed.txt"]
+    assert set(reader.index.partitions) == {"en", "nl"}

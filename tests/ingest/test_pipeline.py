@@ -58,7 +58,7 @@ def test_changed_document_replaces_its_chunks(tmp_path: Path, sample_settings: S
     assert len(report.unchanged) == 4
     counts = assert_consistent(assistant.index)
     assert len(counts) == 5
-    found = assistant.index.collection.get(where={"doc_id": "004_c372befab5d8349c.txt"}, include=["documents"])
+    found = assistant.index.get(where={"doc_id": "004_c372befab5d8349c.txt"}, include=["documents"])
     assert any("delayed flight" in text for text in found["documents"])
     assert not any("on April 2 during" in text for text in found["documents"])
 
@@ -243,7 +243,7 @@ def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_b
     settings = make_settings(tmp_path, chunk_tokens=32, chunk_overlap=0, sparse_retrieval=False)
     embedder = HashEmbeddings()
     index = Index.open(settings, embedder)  # type: ignore[arg-type]
-    max_batch = index.collection._client.get_max_batch_size()  # what one upsert may hold
+    max_batch = index.client.get_max_batch_size()  # what one upsert may hold
     sentences = [f"Harbour log entry {n}: the ferry number {n} left the quay on time." for n in range(13_000)]
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -297,10 +297,9 @@ def test_health_reports_a_failing_search(serve: Callable[..., Any]) -> None:
     with serve() as (url, settings):
         assert httpx.get(f"{url}/api/health", timeout=20).json()["status"] == "ok"
         other = Assistant.open(settings)  # another client, as another process would be
-        chunk = other.index.collection.get(limit=1, include=["metadatas", "documents", "embeddings"])
+        chunk = other.index.get(limit=1, include=["metadatas", "documents", "embeddings"])
         damaged = {**chunk["metadatas"][0], "sparse": "not base64 at all!"}
-        other.index.collection.upsert(ids=chunk["ids"], embeddings=chunk["embeddings"],
-                                      documents=chunk["documents"], metadatas=[damaged])
+        other.index.write_rows(chunk["ids"], chunk["embeddings"], chunk["documents"], [damaged])
         other.index.touch()
         health = httpx.get(f"{url}/api/health", timeout=20)
     assert health.status_code == 503
