@@ -66,30 +66,26 @@ def settings_for(folder: Path, port: int | None) -> Any:
 
 # --- building -----------------------------------------------------------------------------------
 def source_rows(source: Path) -> dict[str, Any]:
-    import chromadb
+    from assistant.config import load_settings
+    from assistant.index.collection import Index
+    from assistant.index.embeddings import E5Embeddings
 
-    client = chromadb.PersistentClient(path=str(source))
-    collection = client.get_collection("news")
-    rows = collection.get(include=["embeddings", "documents", "metadatas"])
-    rows["collection_metadata"] = collection.metadata
-    return rows
+    return Index.open(load_settings(chroma_path=source), E5Embeddings()).get(
+        include=["embeddings", "documents", "metadatas"])
 
 
 def grow(folder: Path, rows: dict[str, Any], size: int) -> float:
-    """Add copies of the source rows until the collection holds ``size`` chunks; seconds taken."""
-    import chromadb
+    """Add copies of the source rows until the index holds ``size`` chunks; seconds taken."""
+    from assistant.index.collection import Index
+    from assistant.index.embeddings import E5Embeddings
+    from assistant.index.lexical import Entry
 
-    from assistant.index.lexical import Entry, LexicalStore
-
-    client = chromadb.PersistentClient(path=str(folder))
-    metadata = {k: v for k, v in rows["collection_metadata"].items() if k != "version"}
-    collection = client.get_or_create_collection(COLLECTION, metadata=metadata, embedding_function=None)
-    words = LexicalStore.open(folder / f"words-{COLLECTION}.sqlite3")
+    index = Index.open(settings_for(folder, None), E5Embeddings())
     base = np.asarray(rows["embeddings"], dtype=np.float32)
     count = len(base)
-    rng = np.random.default_rng(collection.count())
+    rng = np.random.default_rng(index.count())
     started = time.perf_counter()
-    have = collection.count()
+    have = index.count()
     while have < size:
         copy, first = divmod(have, count)
         take = min(BATCH, count - first, size - have)
@@ -99,13 +95,13 @@ def grow(folder: Path, rows: dict[str, Any], size: int) -> float:
         ids = [f"{chunk_id}~{copy}" for chunk_id in rows["ids"][part]]
         metadatas = [{**m, "doc_id": f"{m['doc_id']}~{copy}"} for m in rows["metadatas"][part]]
         texts = rows["documents"][part]
-        words.upsert(Entry.of(i, t, m) for i, t, m in zip(ids, texts, metadatas, strict=True))
-        collection.add(ids=ids, embeddings=vectors, documents=rows["documents"][part], metadatas=metadatas)
+        index.words.upsert(Entry.of(i, t, m) for i, t, m in zip(ids, texts, metadatas, strict=True))
+        index.write_rows(ids, vectors, texts, metadatas)
         have += take
         if have % 50_000 < take:
             print(f"  {have:,} chunks ({time.perf_counter() - started:.0f} s)", flush=True)
-    collection.modify(metadata={**metadata, "version": f"scale-{have}"})
-    words.close()
+    index.touch()
+    index.words.close()
     return time.perf_counter() - started
 
 

@@ -56,6 +56,10 @@ ADD_LANGUAGE = "INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE 
 # what makes a query slow on a million chunks. It still counts in the lexical match of candidates.
 COMMON_SHARE = 0.2
 COMMON_MIN = 10_000
+# The rarest words propose until the chunks they are in add up to this many: FTS5 scores every
+# chunk a proposing word is in, and a question's rare words decide its best BM25 chunks (their IDF
+# is what counts). Never reached on the dev corpora (2,473 chunks); it bounds a query on a million.
+POSTINGS = 100_000
 
 
 def chunk_words(title: str, text: str) -> list[str]:
@@ -346,7 +350,13 @@ class LexicalStore:
         frequency = self.frequencies(terms)
         size = self.size
         common = max(COMMON_MIN, COMMON_SHARE * size)
-        proposing = [t for t in terms if 0 < frequency.get(t, 0) <= common]
+        proposing: list[str] = []
+        postings = 0
+        for term in sorted((t for t in terms if 0 < frequency.get(t, 0) <= common), key=frequency.get):
+            if proposing and postings + frequency[term] > POSTINGS:
+                break
+            proposing.append(term)
+            postings += frequency[term]
         if not proposing or limit <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in proposing)

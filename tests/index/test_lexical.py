@@ -64,6 +64,19 @@ def test_very_common_words_do_not_propose_candidates(tmp_path: Path, monkeypatch
     assert store.vocabulary()["the"] == 10  # still counted for the IDF weights
 
 
+def test_the_rarest_words_propose_until_their_chunks_reach_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "POSTINGS", 4)
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry(f"r{i}#0", f"harbour report {i}") for i in range(4)]
+                 + [entry("q#0", "Quortle harbour"), entry("s#0", "Quortle storm")])
+    # "quortle" (2 chunks) proposes; "harbour" (5) would pass the budget of 4: it does not propose
+    assert {cid for cid, _ in store.search("Quortle harbour", 10)} == {"q#0", "s#0"}
+    # the rarest word proposes even alone above the budget
+    assert len(store.search("harbour", 10)) == 5
+
+
 def test_an_index_without_its_word_index_gets_one_on_open(tmp_path: Path) -> None:
     """An index built before the word index existed (or whose word file was lost) is completed from
     Chroma when opened, and searched by its words again."""
