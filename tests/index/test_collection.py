@@ -9,7 +9,7 @@ import pytest
 from assistant.config import Settings
 from assistant.documents import Chunk, Filters
 from assistant.errors import DocumentNotFound, IndexNotReady
-from assistant.index.collection import Index
+from assistant.index.collection import SEARCH_EF, Index
 from assistant.index.embeddings import E5Embeddings
 from assistant.ingest.pipeline import ingest
 from assistant.service import Assistant
@@ -97,6 +97,8 @@ def test_each_language_has_its_own_collection_and_the_index_one_for_its_facts(
     assert index.partitions["nl"].count() == 30 and index.partitions["en"].count() == 36
     assert {m["lang"] for _, m, _ in index.iter_rows(include=["metadatas"])} == {"en", "nl"}
     assert all(m["lang"] == "nl" for m in index.partitions["nl"].get(include=["metadatas"])["metadatas"])
+    # searched wider than Chroma's default: the nearest 50 of 75k chunks were missed at 100
+    assert index.partitions["en"].configuration_json["hnsw"]["ef_search"] == SEARCH_EF == 400
 
 
 def test_an_index_of_one_collection_is_moved_into_languages_on_open(sample_settings: Settings) -> None:
