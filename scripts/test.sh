@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Install everything the tests need (the locked Python environment, and Debian's Chromium and Redis
-# for the browser and shared-rate-limit tests), then run the test suite. Extra arguments go to pytest.
+# Install everything the tests need (the locked Python environment, and Debian's Chromium, Redis and
+# PostgreSQL for the browser, shared-rate-limit and server word index tests), then run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh  # not sourced: our arguments are for pytest, not for uv sync
 export PATH="$HOME/.local/bin:$PATH" GRADIO_ANALYTICS_ENABLED=False
-# Debian packages the tests run for real: Chromium (browser tests) and Redis (shared rate limits).
+# Debian packages the tests run for real: Chromium (browser tests), Redis (shared rate limits) and
+# PostgreSQL (the word index on a server).
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$missing postgresql"
 if [ -n "$missing" ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,6 +117,40 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL 15 server (Debian's; scripts/test.sh installs it) in a private folder, for
+    the word index on a server. Run as the `postgres` user when the tests run as root."""
+    if not (POSTGRES_BIN / "postgres").exists():
+        pytest.skip("PostgreSQL 15 is not installed (scripts/test.sh installs it)")
+    data = Path(tempfile.mkdtemp(prefix="postgres-"))  # not under pytest's folder: it is the user's alone
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(data, "postgres")
+    subprocess.run([*as_user, str(POSTGRES_BIN / "initdb"), "-D", str(data / "db"), "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*as_user, str(POSTGRES_BIN / "postgres"), "-D", str(data / "db"), "-p", str(port),
+         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60, process=process)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        process.send_signal(signal.SIGINT)  # a fast shutdown: it does not wait for open connections
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @dataclass

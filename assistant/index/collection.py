@@ -37,7 +37,7 @@ from assistant.config import Settings
 from assistant.documents import Chunk
 from assistant.errors import DocumentNotFound, IndexNotReady
 from assistant.index.embeddings import E5Embeddings, OpenAICompatibleEmbeddings, SparseEncoder
-from assistant.index.lexical import Entry, LexicalStore
+from assistant.index.lexical import Entry, LexicalStore, open_words
 
 Embedder = E5Embeddings | OpenAICompatibleEmbeddings
 PAGE = 2000  # rows per Chroma get(): bounded memory on large collections
@@ -192,7 +192,7 @@ class Index:
         shared = embedder if isinstance(embedder, E5Embeddings) else None
         try:
             write_batch = min(WRITE_BATCH, int(client.get_max_batch_size()))
-            index = cls(client, manifest, embedder, LexicalStore.open(settings.words_path),
+            index = cls(client, manifest, embedder, open_words(settings),
                         SparseEncoder(dense=shared) if sparse else None,
                         settings=settings, write_batch=write_batch)
             index.move_into_partitions()
@@ -210,7 +210,7 @@ class Index:
         for name in names:
             with contextlib.suppress(NotFoundError, ValueError):
                 client.delete_collection(name)
-        LexicalStore.open(settings.words_path).clear()
+        open_words(settings).clear()
 
     # --- the per-language collections ----------------------------------------------------------
     def _discover(self) -> None:

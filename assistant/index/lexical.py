@@ -20,13 +20,16 @@ implemented for local executor", Chroma 1.5), so the words cannot live in the co
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.config import Settings
 from assistant.documents import Filters
 from assistant.errors import IndexNotReady
 from assistant.text import bm25_idf, tokenize
@@ -48,9 +51,10 @@ SCHEMA_VERSION = 3  # bump when what the tables hold changes: older files are re
 BM25_K1 = 1.5
 BM25_B = 0.75
 ADD_DOCUMENT = ("INSERT INTO documents VALUES (?, ?, ?, ?, 1) ON CONFLICT(doc_id) DO UPDATE SET "
-                "chunks = chunks + 1, lang = excluded.lang, outlet = excluded.outlet, "
+                "chunks = documents.chunks + 1, lang = excluded.lang, outlet = excluded.outlet, "
                 "date_int = excluded.date_int")
-ADD_LANGUAGE = "INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE SET chunks = chunks + ?"
+ADD_LANGUAGE = ("INSERT INTO languages VALUES (?, ?) ON CONFLICT(lang) DO UPDATE SET "
+                "chunks = languages.chunks + ?")
 # A word in more than this share of the chunks (and in more than COMMON_MIN of them) does not
 # propose candidates: its BM25 weight is near nothing, and scoring every chunk that has "the" is
 # what makes a query slow on a million chunks. It still counts in the lexical match of candidates.
@@ -144,14 +148,24 @@ def largest_count(frequency: Mapping[str, int]) -> int:
 
 
 class LexicalStore:
-    """BM25 (FTS5) and word counts in one SQLite file, shared by every process that opens it."""
+    """BM25 (FTS5) and word counts in one SQLite file, shared by every process that opens it.
+
+    What is engine-specific is in a few methods (connecting, the tables, writing and removing a
+    chunk's words, the candidate query): PostgresWords replaces them for replicas on several
+    machines. Everything else is plain SQL both engines run.
+    """
+
+    WORD_TABLES: tuple[str, ...] = ("words",)  # tables of words, emptied by clear()
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path: Any = path
+        self._setup()
+
+    def _setup(self) -> None:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         with self._write_lock:
-            self.db.executescript(SCHEMA)
+            self._create_tables()
         if self.facts("schema") != (SCHEMA_VERSION,):
             # written by an older version: emptied, and filled again from Chroma by Index.open
             self.clear()
@@ -168,20 +182,52 @@ class LexicalStore:
             raise IndexNotReady(f"Cannot open the word index {path} ({exc}). Check that the folder is "
                                 "writable, or set LEXICAL_PATH to another file.") from exc
 
-    # --- connections ---------------------------------------------------------------------------
+    # --- connections (what another engine replaces) ----------------------------------------------
     @property
-    def db(self) -> sqlite3.Connection:
-        """This thread's connection (SQLite connections are not shared between threads)."""
+    def db(self) -> Any:
+        """This thread's connection (connections are not shared between threads)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            connection = self._connect()
             self._local.connection = connection
         return connection
 
+    def _connect(self) -> Any:
+        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    def _create_tables(self) -> None:
+        self.db.executescript(SCHEMA)
+
+    def _insert(self, db: Any, entry: Entry) -> None:
+        """One chunk's row and its words."""
+        cursor = db.execute(
+            "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int) VALUES (?, ?, ?, ?, ?)",
+            (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int))
+        db.execute("INSERT INTO words (rowid, text) VALUES (?, ?)", (cursor.lastrowid, " ".join(entry.words)))
+
+    def _rows(self, db: Any, marks: str, batch: list[str]) -> list[tuple[int, str, str, str]]:
+        """(row, lang, doc id, words) of the chunks with these ids."""
+        return list(db.execute(
+            f"SELECT c.row, c.lang, c.doc_id, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
+            f"WHERE c.chunk_id IN ({marks})", batch).fetchall())
+
+    def _delete_row(self, db: Any, row: int) -> None:
+        db.execute("DELETE FROM words WHERE rowid = ?", (row,))
+        db.execute("DELETE FROM chunks WHERE row = ?", (row,))
+
+    def _candidates(self, terms: list[str], filters: Filters | None, limit: int) -> list[tuple[str, float]]:
+        """(chunk id, the engine's score) of the chunks best matching any of the words."""
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        where, values = filter_sql(filters)
+        return list(self.db.execute(
+            "SELECT c.chunk_id, -bm25(words) FROM words JOIN chunks c ON c.row = words.rowid "
+            f"WHERE words MATCH ? {where} ORDER BY bm25(words) LIMIT ?", (match, *values, limit)).fetchall())
+
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Any]:
         with self._write_lock:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
@@ -210,11 +256,7 @@ class LexicalStore:
             languages: dict[str, int] = {}
             words = 0
             for entry in entries:
-                cursor = db.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int) VALUES (?, ?, ?, ?, ?)",
-                    (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int))
-                db.execute("INSERT INTO words (rowid, text) VALUES (?, ?)",
-                           (cursor.lastrowid, " ".join(entry.words)))
+                self._insert(db, entry)
                 db.execute(ADD_DOCUMENT, (entry.doc_id, entry.lang, entry.outlet, entry.date_int))
                 for term in set(entry.words):
                     counts[term] = counts.get(term, 0) + 1
@@ -231,33 +273,29 @@ class LexicalStore:
 
     def clear(self) -> None:
         with self._transaction() as db:
-            for table in ("words", "chunks", "terms", "languages", "documents"):
+            for table in (*self.WORD_TABLES, "chunks", "terms", "languages", "documents"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM facts WHERE key != 'schema'")
 
-    def _remove(self, db: sqlite3.Connection, chunk_ids: list[str]) -> None:
+    def _remove(self, db: Any, chunk_ids: list[str]) -> None:
         counts: dict[str, int] = {}
         languages: dict[str, int] = {}
         words = 0
         for first in range(0, len(chunk_ids), 500):
             batch = chunk_ids[first:first + 500]
             marks = ",".join("?" * len(batch))
-            rows = db.execute(
-                f"SELECT c.row, c.lang, c.doc_id, w.text FROM chunks c JOIN words w ON w.rowid = c.row "
-                f"WHERE c.chunk_id IN ({marks})", batch).fetchall()
-            for row, lang, doc_id, text in rows:
+            for row, lang, doc_id, text in self._rows(db, marks, batch):
                 terms = text.split()
                 for term in set(terms):
                     counts[term] = counts.get(term, 0) + 1
                 languages[lang] = languages.get(lang, 0) + 1
                 words += len(terms)
-                db.execute("DELETE FROM words WHERE rowid = ?", (row,))
-                db.execute("DELETE FROM chunks WHERE row = ?", (row,))
+                self._delete_row(db, row)
                 db.execute("UPDATE documents SET chunks = chunks - 1 WHERE doc_id = ?", (doc_id,))
         db.execute("DELETE FROM documents WHERE chunks <= 0")
         self._count(db, counts, languages, words, -1)
 
-    def _count(self, db: sqlite3.Connection, counts: dict[str, int], languages: dict[str, int],
+    def _count(self, db: Any, counts: dict[str, int], languages: dict[str, int],
                words: int, sign: int) -> None:
         """Apply added (+1) or removed (-1) chunks to the word, language and chunk counts
         (``words``: how many words the chunks have in all, for BM25's average length)."""
@@ -265,7 +303,7 @@ class LexicalStore:
             return
         new_words = gone_words = 0
         largest = self._fact(db, "largest")
-        for term, count in counts.items():
+        for term, count in sorted(counts.items()):  # one order: concurrent writers never deadlock
             found = db.execute("SELECT chunks FROM terms WHERE term = ?", (term,)).fetchone()
             before = found[0] if found else 0
             after = before + sign * count
@@ -289,7 +327,7 @@ class LexicalStore:
                        (key, value, value))
 
     @staticmethod
-    def _fact(db: sqlite3.Connection, key: str) -> int:
+    def _fact(db: Any, key: str) -> int:
         found = db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
         return int(found[0]) if found else 0
 
@@ -359,11 +397,7 @@ class LexicalStore:
             postings += frequency[term]
         if not proposing or limit <= 0:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in proposing)
-        where, values = filter_sql(filters)
-        rows = self.db.execute(
-            "SELECT c.chunk_id, -bm25(words) FROM words JOIN chunks c ON c.row = words.rowid "
-            f"WHERE words MATCH ? {where} ORDER BY bm25(words) LIMIT ?", (match, *values, limit)).fetchall()
+        rows = self._candidates(proposing, filters, limit)
         return [(str(chunk_id), float(score)) for chunk_id, score in rows if score > 0]
 
 
@@ -377,3 +411,115 @@ def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     conditions = filters.conditions() if filters else []
     sql = "".join(f" AND c.{field} {operator} ?" for field, operator, _ in conditions)
     return sql, [value for _, _, value in conditions]
+
+
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    id BIGSERIAL PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+    lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL, text TEXT NOT NULL,
+    words tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED);
+CREATE INDEX IF NOT EXISTS chunks_words ON chunks USING GIN (words);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL,
+    chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+"""
+
+
+class PostgresWords(LexicalStore):
+    """The word index in PostgreSQL (LEXICAL_URL): one for replicas on several machines.
+
+    The same tables and counts as the SQLite file, in a schema of their own per collection
+    (``words_news``); a chunk's words are a ``tsvector`` with a GIN index, which proposes the
+    candidates (ranked by ``ts_rank``; their BM25 scores are computed by the retriever from the
+    word counts, as with SQLite). Writers take one advisory lock, so counts are updated by one
+    writer at a time, as SQLite's file lock does; readers never wait.
+    """
+
+    WORD_TABLES = ()  # a chunk's words are in its row
+
+    def __init__(self, url: str, collection: str) -> None:
+        import psycopg  # only the PostgreSQL word index needs it
+
+        self._psycopg = psycopg
+        self.url = url
+        self.schema = "words_" + re.sub(r"[^a-z0-9_]+", "_", collection.lower())
+        self.lock_key = zlib.crc32(self.schema.encode())
+        address = psycopg.conninfo.conninfo_to_dict(url)
+        self.path = f"postgresql://{address.get('host', 'localhost')}:{address.get('port', 5432)}/" \
+                    f"{address.get('dbname', '')} (schema {self.schema})"  # for messages: no password
+        self._setup()
+
+    @classmethod
+    def connect_to(cls, url: str, collection: str) -> PostgresWords:
+        import psycopg
+
+        try:
+            return cls(url, collection)
+        except psycopg.Error as exc:
+            raise IndexNotReady(f"Cannot open the word index in PostgreSQL ({str(exc).strip()}). Check "
+                                "LEXICAL_URL and that the server is running, or unset LEXICAL_URL to "
+                                "use a SQLite file.") from exc
+
+    def _connect(self) -> Any:
+        connection = self._psycopg.connect(self.url, autocommit=True)
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        connection.execute(f'SET search_path TO "{self.schema}"')
+        return _QuestionMarks(connection)
+
+    def _create_tables(self) -> None:
+        db = self.db
+        with db.connection.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(?)", (self.lock_key,))  # replicas starting together
+            for statement in POSTGRES_SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._write_lock:
+            db = self.db
+            with db.connection.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(?)", (self.lock_key,))
+                yield db
+
+    def _insert(self, db: Any, entry: Entry) -> None:
+        row = (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int, " ".join(entry.words))
+        db.execute("INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int, text) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", row)
+
+    def _rows(self, db: Any, marks: str, batch: list[str]) -> list[tuple[int, str, str, str]]:
+        return list(db.execute(f"SELECT id, lang, doc_id, text FROM chunks WHERE chunk_id IN ({marks})",
+                               batch).fetchall())
+
+    def _delete_row(self, db: Any, row: int) -> None:
+        db.execute("DELETE FROM chunks WHERE id = ?", (row,))
+
+    def _candidates(self, terms: list[str], filters: Filters | None, limit: int) -> list[tuple[str, float]]:
+        query = " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" for t in terms)
+        where, values = filter_sql(filters)
+        return list(self.db.execute(
+            "SELECT c.chunk_id, ts_rank(c.words, q) FROM chunks c, to_tsquery('simple', ?) q "
+            f"WHERE c.words @@ q {where} ORDER BY 2 DESC LIMIT ?", (query, *values, limit)).fetchall())
+
+
+class _QuestionMarks:
+    """A psycopg connection that takes the SQL the SQLite store runs (``?`` placeholders)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.connection.execute(sql.replace("?", "%s"), tuple(params))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_words(settings: Settings) -> LexicalStore:
+    """The word index the settings name: PostgreSQL (LEXICAL_URL), or a SQLite file."""
+    if settings.lexical_url:
+        return PostgresWords.connect_to(settings.lexical_url, settings.collection)
+    return LexicalStore.open(settings.words_path)

@@ -1,18 +1,32 @@
-"""The word index (BM25 in SQLite FTS5): it grows and shrinks in place, and its counts stay exact."""
+"""The word index (BM25 in SQLite FTS5, or PostgreSQL): it grows and shrinks in place, and its counts stay
+exact."""
 
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
 from assistant.documents import Filters
+from assistant.errors import IndexNotReady
 from assistant.index import lexical
-from assistant.index.lexical import Entry, LexicalStore
+from assistant.index.lexical import Entry, LexicalStore, PostgresWords
 from assistant.service import Assistant
 from tests.conftest import ARTICLES, make_settings
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], LexicalStore]:
+    """A new, empty word index: a SQLite file, or a schema of its own in a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return lambda: LexicalStore.open(tmp_path / "words.sqlite3")
+    url = request.getfixturevalue("postgres_url")
+    collection = f"t{uuid.uuid4().hex[:12]}"
+    return lambda: PostgresWords.connect_to(url, collection)
 
 
 def entry(chunk_id: str, text: str, lang: str = "en", date_int: int = 0) -> Entry:
@@ -20,8 +34,8 @@ def entry(chunk_id: str, text: str, lang: str = "en", date_int: int = 0) -> Entr
                                      "title": ""})
 
 
-def test_words_are_counted_as_chunks_come_and_go(tmp_path: Path) -> None:
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+def test_words_are_counted_as_chunks_come_and_go(open_store: Callable[[], LexicalStore]) -> None:
+    store = open_store()
     store.upsert([entry("a#0", "Harbour harbour reopens"), entry("b#0", "Harbour master speaks", "nl")])
     vocabulary = store.vocabulary()
     assert (vocabulary.chunks, len(vocabulary), vocabulary.largest) == (2, 4, 2)
@@ -39,8 +53,8 @@ def test_words_are_counted_as_chunks_come_and_go(tmp_path: Path) -> None:
     assert [cid for cid, _ in store.search("storm harbour", 10)] == ["a#0"]
 
 
-def test_search_ranks_by_bm25_and_filters_like_chroma(tmp_path: Path) -> None:
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+def test_search_ranks_by_bm25_and_filters_like_chroma(open_store: Callable[[], LexicalStore]) -> None:
+    store = open_store()
     store.upsert([
         entry("old#0", "Zephyrine storm damaged the piers", date_int=20240105),
         entry("new#0", "Zephyrine Zephyrine storm again, Zephyrine", "nl", date_int=20250301),
@@ -55,9 +69,11 @@ def test_search_ranks_by_bm25_and_filters_like_chroma(tmp_path: Path) -> None:
     assert store.search('Zephyrine" OR NOT "x*', 10)[0][0] == "new#0"
 
 
-def test_very_common_words_do_not_propose_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_very_common_words_do_not_propose_candidates(
+    open_store: Callable[[], LexicalStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(lexical, "COMMON_MIN", 2)
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store = open_store()
     store.upsert([entry(f"d{i}#0", f"the report number {i}") for i in range(9)] + [entry("x#0", "the storm")])
     assert store.search("the", 10) == []  # in every chunk: proposes nothing
     assert [cid for cid, _ in store.search("the storm", 10)] == ["x#0"]
@@ -65,10 +81,10 @@ def test_very_common_words_do_not_propose_candidates(tmp_path: Path, monkeypatch
 
 
 def test_the_rarest_words_propose_until_their_chunks_reach_the_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    open_store: Callable[[], LexicalStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lexical, "POSTINGS", 4)
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store = open_store()
     store.upsert([entry(f"r{i}#0", f"harbour report {i}") for i in range(4)]
                  + [entry("q#0", "Quortle harbour"), entry("s#0", "Quortle storm")])
     # "quortle" (2 chunks) proposes; "harbour" (5) would pass the budget of 4: it does not propose
@@ -104,8 +120,8 @@ def test_a_word_entry_without_vectors_is_skipped(sample_settings: Settings) -> N
     assert "ghost.txt" not in [p.doc_id for p in found]
 
 
-def test_bm25_is_lucenes_over_the_chunks_words(tmp_path: Path) -> None:
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+def test_bm25_is_lucenes_over_the_chunks_words(open_store: Callable[[], LexicalStore]) -> None:
+    store = open_store()
     store.upsert([entry("a#0", "storm storm harbour"), entry("b#0", "harbour master of the north")])
     vocabulary = store.vocabulary()
     assert vocabulary.average_length == 4.0
@@ -125,8 +141,8 @@ def test_a_word_index_of_an_older_version_is_rebuilt(tmp_path: Path) -> None:
     assert LexicalStore.open(path).size == 0  # emptied; Index.open fills it again from Chroma
 
 
-def test_statistics_come_from_the_document_table(tmp_path: Path) -> None:
-    store = LexicalStore.open(tmp_path / "words.sqlite3")
+def test_statistics_come_from_the_document_table(open_store: Callable[[], LexicalStore]) -> None:
+    store = open_store()
     store.upsert([entry("a#0", "one", date_int=20250105), entry("a#1", "two", date_int=20250105),
                   entry("b#0", "three", "nl", date_int=20240301), entry("c#0", "four")])
     assert store.stats() == {"documents": 3, "languages": {"en": 2, "nl": 1}, "outlets": {},
@@ -135,3 +151,23 @@ def test_statistics_come_from_the_document_table(tmp_path: Path) -> None:
     assert store.stats()["documents"] == 3  # a#1 is still there
     store.delete(["a#1", "b#0"])
     assert store.stats() == {"documents": 1, "languages": {"en": 1}, "outlets": {}, "date_range": None}
+
+
+def test_an_index_whose_words_are_in_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """LEXICAL_URL: the words of every replica in one PostgreSQL server; what one writes, another
+    finds by its words at once; a wrong address is a clear error."""
+    from assistant.ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path, lexical_url=postgres_url, collection="pgtest")
+    writer = Assistant.open(settings)
+    assert isinstance(writer.index.words, PostgresWords)
+    ingest([ARTICLES], settings, writer.index)
+    reader = Assistant.open(make_settings(tmp_path, lexical_url=postgres_url, collection="pgtest"))
+    best = reader.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=3)[0]
+    assert best.doc_id == "003_024cb3686d4085ed.txt" and best.lexical_rank == 0
+    assert reader.index.stats()["documents"] == 5 and reader.index.words.size == reader.index.count()
+    assert not (tmp_path / "vectorstore" / "words-pgtest.sqlite3").exists()
+    writer.index.delete_document("003_024cb3686d4085ed.txt")
+    assert "003_024cb3686d4085ed.txt" not in [p.doc_id for p in reader.retriever.search("Zarubezhneft", k=5)]
+    with pytest.raises(IndexNotReady, match="LEXICAL_URL"):
+        Assistant.open(make_settings(tmp_path, lexical_url="postgresql://nobody@127.0.0.1:1/none"))
