@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need (the locked Python environment, and Debian's Chromium, Redis and
-# PostgreSQL for the browser, shared-rate-limit and server word index tests), then run the test suite. Extra arguments go to pytest.
+# PostgreSQL for the browser, shared-rate-limit and server word index tests), then run the test suite.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh  # not sourced: our arguments are for pytest, not for uv sync

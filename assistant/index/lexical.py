@@ -218,9 +218,11 @@ class LexicalStore:
         db.execute("DELETE FROM words WHERE rowid = ?", (row,))
         db.execute("DELETE FROM chunks WHERE row = ?", (row,))
 
-    def _candidates(self, terms: list[str], filters: Filters | None, limit: int) -> list[tuple[str, float]]:
-        """(chunk id, the engine's score) of the chunks best matching any of the words."""
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    def _candidates(self, terms: dict[str, float], filters: Filters | None,
+                    limit: int) -> list[tuple[str, float]]:
+        """(chunk id, the engine's score) of the chunks best matching any of the words (word → its
+        IDF, for an engine without its own)."""
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)  # FTS5's bm25() has IDF
         where, values = filter_sql(filters)
         return list(self.db.execute(
             "SELECT c.chunk_id, -bm25(words) FROM words JOIN chunks c ON c.row = words.rowid "
@@ -397,7 +399,7 @@ class LexicalStore:
             postings += frequency[term]
         if not proposing or limit <= 0:
             return []
-        rows = self._candidates(proposing, filters, limit)
+        rows = self._candidates({t: bm25_idf(frequency[t], size) for t in proposing}, filters, limit)
         return [(str(chunk_id), float(score)) for chunk_id, score in rows if score > 0]
 
 
@@ -497,12 +499,21 @@ class PostgresWords(LexicalStore):
     def _delete_row(self, db: Any, row: int) -> None:
         db.execute("DELETE FROM chunks WHERE id = ?", (row,))
 
-    def _candidates(self, terms: list[str], filters: Filters | None, limit: int) -> list[tuple[str, float]]:
-        query = " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" for t in terms)
+    def _candidates(self, terms: dict[str, float], filters: Filters | None,
+                    limit: int) -> list[tuple[str, float]]:
+        """Each word's chunks by the GIN index, scored by the word's IDF times ``ts_rank`` (which
+        counts its occurrences, over the log of the chunk's length), summed per chunk: ``ts_rank``
+        alone knows no IDF, and shared 51% of its top 50 with BM25's (benchmarks/words_engines.py)."""
         where, values = filter_sql(filters)
-        return list(self.db.execute(
-            "SELECT c.chunk_id, ts_rank(c.words, q) FROM chunks c, to_tsquery('simple', ?) q "
-            f"WHERE c.words @@ q {where} ORDER BY 2 DESC LIMIT ?", (query, *values, limit)).fetchall())
+        select = ("SELECT c.chunk_id, ? * ts_rank(c.words, to_tsquery('simple', ?), 1) AS score "
+                  f"FROM chunks c WHERE c.words @@ to_tsquery('simple', ?) {where}")
+        params: list[Any] = []
+        for term, idf in terms.items():
+            quoted = "'" + term.replace("\\", "").replace("'", "''") + "'"
+            params += [idf, quoted, quoted, *values]
+        union = " UNION ALL ".join([select] * len(terms))
+        return list(self.db.execute(f"SELECT chunk_id, SUM(score) FROM ({union}) AS hits GROUP BY chunk_id "
+                                    "ORDER BY 2 DESC LIMIT ?", (*params, limit)).fetchall())
 
 
 class _QuestionMarks:
