@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,16 @@ def corpus_path(name: str) -> Path:
     return ROOT / "data" / "articles" if corpus is None else EVAL / "corpora" / corpus
 
 
+def commit() -> str:
+    """The code measured: the commit, marked "+changes" when the working tree differs from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{head}+changes" if git("status", "--porcelain", "--untracked-files=no") else head
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", default=["seed", "xling", "nyt", "abstain", "nearmiss", "coqa"])
@@ -61,6 +72,8 @@ def main() -> None:
             on_ingest=lambda r, c=corpus: print(f"[{c.name}] {r.summary()}", file=sys.stderr),
         )
         summary["seconds"] = round(time.perf_counter() - started, 1)
+        summary["commit"] = commit()
+        summary["word_index"] = "postgresql" if settings.lexical_url else "sqlite"
         (OUT / f"{args.split}-{name}.summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         rows.append((name, summary))
 
