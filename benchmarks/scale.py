@@ -5,7 +5,7 @@
     python benchmarks/scale.py --embedded               # also search the folder in-process
 
 Source: benchmarks/out/index-news (build it with `python benchmarks/quality.py --sets nyt`). Each copy
-of a chunk gets a new id and document id, its vector plus a little noise (σ = 0.01 per dimension,
+of a chunk gets a new id and document id, its vector plus a little noise (σ = 0.01 per dimension, --noise;
 renormalised: a graph of exact duplicates is not one HNSW ever sees), the same text, metadata and
 sparse vector. The rows go to the two stores ``Index.add_chunks`` writes (Chroma, and the word index)
 without embedding again. The index is grown in place from one size to the next.
@@ -74,7 +74,7 @@ def source_rows(source: Path) -> dict[str, Any]:
         include=["embeddings", "documents", "metadatas"])
 
 
-def grow(folder: Path, rows: dict[str, Any], size: int) -> float:
+def grow(folder: Path, rows: dict[str, Any], size: int, noise: float = 0.01) -> float:
     """Add copies of the source rows until the index holds ``size`` chunks; seconds taken."""
     from assistant.index.collection import Index
     from assistant.index.embeddings import E5Embeddings
@@ -90,7 +90,7 @@ def grow(folder: Path, rows: dict[str, Any], size: int) -> float:
         copy, first = divmod(have, count)
         take = min(BATCH, count - first, size - have)
         part = slice(first, first + take)
-        vectors = base[part] + rng.normal(0, 0.01, (take, base.shape[1])).astype(np.float32)
+        vectors = base[part] + rng.normal(0, noise, (take, base.shape[1])).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         ids = [f"{chunk_id}~{copy}" for chunk_id in rows["ids"][part]]
         metadatas = [{**m, "doc_id": f"{m['doc_id']}~{copy}"} for m in rows["metadatas"][part]]
@@ -241,6 +241,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=OUT / "index-scale")
     parser.add_argument("--warm", type=int, default=50, help="questions of nyt and of xling dev each")
     parser.add_argument("--embedded", action="store_true", help="also measure the embedded folder")
+    parser.add_argument("--noise", type=float, default=0.01,
+                        help="σ per dimension added to each copy's vector (0.01: cosine 0.98 to it)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,7 +255,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for size in sorted(args.sizes):
-        grown = grow(args.work, rows, size)
+        grown = grow(args.work, rows, size, args.noise)
         disk = sum(f.stat().st_size for f in args.work.rglob("*") if f.is_file()) / 2**30
         figures: dict[str, Any] = {"chunks": size, "grow_s": round(grown, 1), "disk_gb": round(disk, 2)}
         server, port = chroma_server(args.work)
