@@ -63,8 +63,8 @@ COMMON_MIN = 10_000
 # The rarest words propose until the chunks they are in add up to this many: FTS5 scores every
 # chunk a proposing word is in, and a question's rare words decide its best BM25 chunks (their IDF
 # is what counts). On the news index grown to 1M chunks, search p50 / p95: 100,000 → 224 / 319 ms,
-# 30,000 → 166 / 273 ms, 10,000 → 137 / 196 ms (benchmarks/scale.py); the dev figures are the same
-# at 30,000 (a question's words are in at most 2,473 chunks each there).
+# 30,000 → 166 / 273 ms, 10,000 → 137 / 196 ms (benchmarks/scale.py); xling and nyt dev figures
+# within 0.1 at 30,000 (a question's words are in at most 2,473 chunks each there).
 POSTINGS = 30_000
 
 
