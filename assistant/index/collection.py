@@ -310,9 +310,14 @@ class Index:
             groups[partition_key(str((metadata or {}).get("lang") or ""))].append(position)
         for key, positions in groups.items():
             chosen = [ids[i] for i in positions]
-            for old in {partition_key(before[i]) for i in chosen if before and i in before} - {key}:
+            moved: dict[str, list[str]] = defaultdict(list)  # old language → its chunks that left it
+            for chunk_id in chosen:
+                old = partition_key(before[chunk_id]) if before and chunk_id in before else key
+                if old != key:
+                    moved[old].append(chunk_id)
+            for old, gone in moved.items():
                 if old in self.partitions:
-                    self.partitions[old].delete(ids=[i for i in chosen if partition_key(before[i]) == old])
+                    self.partitions[old].delete(ids=gone)
             self.partition(key).upsert(
                 ids=chosen, embeddings=[vectors[i] for i in positions],
                 documents=[texts[i] for i in positions], metadatas=[metadatas[i] for i in positions])
@@ -391,19 +396,25 @@ class Index:
                 merged[name].extend(list(values) if values is not None else [None] * len(page["ids"]))
         return merged
 
-    def iter_rows(self, include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
-        """Every (id, metadata, document text or None) in the index, page by page."""
+    def _pages(self, include: list[str], where: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every language's rows (that match ``where``), ``PAGE`` at a time."""
         for collection in list(self.partitions.values()):
             offset = 0
             while True:
-                page = collection.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
-                ids = page["ids"]
-                if not ids:
+                page = collection.get(where=where, include=include, limit=PAGE,  # type: ignore[arg-type]
+                                      offset=offset)
+                if not page["ids"]:
                     break
-                metadatas = page.get("metadatas") or [{}] * len(ids)
-                documents = page.get("documents") or [None] * len(ids)
-                yield from zip(ids, metadatas, documents, strict=True)
-                offset += len(ids)
+                yield page
+                offset += len(page["ids"])
+
+    def iter_rows(self, include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        """Every (id, metadata, document text or None) in the index, page by page."""
+        for page in self._pages(include):
+            ids = page["ids"]
+            metadatas = page.get("metadatas") or [{}] * len(ids)
+            documents = page.get("documents") or [None] * len(ids)
+            yield from zip(ids, metadatas, documents, strict=True)
 
     def document_states(self, doc_ids: Iterable[str] | None = None) -> dict[str, DocumentState]:
         """doc_id → what the index holds for it (used by incremental ingest).
@@ -436,17 +447,8 @@ class Index:
 
     def document_ids(self) -> set[str]:
         """Every document id in the index (for --prune): one row per document, not per chunk."""
-        ids: set[str] = set()
-        for collection in list(self.partitions.values()):
-            offset = 0
-            while True:
-                page = collection.get(where={"chunk_index": 0}, include=["metadatas"], limit=PAGE,
-                                      offset=offset)
-                if not page["ids"]:
-                    break
-                ids.update(str((m or {}).get("doc_id")) for m in page["metadatas"] or [])
-                offset += len(page["ids"])
-        return ids
+        return {str((m or {}).get("doc_id")) for page in self._pages(["metadatas"], {"chunk_index": 0})
+                for m in page["metadatas"] or []}
 
     def count(self) -> int:
         return sum(int(collection.count()) for collection in self.partitions.values())

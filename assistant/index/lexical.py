@@ -365,12 +365,14 @@ class LexicalStore:
 
     def languages_of(self, chunk_ids: list[str]) -> dict[str, str]:
         """Chunk id → its language, for the chunks it holds."""
-        found: dict[str, str] = {}
-        for first in range(0, len(chunk_ids), 500):
-            batch = chunk_ids[first:first + 500]
-            marks = ",".join("?" * len(batch))
-            found.update(self.db.execute(f"SELECT chunk_id, lang FROM chunks WHERE chunk_id IN ({marks})",
-                                         batch).fetchall())
+        return self._lookup("SELECT chunk_id, lang FROM chunks WHERE chunk_id IN ({marks})", chunk_ids)
+
+    def _lookup(self, sql: str, keys: list[str]) -> dict[Any, Any]:
+        """A two-column query over ``IN ({marks})`` as a dict, 500 keys at a time."""
+        found: dict[Any, Any] = {}
+        for first in range(0, len(keys), 500):
+            batch = keys[first:first + 500]
+            found.update(self.db.execute(sql.format(marks=",".join("?" * len(batch))), batch).fetchall())
         return found
 
     def vocabulary(self) -> Vocabulary:
@@ -378,13 +380,7 @@ class LexicalStore:
 
     def frequencies(self, terms: list[str]) -> dict[str, int]:
         """Word → number of chunks with it, for the words it has."""
-        found: dict[str, int] = {}
-        for first in range(0, len(terms), 500):
-            batch = terms[first:first + 500]
-            marks = ",".join("?" * len(batch))
-            found.update(self.db.execute(
-                f"SELECT term, chunks FROM terms WHERE term IN ({marks})", batch).fetchall())
-        return found
+        return self._lookup("SELECT term, chunks FROM terms WHERE term IN ({marks})", terms)
 
     def search(self, query: str, limit: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best chunks for the query's words, best first."""
