@@ -13,8 +13,9 @@ without embedding again. The index is grown in place from one size to the next.
 For each size, a Chroma server (`chroma run`) serves the folder, and a fresh process (the replica)
 reports: opening the index, the first search (cold), warm p50/p95 over dev questions, its resident
 memory and the server's; then a real `assistant ingest` of one new article in another process, and
-how long until the replica finds it by every signal (dense, BM25, sparse). Figures go to stdout and
-benchmarks/out/scale.json.
+how long until the replica finds it by every signal (dense, BM25, sparse); then the same for an
+article a CMS sends to another running API replica (PUT /api/documents/{id}), the live path. Figures
+go to stdout and benchmarks/out/scale.json.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def measure(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
               "words_p95_ms": round(percentile(words, 95), 1),
               "searches": len(times), "replica_rss_mb": round(rss_mb()[0])}
     result.update(searchable(folder, port, retriever))
+    result.update(published(folder, port, retriever))
     result.update(ingest_here(settings, index, retriever))
     result["replica_rss_after_mb"] = round(rss_mb()[0])
     result["total_s"] = round(time.perf_counter() - started, 1)
@@ -155,11 +157,7 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as temp:
         article = Path(temp) / f"quortle-{time.time_ns()}.txt"
         article.write_text(ARTICLE, encoding="utf-8")
-        env = {**os.environ, "CHROMA_PATH": str(folder), "COLLECTION": COLLECTION,
-               "LEXICAL_PATH": str(folder / f"words-{COLLECTION}.sqlite3"),
-               "TIKTOKEN_CACHE_DIR": str(Path(temp) / "tiktoken"), "ANONYMIZED_TELEMETRY": "False"}
-        if port:
-            env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+        env = {**os.environ, **writer_env(folder, port, Path(temp))}
         started = time.perf_counter()
         writer = subprocess.Popen([str(Path(sys.executable).parent / "assistant"), "ingest", str(article)],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -169,11 +167,7 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
                 written = time.perf_counter() - started
                 if writer.returncode:
                     raise SystemExit(f"ingest failed: {writer.stdout.read() if writer.stdout else ''}")
-            best = retriever.search(QUESTION, k=3)
-            hit = next((p for p in best if p.doc_id == article.name), None)
-            every_signal = hit and hit.dense_rank is not None and hit.lexical_rank is not None \
-                and (hit.sparse_similarity or 0) > 0
-            if every_signal:
+            if found_by_every_signal(retriever, QUESTION, article.name):
                 found = time.perf_counter() - started
                 break
             time.sleep(0.1)
@@ -183,6 +177,62 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
             return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": None}
         return {"ingest_one_article_s": round(written, 2), "searchable_after_start_s": round(found, 2),
                 "searchable_after_ingest_s": round(max(0.0, found - written), 2)}
+
+
+def found_by_every_signal(retriever: Any, question: str, doc_id: str) -> bool:
+    hit = next((p for p in retriever.search(question, k=3) if p.doc_id == doc_id), None)
+    return bool(hit and hit.dense_rank is not None and hit.lexical_rank is not None
+                and (hit.sparse_similarity or 0) > 0)
+
+
+def published(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]:
+    """The live path: another API replica (`assistant serve`, already running) receives the article
+    from a CMS (PUT /api/documents/{id}); how long the PUT takes, and until this replica finds the
+    article by every signal, counted from the PUT."""
+    import httpx
+
+    token = "scale-benchmark-token"
+    web = free_port()
+    with tempfile.TemporaryDirectory() as temp:
+        env = {**os.environ, **writer_env(folder, port, Path(temp)), "ADMIN_TOKEN": token,
+               "PORT": str(web), "HOST": "127.0.0.1"}
+        server = subprocess.Popen([str(Path(sys.executable).parent / "assistant"), "serve"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{web}"
+            for _ in range(600):
+                try:
+                    httpx.get(f"{base}/api/health", timeout=5).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            else:
+                raise SystemExit("the writer replica did not start")
+            doc_id = f"cms-{time.time_ns()}"
+            title, _, text = ARTICLE.replace("Quortle", "Brindlecombe").partition("\n")
+            started = time.perf_counter()
+            httpx.put(f"{base}/api/documents/{doc_id}", json={"title": title, "text": text, "lang": "en"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=120).raise_for_status()
+            put_s = time.perf_counter() - started
+            while time.perf_counter() - started < 600:
+                if found_by_every_signal(retriever, QUESTION.replace("Quortle", "Brindlecombe"), doc_id):
+                    return {"publish_put_s": round(put_s, 2),
+                            "searchable_after_publish_s": round(time.perf_counter() - started, 2)}
+                time.sleep(0.1)
+            return {"publish_put_s": round(put_s, 2), "searchable_after_publish_s": None}
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def writer_env(folder: Path, port: int | None, temp: Path) -> dict[str, str]:
+    """The settings of another process writing to the same index."""
+    env = {"CHROMA_PATH": str(folder), "COLLECTION": COLLECTION,
+           "LEXICAL_PATH": str(folder / f"words-{COLLECTION}.sqlite3"),
+           "TIKTOKEN_CACHE_DIR": str(temp / "tiktoken"), "ANONYMIZED_TELEMETRY": "False"}
+    if port:
+        env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+    return env
 
 
 def ingest_here(settings: Any, index: Any, retriever: Any) -> dict[str, Any]:
@@ -197,10 +247,7 @@ def ingest_here(settings: Any, index: Any, retriever: Any) -> dict[str, Any]:
         ingest([article], settings, index)
         took = time.perf_counter() - begin
         begin = time.perf_counter()
-        best = retriever.search(QUESTION.replace("Quortle", "Wendlebury"), k=3)
-        hit = next((p for p in best if p.doc_id == article.name), None)
-        found = bool(hit and hit.dense_rank is not None and hit.lexical_rank is not None
-                     and (hit.sparse_similarity or 0) > 0)
+        found = found_by_every_signal(retriever, QUESTION.replace("Quortle", "Wendlebury"), article.name)
         return {"ingest_in_process_s": round(took, 2), "next_search_finds_it": found,
                 "next_search_ms": round((time.perf_counter() - begin) * 1000, 1)}
 
