@@ -1,46 +1,63 @@
-"""Fit the abstention model (assistant/extractive.py) on the dev sets and print the trade-off.
+"""Fit the abstention model (assistant/answering/extractive.py) on the dev sets and print the trade-off.
 
     python benchmarks/quality.py        # builds the index: benchmarks/out/index-news
     python benchmarks/fit_abstention.py
 
-Runs every dev question of xling, nyt and abstain through the real retrieval, computes the Evidence
-features, fits logistic regressions (unanswerable = 1) at a few L2 strengths and compares them with
-the shipped model: for each, the threshold that abstains most on `abstain` while wrongly abstaining
-on at most 10% of xling and of nyt and 13% of any xling language. Prints the constants for
-extractive.py and config.py when a refit does better than the shipped model. Dev only: never fit
-on test/.
+Runs every dev question of xling, nyt, abstain and nearmiss through the real chain's retrieval,
+computes the Evidence features and which questions the answer's other rules abstain on anyway
+(floors, expected answer kinds, years), fits logistic regressions (unanswerable = 1) on xling, nyt
+and abstain at a few L2 strengths and compares them with the shipped model: for each, the threshold
+that abstains most on `abstain` while wrongly abstaining on at most MAX_WRONG of xling and of nyt
+and MAX_WRONG_PER_LANGUAGE of any xling language. nearmiss is reported, never fitted on (its
+questions are about the stories retrieved: these features barely tell them apart). Prints the
+constants for extractive.py and config.py when a refit does better than the shipped model. Dev
+only: never fit on test/.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from assistant.answering.chain import parse_history
-from assistant.answering.extractive import Evidence
+from assistant.answering.chain import TurnSteps, history_context
+from assistant.answering.extractive import Evidence, ExtractiveAnswerer
 from assistant.config import load_settings
-from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
-from assistant.text import detect_language
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval" / "dev"
 INDEXES = ROOT / "benchmarks" / "out"
-SETS = ("xling", "nyt", "abstain")
+SETS = ("xling", "nyt", "abstain", "nearmiss")
+FITTED = ("xling", "nyt", "abstain")
+
+# % of answerable questions wrongly abstained: the Trust issue's limits
+# (8% of xling and of nyt, 12% of any xling language).
+MAX_WRONG = 8.0
+MAX_WRONG_PER_LANGUAGE = 12.0
 
 
-MAX_WRONG = 10.0  # % of answerable xling or nyt questions wrongly abstained (the core issue's limit)
-MAX_WRONG_PER_LANGUAGE = 13.0  # no language of xling may pay much more than the others
+@dataclass
+class Row:
+    evidence: Evidence
+    other_rules: bool  # the answer abstains whatever the model says (floors, answer kind, years)
 
 
-def features(assistant: Assistant, question: dict) -> Evidence:
-    query = heuristic_query(question["question"], parse_history(question.get("history")))
-    passages = assistant.retriever.search(query, k=assistant.settings.top_k)
-    lang = detect_language(question["question"])
-    return Evidence.of(question["question"], passages, assistant.retriever.vocabulary(), lang)
+def examine(assistant: Assistant, steps: TurnSteps, question: dict) -> Row:
+    """The question as the chain retrieves and answers it without a model."""
+    state = steps.prepare({"question": question["question"], "history": question.get("history")})
+    state = steps.retrieve(steps.rewrite(state))
+    context = history_context(state.topic, assistant.settings.max_history_turns)
+    vocabulary = assistant.retriever.vocabulary()
+    never = assistant.settings.model_copy(update={"abstain_threshold": 1.0})
+    answer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks).answer(
+        state.question, state.passages, state.lang, context)
+    evidence = ExtractiveAnswerer(assistant.settings, vocabulary, vocabulary.chunks).evidence(
+        state.question, state.passages, state.lang, context)
+    return Row(evidence, answer.abstained)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float = 0.1) -> np.ndarray:
@@ -52,18 +69,17 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float 
     return weights
 
 
-def operating_point(p: np.ndarray, off_topic: np.ndarray, sets: np.ndarray,
+def operating_point(p: np.ndarray, other: np.ndarray, sets: np.ndarray,
                     langs: np.ndarray) -> tuple[float, dict[str, float]] | None:
     """(threshold, % abstained per set and in the worst xling language) that abstains most on
     `abstain` within the MAX_WRONG* limits; None when no threshold keeps within them."""
     best = None
     xling = sets == "xling"
     for threshold in np.arange(0.40, 0.90, 0.005):
-        abstain = (p > threshold) | off_topic
-        shares = {"abstain": 100 * abstain[sets == "abstain"].mean(),
-                  "xling": 100 * abstain[xling].mean(), "nyt": 100 * abstain[sets == "nyt"].mean(),
-                  "worst language": max(100 * abstain[xling & (langs == lang)].mean()
-                                        for lang in set(langs[xling]))}
+        abstain = (p > threshold) | other
+        shares = {name: 100 * abstain[sets == name].mean() for name in SETS}
+        shares["worst language"] = max(100 * abstain[xling & (langs == lang)].mean()
+                                       for lang in set(langs[xling]))
         if shares["xling"] <= MAX_WRONG and shares["nyt"] <= MAX_WRONG \
                 and shares["worst language"] <= MAX_WRONG_PER_LANGUAGE \
                 and (best is None or shares["abstain"] > best[1]["abstain"]):
@@ -73,27 +89,29 @@ def operating_point(p: np.ndarray, off_topic: np.ndarray, sets: np.ndarray,
 
 def main() -> None:
     assistant = Assistant.open(load_settings(chroma_path=INDEXES / "index-news"))
-    rows, labels, sets, langs, off_topic, shipped = [], [], [], [], [], []
+    steps = TurnSteps(assistant.settings, assistant.retriever)
+    rows, labels, sets, langs, other, shipped = [], [], [], [], [], []
     for name in SETS:
         for line in (EVAL / f"{name}.jsonl").open(encoding="utf-8"):
             question = json.loads(line)
-            evidence = features(assistant, question)
-            rows.append(evidence.features())
-            shipped.append(evidence.unanswerable_probability())
-            off_topic.append(evidence.off_topic())
+            row = examine(assistant, steps, question)
+            rows.append(row.evidence.features())
+            shipped.append(row.evidence.unanswerable_probability())
+            other.append(row.other_rules)
             labels.append(0.0 if question.get("answerable", True) else 1.0)
             sets.append(name)
             langs.append(question.get("lang", ""))
     raw, y = np.array(rows), np.array(labels)
-    names, languages, floors = np.array(sets), np.array(langs), np.array(off_topic)
-    print("off-topic floors alone:", {n: round(100 * floors[names == n].mean(), 1) for n in SETS})
+    names, languages, floors = np.array(sets), np.array(langs), np.array(other)
+    fitted = np.isin(names, FITTED)
+    print("the other rules alone:", {n: round(100 * floors[names == n].mean(), 1) for n in SETS})
     current = operating_point(np.array(shipped), floors, names, languages)
     print("shipped model: best threshold, shares abstained:", current)
-    means, scales = raw.mean(0), raw.std(0) + 1e-9
+    means, scales = raw[fitted].mean(0), raw[fitted].std(0) + 1e-9
     x = np.hstack([np.ones((len(raw), 1)), (raw - means) / scales])
     chosen = None
     for l2 in (0.001, 0.01, 0.03, 0.1):
-        weights = fit(x, y, l2)
+        weights = fit(x[fitted], y[fitted], l2)
         point = operating_point(1 / (1 + np.exp(-x @ weights)), floors, names, languages)
         print(f"L2 {l2}: weights {np.round(weights, 3).tolist()}")
         print("   best threshold, shares abstained:", point)

@@ -6,7 +6,8 @@
 Without a reader model the extractive answer cannot tell a quote that answers from one that only
 shares the question's words ("What is the population of Hanoi?" → a sentence about a treaty to be
 signed in Hanoi). The question word tells what an answer must contain: "how many" a number, "when"
-a date, "in 2015" the year 2015. A quote without it is not an answer (measured in BENCHMARKS.md).
+a date, "in 2015" the year 2015, "who", "where" or "which company" a name the question does not
+already give, "why" a reason. A quote without it is not an answer (measured in BENCHMARKS.md).
 Only English, Vietnamese, Russian and German question words are known (the evaluation's
 languages); any other question expects nothing in particular.
 """
@@ -44,6 +45,24 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(population|cost|price|rate|percentage"
         r"|amount|budget|salary|revenue|value|size|length|height|area|total|death toll|turnout)\b"
         r"|\bdân số\b|\bчисленность населения\b|\beinwohnerzahl\b")),
+    ("reason", re.compile(
+        r"^why\b|\bwhat (caused|causes|led to|prompted|triggered|ignited|sparked)\b|\bhow did .+ die\b"
+        r"|\b(the )?(reason|cause) (for|of)\b|\btại sao\b|\bvì sao\b|\blý do\b|\bnguyên nhân\b"
+        r"|^почему\b|\bзачем\b|\bпо какой причине\b|\bпричин[аеуы]\b|^(warum|wieso|weshalb)\b"
+        r"|\b(grund|ursache)\b")),
+    ("name", re.compile(
+        r"^(who|whom|whose)\b|^(and |but )?who\b|^where\b|\bwhat (is|was|are|were) the names? of\b"
+        r"|\bwhat (is|was|are|were) (it|they|he|she|.+) called\b|\bwhat name\b"
+        r"|^(in |at |from |to |for |by )?(which|what) (company|companies|firm|group|organi[sz]ation"
+        r"|party|king|queen|judge|politician|minister|president|official|team|club|channels?|hotel"
+        r"|town|city|village|country|state|county|province|region|publisher|clinic|university"
+        r"|school|college|bank|agency|newspaper|network|studio|brand|person|man|woman|architect"
+        r"|players?|author|writer|artist|band|station|airport|stadium|church|court|law school)\b"
+        r"|\bai\b|\bở đâu\b|\b(thành phố|nơi|quốc gia|nước|tỉnh|công ty|khách sạn) nào\b|\btên (là )?gì\b"
+        r"|^кто\b|\bкем\b|\bкого\b|\bкому\b|^где\b|\bв каком (городе|государстве|отеле|штате)\b"
+        r"|\bкак (называется|назывался|называлась|звали|зовут)\b"
+        r"|^(wer|wen|wem|wessen|wo)\b|\bin welche[rm]? (stadt|land|hotel|ort)\b"
+        r"|\bwie (heißt|hieß|hießen|heißen)\b")),
 )
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
@@ -69,12 +88,48 @@ MONEY = re.compile(
     r"|долл|евро|рубл|dollar|franc|francs|rupees?)")
 
 
+REASON = re.compile(
+    r",\s*as\b|\b\w+ed (\w+ ){0,5}for\b|\bfor \w+ (purposes|reasons)\b"
+    r"|\b(because|due to|owing to|thanks to|as a result|result of|caused|causing|cause[sd]?|since"
+    r"|in order to|so that|reasons?|blamed|led to|after|following|amid|died (of|from)|killed"
+    r"|vì|do|bởi|nên|nhờ|nguyên nhân|lý do|để"
+    r"|потому что|из-за|так как|поскольку|вследствие|благодаря|причин|чтобы|после"
+    r"|weil|wegen|aufgrund|denn|da|grund|ursache|nachdem|damit|um)\b")
+# Words that start sentences without being names (a sentence's first word is a name only when it
+# is not one of these and is long, or a capitalised word follows it).
+STARTERS = frozenset({
+    "the", "this", "that", "these", "those", "then", "there", "here", "when", "while", "where", "after",
+    "before", "however", "although", "though", "because", "since", "with", "without", "from", "into",
+    "over", "under", "about", "also", "both", "each", "every", "many", "most", "some", "several",
+    "other", "others", "another", "such", "only", "even", "still", "yet", "today", "yesterday", "last",
+    "next", "first", "later", "meanwhile", "instead", "despite", "during", "until", "unless", "if",
+    "once", "but", "and", "or", "nor", "so", "as", "for", "not", "der", "die", "das", "ein", "eine",
+    "dies", "diese", "dieser", "nach", "vor", "wenn", "während", "als", "auch", "aber", "und", "doch",
+    "jedoch", "heute", "это", "эти", "этот", "после", "перед", "когда", "пока", "однако", "также", "но",
+    "и", "в", "на", "по", "при", "с", "для", "из", "các", "những", "một", "này", "khi", "sau", "trước",
+    "nhưng", "và", "trong", "ngày", "hôm", "theo", "với",
+})
+# Capitalised words that are not names: titles, and the first word of a sentence is skipped.
+NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "in", "on", "at", "but", "and",
+                       "he", "she", "it", "they", "we", "i", "his", "her", "their", "this", "that"})
+CAPITALISED = re.compile(r"(?<![\w.])(?:(?:[A-Z]\.){2,}|[^\W\d_][\w'’-]*)", re.UNICODE)
+TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
+
+
+DURATION_ASKED = re.compile(
+    r"\bhow long\b|\bwie lange?\b|\bbao lâu\b|\bкак долго\b|\bсколько (лет|времени)\b")
+DURATION = re.compile(
+    r"\b(years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries|jahren?|monaten?|wochen?"
+    r"|tagen?|stunden?|jahrzehnten?|лет|годы?|года|месяц\w*|недел\w*|дн\w+|час\w*|năm|tháng|tuần"
+    r"|ngày|giờ|phút|thập kỷ)\b")
+
+
 def normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
 def expected_kind(question: str) -> str:
-    """'percent', 'money', 'date', 'number' or '' (nothing in particular)."""
+    """'percent', 'money', 'date', 'number', 'reason', 'name' or '' (nothing in particular)."""
     text = normal(question).strip()
     for kind, pattern in KINDS:
         if pattern.search(text):
@@ -96,7 +151,13 @@ def holds(kind: str, quote: str, question: str) -> bool:
         return bool(PERCENT.search(text))
     if kind == "money":
         return bool(MONEY.search(text)) and bool(new_numbers or NUMBER_WORDS.search(text))
+    if kind == "reason":
+        return bool(REASON.search(text))
+    if kind == "name":
+        return bool(new_names(quote, question))
     if kind == "number":
+        if DURATION_ASKED.search(asked) and DURATION.search(text):
+            return True
         return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(text)) - set(NUMBER_WORDS.findall(asked)))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     return bool(years) or bool(new_numbers) or bool(MONTHS.search(text))
@@ -106,3 +167,28 @@ def missing_years(question: str, passage: str) -> set[str]:
     """The years of the question that the passage does not mention: "in 2015" asked of a story
     about 2002."""
     return set(YEAR.findall(normal(question))) - set(YEAR.findall(normal(passage)))
+
+
+def new_names(quote: str, question: str) -> set[str]:
+    """Names in ``quote`` that the question does not contain: capitalised words and acronyms, the
+    candidates for "who", "where" and "which company" answers. Titles do not count, nor a
+    sentence's first word unless it is long and not a common opener ("Paleoclimatologists measure")
+    or a capitalised word follows it ("Dr. Lam", "Crédit Agricole")."""
+    asked = {word[:5] for word in re.findall(r"\w+", normal(question))}
+    words = list(CAPITALISED.finditer(quote))
+    names = set()
+    for number, match in enumerate(words):
+        word = match.group()
+        lowered = normal(word).strip("'’-.")
+        if not word[0].isupper() or lowered in NOT_NAMES or MONTHS.fullmatch(lowered) \
+                or lowered.replace(".", "")[:5] in asked:
+            continue
+        before = quote[: match.start()].rstrip()
+        starts_sentence = not before or (before[-1] in ".!?:;\"“«—-(" and not TITLE.search(before))
+        if starts_sentence and (lowered in STARTERS or len(lowered) < 6):
+            after = words[number + 1] if number + 1 < len(words) else None
+            if after is None or not after.group()[:1].isupper() \
+                    or quote[match.end():after.start()].strip() not in ("", "."):
+                continue
+        names.add(word)
+    return names

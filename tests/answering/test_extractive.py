@@ -26,8 +26,8 @@ def passage(similarity: float) -> Passage:
 def test_a_follow_up_is_judged_with_the_earlier_questions() -> None:
     answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
     follow_up = "When will it be?"
-    alone = answerer.answer(follow_up, [passage(0.80)], "en")
-    in_conversation = answerer.answer(follow_up, [passage(0.80)], "en", context=EARLIER)
+    alone = answerer.answer(follow_up, [passage(0.81)], "en")
+    in_conversation = answerer.answer(follow_up, [passage(0.81)], "en", context=EARLIER)
     assert alone.abstained
     assert not in_conversation.abstained
     assert [source.doc_id for source in in_conversation.sources] == ["a"]
@@ -81,11 +81,38 @@ def test_expected_kinds_of_answer() -> None:
         "What is the population of Hanoi?", "What was Vietnam's GDP growth rate in 2024?",
         "How much will the Ninh Thuan plant cost?", "When was it founded?", "Bao nhiêu người đã đến?",
         "Когда откроется хранилище?", "Wie viele Tore fielen?", "What was the cause of the price rise?",
-        "Who directs the Russian Center?",
-    )] == ["number", "percent", "money", "date", "number", "date", "number", "", ""]
+        "Who directs the Russian Center?", "Why did the talks fail?", "Ai là giám đốc?",
+        "Где умер Лютер?", "Which company makes the drug?", "What did Vietnam sign?",
+    )] == ["number", "percent", "money", "date", "number", "date", "number", "reason", "name", "reason", "name",
+           "name", "name", ""]
     assert holds("number", "The city has 8 million people.", "What is the population of Hanoi?")
     assert not holds("number", "The treaty will be signed in Hanoi.", "What is the population of Hanoi?")
     assert not holds("percent", "The economy grew throughout 2024.", "What was the growth rate in 2024?")
+    assert holds("number", "For nearly a year, banks have talked.", "How long have banks talked?")
+
+
+def test_who_where_and_which_need_a_name_the_question_does_not_already_give() -> None:
+    """ "Who designed the Grainger Market?" is not answered by a sentence naming only the market;
+    a name, an acronym or a capitalised word starting a sentence ("Paleoclimatologists measure…")
+    is an answer; titles and the question's own names are not."""
+    asked = "Who designed Newcastle's Grainger Market?"
+    assert not holds("name", "The Grainger Market was opened in 1835 and was Newcastle's first market.", asked)
+    assert holds("name", "The Grainger Market was designed by John Dobson.", asked)
+    assert holds("name", "Dr. Lam and Dr. Ohayon have begun to travel.", "Who has begun to travel?")
+    assert holds("name", "It was a push by the A.C.L.U. to force changes.", "What group pushed for changes?")
+    assert holds("name", "Paleoclimatologists measure the ratio of oxygen-18.", "Who measures oxygen-18?")
+    assert not holds("name", "Then the man rode the van from West Virginia.", "Who rode the van from West Virginia?")
+    assert not holds("name", "Mr. Clarkson returned to the hotel.", "Where did Mr. Clarkson's fracas take place?")
+    assert holds("name", "Năm 1886, Tesla hợp tác với Robert Lane.", "Ai hợp tác với Tesla?")
+
+
+def test_why_needs_a_reason() -> None:
+    asked = "Why is Cindy Whitehead stepping down?"
+    assert not holds("reason", "Cindy Whitehead is leaving her post as chief executive.", asked)
+    assert holds("reason", "She is leaving because the company was sold.", asked)
+    assert holds("reason", "They were the first to be martyred by the Church for Lutheran views.",
+                 "Why were they executed?")
+    assert holds("reason", "Он ушёл из-за болезни.", "Почему он ушёл?")
 
 
 def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_are() -> None:
