@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,13 @@ The harbour master, Anneliese Vandermolen, said forty ships had been waiting out
 and that the northern pier would stay closed until repairs are finished in the spring.
 """
 QUESTION = "Who is the harbour master of Quortle?"
+
+
+def town(stem: str) -> str:
+    """A made-up town name of its own for each run: the folder keeps every earlier run's articles,
+    and copies of one article would share its rank with the new one."""
+    letters = "".join(random.choice("bdfgklmnprstvz") + random.choice("aeiou") for _ in range(3))
+    return f"{stem}{letters}"
 
 
 def rss_mb(pid: int | str = "self") -> tuple[float, float]:
@@ -155,8 +163,9 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
     """A real `assistant ingest` of one article in another process; how long until this replica finds
     it by dense, BM25 and sparse retrieval."""
     with tempfile.TemporaryDirectory() as temp:
-        article = Path(temp) / f"quortle-{time.time_ns()}.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
+        name = town("Quortle")
+        article = Path(temp) / f"{name.lower()}.txt"
+        article.write_text(ARTICLE.replace("Quortle", name), encoding="utf-8")
         env = {**os.environ, **writer_env(folder, port, Path(temp))}
         started = time.perf_counter()
         writer = subprocess.Popen([str(Path(sys.executable).parent / "assistant"), "ingest", str(article)],
@@ -167,7 +176,7 @@ def searchable(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]
                 written = time.perf_counter() - started
                 if writer.returncode:
                     raise SystemExit(f"ingest failed: {writer.stdout.read() if writer.stdout else ''}")
-            if found_by_every_signal(retriever, QUESTION, article.name):
+            if found_by_every_signal(retriever, QUESTION.replace("Quortle", name), article.name):
                 found = time.perf_counter() - started
                 break
             time.sleep(0.1)
@@ -209,13 +218,14 @@ def published(folder: Path, port: int | None, retriever: Any) -> dict[str, Any]:
             else:
                 raise SystemExit("the writer replica did not start")
             doc_id = f"cms-{time.time_ns()}"
-            title, _, text = ARTICLE.replace("Quortle", "Brindlecombe").partition("\n")
+            name = town("Brindle")
+            title, _, text = ARTICLE.replace("Quortle", name).partition("\n")
             started = time.perf_counter()
             httpx.put(f"{base}/api/documents/{doc_id}", json={"title": title, "text": text, "lang": "en"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=120).raise_for_status()
             put_s = time.perf_counter() - started
             while time.perf_counter() - started < 600:
-                if found_by_every_signal(retriever, QUESTION.replace("Quortle", "Brindlecombe"), doc_id):
+                if found_by_every_signal(retriever, QUESTION.replace("Quortle", name), doc_id):
                     return {"publish_put_s": round(put_s, 2),
                             "searchable_after_publish_s": round(time.perf_counter() - started, 2)}
                 time.sleep(0.1)
@@ -241,13 +251,14 @@ def ingest_here(settings: Any, index: Any, retriever: Any) -> dict[str, Any]:
     from assistant.ingest.pipeline import ingest
 
     with tempfile.TemporaryDirectory() as temp:
-        article = Path(temp) / f"quortle-here-{time.time_ns()}.txt"
-        article.write_text(ARTICLE.replace("Quortle", "Wendlebury"), encoding="utf-8")
+        name = town("Wendle")
+        article = Path(temp) / f"{name.lower()}.txt"
+        article.write_text(ARTICLE.replace("Quortle", name), encoding="utf-8")
         begin = time.perf_counter()
         ingest([article], settings, index)
         took = time.perf_counter() - begin
         begin = time.perf_counter()
-        found = found_by_every_signal(retriever, QUESTION.replace("Quortle", "Wendlebury"), article.name)
+        found = found_by_every_signal(retriever, QUESTION.replace("Quortle", name), article.name)
         return {"ingest_in_process_s": round(took, 2), "next_search_finds_it": found,
                 "next_search_ms": round((time.perf_counter() - begin) * 1000, 1)}
 
