@@ -53,7 +53,8 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("name", re.compile(
         r"^(who|whom|whose)\b|^(and |but )?who\b|^where\b|\bwhat (is|was|are|were) the names? of\b"
         r"|\bwhat (is|was|are|were) (it|they|he|she|.+) called\b|\bwhat name\b"
-        r"|^(in |at |from |to |for |by )?(which|what) (company|companies|firm|group|organi[sz]ation"
+        r"|^(in |at |from |to |for |by )?(which|what) ([\w-]+ ){0,2}?"
+        r"(company|companies|firm|group|organi[sz]ation"
         r"|party|king|queen|judge|politician|minister|president|official|team|club|channels?|hotel"
         r"|town|city|village|country|state|county|province|region|publisher|clinic|university"
         r"|school|college|bank|agency|newspaper|network|studio|brand|person|man|woman|architect"
