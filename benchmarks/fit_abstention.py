@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answering.chain import TurnSteps, history_context
-from assistant.answering.extractive import Evidence, ExtractiveAnswerer
+from assistant.answering.extractive import FEATURE_CLIP, Evidence, ExtractiveAnswerer
 from assistant.config import load_settings
 from assistant.service import Assistant
 
@@ -108,7 +108,7 @@ def main() -> None:
     current = operating_point(np.array(shipped), floors, names, languages)
     print("shipped model: best threshold, shares abstained:", current)
     means, scales = raw[fitted].mean(0), raw[fitted].std(0) + 1e-9
-    x = np.hstack([np.ones((len(raw), 1)), (raw - means) / scales])
+    x = np.hstack([np.ones((len(raw), 1)), np.clip((raw - means) / scales, -FEATURE_CLIP, FEATURE_CLIP)])
     chosen = None
     for l2 in (0.001, 0.01, 0.03, 0.1):
         weights = fit(x[fitted], y[fitted], l2)

@@ -28,6 +28,7 @@ SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", 
 ABSTENTION_WEIGHTS = (-0.204, -1.504, 0.817, 0.823, -0.76, 0.914)
 FEATURE_MEANS = (0.8317, 0.0561, 1.7585, 0.4208, 0.4926)
 FEATURE_SCALES = (0.0382, 0.0276, 0.9686, 0.3311, 0.4999)
+FEATURE_CLIP = 3.0
 # How much a passage's retrieval score counts against its sentences' word overlap (tuned on dev).
 PASSAGE_PRIOR = 40.0
 # Below these e5 similarities nothing retrieved is about the question (tuned on dev: they cost
@@ -115,7 +116,7 @@ class Evidence:
         for weight, value, mean, scale in zip(
             ABSTENTION_WEIGHTS[1:], self.features(), FEATURE_MEANS, FEATURE_SCALES, strict=True
         ):
-            z += weight * (value - mean) / scale
+            z += weight * clip((value - mean) / scale)
         return 1.0 / (1.0 + math.exp(-z))
 
     def off_topic(self) -> bool:
@@ -226,6 +227,13 @@ class ExtractiveAnswerer:
                 ranked.append((score, p_index, s_index, sentence))
         ranked.sort(key=lambda r: -r[0])
         return ranked
+
+
+def clip(standardised: float) -> float:
+    """A feature at most FEATURE_CLIP standard deviations from its dev mean: the model was fitted
+    there, and a linear model read far outside (a one-chunk article matching its question far above
+    its index's other passages) says what it never saw."""
+    return max(-FEATURE_CLIP, min(FEATURE_CLIP, standardised))
 
 
 def answers_kind(question: str, passage: Passage, quote: Sequence[str]) -> bool:

@@ -104,6 +104,18 @@ def test_who_where_and_which_need_a_name_the_question_does_not_already_give() ->
     assert not holds("name", "Then the man rode the van from West Virginia.", "Who rode the van from West Virginia?")
     assert not holds("name", "Mr. Clarkson returned to the hotel.", "Where did Mr. Clarkson's fracas take place?")
     assert holds("name", "Năm 1886, Tesla hợp tác với Robert Lane.", "Ai hợp tác với Tesla?")
+    # "who" is also answered by what people are, when the question does not already say it
+    assert holds("name", "Paper lanterns in Hue are made by hand by local families.",
+                 "Who makes the paper lanterns in Hue?")
+    assert not holds("name", "The families gathered in Hue.", "Which families make the lanterns in Hue?")
+
+
+def test_an_article_that_matches_far_above_the_rest_is_no_near_miss() -> None:
+    """A one-chunk article that is its question's only close match (the sample index plus one
+    pushed article) lies far outside the dev sets the abstention model was fitted on; read there
+    linearly, its very lead over the other passages counted as doubt."""
+    lone = Evidence(similarity=0.915, calibrated=0.196, lexical=9.3, coverage=0.81, same_language=True)
+    assert lone.unanswerable_probability() < Settings().abstain_threshold
 
 
 def test_why_needs_a_reason() -> None:
