@@ -32,11 +32,12 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|\bbao nhiêu tiền\b|\bchi phí\b|\bсколько (стоит|стоил|будет стоить)\b|\bстоимость\b"
         r"|\bwie viel (kostet|kostete|kosten)\b|\bkosten\b")),
     ("date", re.compile(
-        r"^(when|what year|which year|in what year|in which year|what date|on what date)\b"
+        r"^(when|what year|which year|in what year|in which year|what date|on what date|wanneer)\b"
         r"|\b(in|by) (what|which) year\b|\bnăm nào\b|\bkhi nào\b|\bbao giờ\b|\bngày nào\b|\bnăm bao nhiêu\b"
         r"|^когда\b|\bв каком году\b|\bкакого числа\b|^wann\b|\bin welchem jahr\b|\bseit wann\b")),
     ("number", re.compile(
-        r"^how (many|much)\b|\bhow (many|much)\b|\bwhat (percentage|percent|proportion|share|number)\b"
+        r"^how (many|much)\b|\bhow (many|much)\b|^hoeveel\b"
+        r"|\bwhat (percentage|percent|proportion|share|number)\b"
         r"|\bhow (long|old|tall|high|far|large|big|fast)\b"
         r"|\bbao nhiêu\b|\bmấy\b|\bсколько\b|\bкакой (длины|высоты|ширины)\b"
         r"|\bкаков[аоы]? (численность|стоимость|длина)\b"
@@ -48,7 +49,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reason", re.compile(
         r"^why\b|\bwhat (caused|causes|led to|prompted|triggered|ignited|sparked)\b|\bhow did .+ die\b"
         r"|\b(the )?(reason|cause) (for|of)\b|\btại sao\b|\bvì sao\b|\blý do\b|\bnguyên nhân\b"
-        r"|^почему\b|\bзачем\b|\bпо какой причине\b|\bпричин[аеуы]\b|^(warum|wieso|weshalb)\b"
+        r"|^waarom\b|^почему\b|\bзачем\b|\bпо какой причине\b|\bпричин[аеуы]\b|^(warum|wieso|weshalb)\b"
         r"|\b(grund|ursache)\b")),
     ("name", re.compile(
         r"^(who|whom|whose)\b|^(and |but )?who\b|^where\b|\bwhat (is|was|are|were) the names? of\b"
@@ -63,7 +64,8 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|^кто\b|\bкем\b|\bкого\b|\bкому\b|^где\b|\bв каком (городе|государстве|отеле|штате)\b"
         r"|\bкак (называется|назывался|называлась|звали|зовут)\b"
         r"|^(wer|wen|wem|wessen|wo)\b|\bin welche[rm]? (stadt|land|hotel|ort)\b"
-        r"|\bwie (heißt|hieß|hießen|heißen)\b")),
+        r"|\bwie (heißt|hieß|hießen|heißen)\b"
+        r"|^wie (is|was|zijn|waren|heeft|hebben|werd|wordt|leidt|leidde)\b|^waar\b")),
 )
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
@@ -122,6 +124,8 @@ STARTERS = frozenset({
 NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "in", "on", "at", "but", "and",
                        "he", "she", "it", "they", "we", "i", "his", "her", "their", "this", "that"})
 CAPITALISED = re.compile(r"(?<![\w.])(?:(?:[A-Z]\.){2,}|[^\W\d_][\w'’-]*)", re.UNICODE)
+# "Vietnamese", "English", "Russische", "Israeli-Palestinian": capitalised, yet no one's name
+ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^\W\d_]+$")
 TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
 
 
@@ -193,6 +197,7 @@ def new_names(quote: str, question: str) -> set[str]:
         word = match.group()
         lowered = normal(word).strip("'’-.")
         if not word[0].isupper() or lowered in NOT_NAMES or MONTHS.fullmatch(lowered) \
+                or ADJECTIVE_OF_A_PLACE.search(lowered) \
                 or lowered.replace(".", "")[:5] in asked:
             continue
         before = quote[: match.start()].rstrip()

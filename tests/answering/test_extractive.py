@@ -104,6 +104,13 @@ def test_who_where_and_which_need_a_name_the_question_does_not_already_give() ->
     assert not holds("name", "Then the man rode the van from West Virginia.", "Who rode the van from West Virginia?")
     assert not holds("name", "Mr. Clarkson returned to the hotel.", "Where did Mr. Clarkson's fracas take place?")
     assert holds("name", "Năm 1886, Tesla hợp tác với Robert Lane.", "Ai hợp tác với Tesla?")
+    # Dutch asks too; an adjective of a place is no one's name
+    assert [expected_kind(q) for q in ("Wie is de directeur?", "Waar ligt het centrum?",
+                                       "Wanneer werd het verdrag ondertekend?", "Hoeveel landen tekenden?",
+                                       "Waarom stopte hij?", "Wie viele Tore fielen?")] == \
+        ["name", "name", "date", "number", "reason", "number"]
+    assert not holds("name", "The Vietnamese and English delegations met in the Israeli-Palestinian talks.",
+                     "Who led the talks?")
     # "who" is also answered by what people are, when the question does not already say it
     assert holds("name", "Paper lanterns in Hue are made by hand by local families.",
                  "Who makes the paper lanterns in Hue?")
