@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)
     abstain_threshold: float = Field(
-        0.725, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
+        0.73, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
     unverified_abstain_threshold: float = Field(
         0.6, ge=0, le=1,

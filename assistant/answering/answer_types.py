@@ -129,6 +129,9 @@ ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^
 TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
 
 
+# "how many colleges", "bao nhiêu lượt", "сколько жителей", "wie viele Tore", "hoeveel landen"
+COUNTED = re.compile(r"^how many (?P<noun>\w+)")
+NOT_COUNTED = frozenset({"of", "times", "more", "people", "were", "are", "did", "do", "does", "have", "has"})
 DURATION_ASKED = re.compile(
     r"\bhow long\b|\bwie lange?\b|\bbao lâu\b|\bкак долго\b|\bсколько (лет|времени)\b")
 DURATION = re.compile(
@@ -174,6 +177,11 @@ def holds(kind: str, quote: str, question: str) -> bool:
     if kind == "number":
         if DURATION_ASKED.search(asked) and DURATION.search(text):
             return True
+        counted = COUNTED.search(asked)
+        if counted and counted.group("noun") not in NOT_COUNTED:
+            found = counts(text, asked, counted.group("noun"))
+            if found is not None:
+                return found
         return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(text)) - set(NUMBER_WORDS.findall(asked)))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     return bool(years) or bool(new_numbers) or bool(MONTHS.search(text))
@@ -209,3 +217,25 @@ def new_names(quote: str, question: str) -> set[str]:
                 continue
         names.add(word)
     return names
+
+
+def counts(text: str, asked: str, noun: str) -> bool | None:
+    """Does ``text`` count ``noun`` ("how many colleges" → "… 400 colleges")? A number the
+    question does not give, at most four words before the noun (by its first five letters). A quote
+    in the question's language that never names the noun does not count it ("How many fans
+    attended?" → "In front of a friendly crowd…"); None when the quote shares too few of the
+    question's words to tell (another language)."""
+    words = [word.strip(".,()") for word in re.findall(r"[^\s\-–]+", text)]
+    known = _numbers(asked) | set(NUMBER_WORDS.findall(asked))
+    named = False
+    for at, word in enumerate(words):
+        if word[:5] != noun[:5]:
+            continue
+        named = True
+        for before in words[max(0, at - 4):at]:
+            if (DIGITS.search(before) or NUMBER_WORDS.fullmatch(before)) and before not in known:
+                return True
+    if named:
+        return False
+    shared = {w[:5] for w in words if len(w) > 3} & {w[:5] for w in re.findall(r"\w+", asked) if len(w) > 3}
+    return False if len(shared) >= 2 else None

@@ -89,6 +89,14 @@ def test_expected_kinds_of_answer() -> None:
     assert not holds("number", "The treaty will be signed in Hanoi.", "What is the population of Hanoi?")
     assert not holds("percent", "The economy grew throughout 2024.", "What was the growth rate in 2024?")
     assert holds("number", "For nearly a year, banks have talked.", "How long have banks talked?")
+    # "how many colleges" is answered by a count of colleges, not by another number of the story
+    asked = "How many colleges took part in the survey?"
+    assert not holds("number", "The survey, in which more than 150,000 students took part, found that 9.5 "
+                     "percent were tired.", asked)
+    assert holds("number", "Students at 227 four-year colleges took part in the survey.", asked)
+    assert holds("number", "He was coming from a 5,400-square-foot house.", "How many square feet was the house?")
+    # a quote in another language cannot be read for the noun: any new number may answer
+    assert holds("number", "Có 227 trường đại học tham gia.", asked)
 
 
 def test_who_where_and_which_need_a_name_the_question_does_not_already_give() -> None:
