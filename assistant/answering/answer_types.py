@@ -75,7 +75,8 @@ MONTHS = re.compile(
     r"|saturday|sunday|century|centuries|decade|yesterday|today|tomorrow|tháng|thế kỷ|thập niên"
     r"|январ[ья]|феврал[ья]|март[а]?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|август[а]?|сентябр[ья]"
     r"|октябр[ья]|ноябр[ья]|декабр[ья]|век[а]?|januar|februar|märz|mai|juni|juli|oktober|dezember"
-    r"|jahrhundert|januari|februari|maart|mei|augustus)\b")
+    r"|jahrhundert|januari|februari|maart|mei|augustus|maandag|dinsdag|woensdag|donderdag|vrijdag"
+    r"|zaterdag|zondag|quarter|kwartaal|quartal|квартал[аеу]?|quý|spring|summer|autumn|winter)\b")
 NUMBER_WORDS = re.compile(
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
     r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|double|twice"

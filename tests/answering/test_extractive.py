@@ -89,6 +89,8 @@ def test_expected_kinds_of_answer() -> None:
     assert not holds("number", "The treaty will be signed in Hanoi.", "What is the population of Hanoi?")
     assert not holds("percent", "The economy grew throughout 2024.", "What was the growth rate in 2024?")
     assert holds("number", "For nearly a year, banks have talked.", "How long have banks talked?")
+    assert holds("date", "De zitting vindt plaats in het vierde kwartaal van dit jaar.",
+                 "Wanneer vindt de 26e zitting plaats?")
     # "how many colleges" is answered by a count of colleges, not by another number of the story
     asked = "How many colleges took part in the survey?"
     assert not holds("number", "The survey, in which more than 150,000 students took part, found that 9.5 "
