@@ -53,11 +53,9 @@ def examine(assistant: Assistant, steps: TurnSteps, question: dict) -> Row:
     context = history_context(state.topic, assistant.settings.max_history_turns)
     vocabulary = assistant.retriever.vocabulary()
     never = assistant.settings.model_copy(update={"abstain_threshold": 1.0})
-    answer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks).answer(
-        state.question, state.passages, state.lang, context)
-    evidence = ExtractiveAnswerer(assistant.settings, vocabulary, vocabulary.chunks).evidence(
-        state.question, state.passages, state.lang, context)
-    return Row(evidence, answer.abstained)
+    answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks)
+    answer = answerer.answer(state.question, state.passages, state.lang, context)
+    return Row(answerer.evidence(state.question, state.passages, state.lang, context), answer.abstained)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float = 0.1) -> np.ndarray:
