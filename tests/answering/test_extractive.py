@@ -103,8 +103,8 @@ def test_expected_kinds_of_answer() -> None:
 
 def test_who_where_and_which_need_a_name_the_question_does_not_already_give() -> None:
     """ "Who designed the Grainger Market?" is not answered by a sentence naming only the market;
-    a name, an acronym or a capitalised word starting a sentence ("Paleoclimatologists measure…")
-    is an answer; titles and the question's own names are not."""
+    a name or an acronym is an answer; titles, the question's own names and a sentence's ordinary
+    first word ("Officials point to…") are not."""
     asked = "Who designed Newcastle's Grainger Market?"
     assert not holds("name", "The Grainger Market was opened in 1835 and was Newcastle's first market.", asked)
     assert holds("name", "The Grainger Market was designed by John Dobson.", asked)
@@ -125,6 +125,24 @@ def test_who_where_and_which_need_a_name_the_question_does_not_already_give() ->
     assert holds("name", "Paper lanterns in Hue are made by hand by local families.",
                  "Who makes the paper lanterns in Hue?")
     assert not holds("name", "The families gathered in Hue.", "Which families make the lanterns in Hue?")
+    assert holds("name", "Paleoclimatologists measure the ratio.", "What group of scientists measures it?")
+    # a sentence's first word is a name only when another capitalised word follows it
+    peacekeeper = "What was the name of the Pakistani peacekeeper convicted in Haiti?"
+    assert not holds("name", "Officials point to the case of Pakistani peacekeepers in Haiti.", peacekeeper)
+    assert holds("name", "Crédit Agricole posted net income of 930 million euros.", "Which bank earned most?")
+
+
+def test_which_hotel_needs_a_name_beside_the_word_hotel() -> None:
+    """ "At which Yorkshire hotel…" is not answered by "…returned to a Yorkshire hotel", however many
+    other names the sentence holds; a quote that never says "hotel" may still name it."""
+    asked = "At which Yorkshire hotel did Jeremy Clarkson's fracas with producer Oisin Tymon take place?"
+    assert not holds("name", "Mr. Clarkson, 54, was accused of attacking a BBC producer, Oisin Tymon, after "
+                             "Mr. Clarkson returned to a Yorkshire hotel after a late-night session.", asked)
+    assert holds("name", "The fracas happened at the Simonstone Hall hotel in North Yorkshire.", asked)
+    assert not holds("name", "BSkyB will replace its three free-to-air channels with four subscription "
+                             "channels.", "Which three free-to-air channels did BSkyB plan to pull?")
+    assert holds("name", "Approval came at the church's general synod in Cleveland.",
+                 "In what city did the church approve the general synod?")
 
 
 def test_an_article_that_matches_far_above_the_rest_is_no_near_miss() -> None:
