@@ -37,6 +37,10 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|fined|charge|charged|earn|earned"
         r"|raise|raised)\b"
         r"|^what (is|was|were|are|will be) (the )?((?!of\b)[\w']+ ){0,3}(cost|price|budget|fine|salary)\b"
+        r"|^(what|how much) (is|was|were|are|will be|did) (the |its |their |his |her )?"
+        r"((?!of\b)[\w'’-]+ ){0,3}?"
+        r"(net )?(profits?|income|revenues?|earnings|sales)\b(?! (tax|rate|growth))"
+        r"|\bwie hoch (war|ist|waren|sind) (der|die|das) \w*(gewinn|umsatz|erlös)\w*\b"
         r"|\bbao nhiêu tiền\b|\bchi phí\b|\bсколько (стоит|стоил|будет стоить)\b|\bстоимость\b"
         r"|\bwie viel (kostet|kostete|kosten)\b|\bkosten\b")),
     ("date", re.compile(
@@ -88,16 +92,18 @@ NUMBER_WORDS = re.compile(
     r"|миллион(а|ов)?|миллиард(а|ов)?|ein|eine|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn"
     r"|hundert|tausend|millionen|milliarden?)\b")
 
+# Vietnamese ordinals and weekdays ("thứ hai": second, Monday) are no count
+ORDINAL = re.compile(r"\bthứ \w+")
 
 PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b|\bphần trăm\b|\bпроцент|\bprozent")
 MONEY = re.compile(
     r"[$€£¥₫₽]|\b(dollars?|usd|euros?|eur|pounds?|yen|yuan|rubles?|roubles?|vnd|dong|đồng|cents?"
-    r"|долл|евро|рубл|dollar|franc|francs|rupees?)")
+    r"|francs?|rupees?)\b|\b(долл|евро|рубл)")
 
 
 REASON = re.compile(
     r",\s*as\b|\b\w+ed (\w+ ){0,5}for\b|\bfor \w+ (purposes|reasons)\b"
-    r"|\b(because|due to|owing to|thanks to|as a result|result of|caused|causing|cause[sd]?|since"
+    r"|\b(because|due to|owing to|thanks to|as a result|result of|caused|causing|cause[sd]?"
     r"|in order to|so that|reasons?|blamed|led to|after|following|amid|died (of|from)|killed"
     r"|vì|do|bởi|nên|nhờ|nguyên nhân|lý do|để"
     r"|потому что|из-за|так как|поскольку|вследствие|благодаря|причин|чтобы|после"
@@ -178,7 +184,8 @@ def holds(kind: str, quote: str, question: str) -> bool:
             found = counts(text, asked, counted.group("noun"))
             if found is not None:
                 return found
-        return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(text)) - set(NUMBER_WORDS.findall(asked)))
+        return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(ORDINAL.sub(" ", text)))
+                                         - set(NUMBER_WORDS.findall(asked)))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     return bool(years) or bool(new_numbers) or bool(MONTHS.search(text))
 

@@ -132,6 +132,23 @@ def test_who_where_and_which_need_a_name_the_question_does_not_already_give() ->
     assert holds("name", "Crédit Agricole posted net income of 930 million euros.", "Which bank earned most?")
 
 
+def test_amounts_need_a_currency_and_counts_a_number() -> None:
+    """ "France's" and "central" name no currency (franc, cent); "thứ hai" (second) counts nothing; a
+    net profit is an amount; "since" is a time, not a reason."""
+    profit = "Wie hoch war der Nettogewinn der Société Générale im dritten Quartal?"
+    assert expected_kind(profit) == "money"
+    assert not holds("money", "Two of France's largest banks reported higher profits.", profit)
+    assert holds("money", "Société Générale posted net income of 930 million euros.", profit)
+    assert not holds("money", "The plan is central to the mayor's promise of 200,000 units.",
+                     "How much will the plan to build 200,000 apartments cost?")
+    passengers = "Sân bay quốc tế Los Angeles đón bao nhiêu lượt hành khách mỗi năm?"
+    assert not holds("number", "Đây là sân bay bận rộn thứ hai ở Hoa Kỳ.", passengers)
+    assert holds("number", "Sân bay đón 88 triệu lượt hành khách.", passengers)
+    fire = "What caused the fire in Midwood?"
+    assert not holds("reason", "It was the largest toll from a fire in the city since 2007.", fire)
+    assert holds("reason", "The fire was caused by a hot plate left on for the Sabbath.", fire)
+
+
 def test_which_hotel_needs_a_name_beside_the_word_hotel() -> None:
     """ "At which Yorkshire hotel…" is not answered by "…returned to a Yorkshire hotel", however many
     other names the sentence holds; a quote that never says "hotel" may still name it."""
