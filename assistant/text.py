@@ -235,13 +235,30 @@ def detect_language(text: str) -> str:
 
 
 # --- sentences ---------------------------------------------------------------------------------
+# Titles after which sentencex wrongly ends a sentence
+NOT_AN_END = re.compile(r"(?:^|\s)(?:Ms|Mx)\.$")
+
+
 def segmenter_language(lang: str) -> str:
     """The language whose sentence rules sentencex applies (its generic English rules otherwise)."""
     return lang if lang in SEGMENTER_LANGUAGES else "en"
 
 
 def split_sentences(text: str, lang: str) -> list[str]:
-    """The sentences of a text (sentencex), stripped; used for chunks, answers and citations."""
+    """The sentences of a text (sentencex), stripped; used for chunks, answers and citations.
+
+    sentencex ends a sentence at "Ms." (it knows "Mr." and "Mrs."), which news writing uses on every
+    page: "… Ms. [1] Phillips, who …" was quoted as two sentences. Such a piece is joined to the next.
+    """
     from sentencex import segment
 
-    return [s.strip() for s in segment(segmenter_language(lang), text) if s.strip()]
+    sentences: list[str] = []
+    for piece in segment(segmenter_language(lang), text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if sentences and NOT_AN_END.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
