@@ -154,11 +154,17 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))
 
 
-def holds(kind: str, quote: str, question: str) -> bool:
-    """Does ``quote`` contain an answer of ``kind`` that the question does not already state?"""
+def holds(kind: str, quote: str, question: str, same_language: bool | None = None) -> bool:
+    """Does ``quote`` contain an answer of ``kind`` that the question does not already state?
+
+    Some checks read the quote for the question's own words ("how many colleges" → "colleges"):
+    only a quote in the question's language can fail them. ``same_language`` says whether it is; when
+    unknown (None), a quote sharing two of the question's words is taken to be."""
     if not kind:
         return True
     text, asked = normal(quote), normal(question)
+    if same_language is None:
+        same_language = len(stems(text, longer_than=3) & stems(asked, longer_than=3)) >= 2
     new_numbers = _numbers(text) - _numbers(asked)
     if kind == "percent":
         return bool(PERCENT.search(text))
@@ -180,8 +186,8 @@ def holds(kind: str, quote: str, question: str) -> bool:
         if DURATION_ASKED.search(asked) and DURATION.search(text):
             return True
         counted = COUNTED.search(asked)
-        if counted and counted.group("noun") not in NOT_COUNTED:
-            found = counts(text, asked, counted.group("noun"))
+        if counted and counted.group("noun") not in NOT_COUNTED and not counted.group("noun").endswith("ed"):
+            found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
         return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(ORDINAL.sub(" ", text)))
@@ -222,7 +228,7 @@ def new_names(quote: str, question: str) -> set[str]:
     return names
 
 
-def counts(text: str, asked: str, noun: str) -> bool | None:
+def counts(text: str, asked: str, noun: str, same_language: bool) -> bool | None:
     """Does ``text`` count ``noun`` ("how many colleges" → "… 400 colleges")? A number the
     question does not give, at most four words before the noun (by its first five letters). A quote
     in the question's language that never names the noun does not count it ("How many fans
@@ -240,7 +246,7 @@ def counts(text: str, asked: str, noun: str) -> bool | None:
                 return True
     if named:
         return False
-    return False if len(stems(text, longer_than=3) & stems(asked, longer_than=3)) >= 2 else None
+    return False if same_language else None
 
 
 def names_near(quote: str, asked: str, noun: str) -> bool | None:

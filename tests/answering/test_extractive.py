@@ -99,6 +99,10 @@ def test_expected_kinds_of_answer() -> None:
     assert holds("number", "He was coming from a 5,400-square-foot house.", "How many square feet was the house?")
     # a quote in another language cannot be read for the noun: any new number may answer
     assert holds("number", "Có 227 trường đại học tham gia.", asked)
+    # the answerer knows each passage's language; "perished" is no counted thing
+    assert not holds("number", "The campus has 40 buildings.", asked, same_language=True)
+    assert holds("number", "Des étudiants de 227 universités.", asked, same_language=False)
+    assert holds("number", "Three people died in the fire.", "How many perished?", same_language=True)
 
 
 def test_who_where_and_which_need_a_name_the_question_does_not_already_give() -> None:
