@@ -6,7 +6,8 @@
 
 Each dev question goes through the chain's retrieval; where the evidence rules let the model path
 go on (they abstain before any model call otherwise), the judge gets exactly the messages the answer
-call would get, as in ModelAnswerer.stream, and says yes, no or neither. It prints, per set: how
+call would get, as in ModelAnswerer.stream, and copies the answer from the sources (yes), says NONE
+(no) or neither. It prints, per set: how
 many reached the judge, its verdicts, and the share of the set the model path abstains on with the
 judge (evidence rules or "no"): on nearmiss, what the Trust issue wants high; on answerable sets,
 wrongly abstained. Only the judge's call is made (no answers are written), so it is the
@@ -70,7 +71,7 @@ def main() -> None:
             sources, _ = answerer.fit_sources(state.passages[: settings.llm_sources], values)
             started = time.perf_counter()
             try:
-                verdict = answerer.judge.verdict(answerer.messages(values, sources), state.question)
+                verdict = answerer.judge.verdict(answerer.messages(values, sources), state.question, sources)
             except ModelError as exc:
                 verdicts[f"model error ({type(exc).__name__})"] += 1
                 continue

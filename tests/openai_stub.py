@@ -7,8 +7,8 @@
         stub.requests[0].body["messages"]
 
 Each POST to /v1/chat/completions takes the next scripted Reply (or ``stub.default``); a Reply may
-also be a function of the request body. The answerability judge's short call (``max_tokens`` of 3 or
-less) is answered apart, with ``stub.judge`` ("yes" unless a test says otherwise; None: script it like
+also be a function of the request body. The answerability judge's short call (``max_tokens`` of
+JUDGE_MAX_TOKENS) is answered apart, with ``stub.judge`` ("yes" unless a test says otherwise; None: script it like
 any other) and recorded in ``stub.judge_requests``, so scripts stay those of the answer calls. Streams are real server-sent events over chunked
 transfer encoding, so a "cut" is a connection closed in the middle of the body, as a crashing
 server would leave it.
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from assistant.answering.judge import JUDGE_MAX_TOKENS
 from assistant.config import Settings
 
 
@@ -235,9 +236,9 @@ BROKEN_REPLIES: dict[str, tuple[Reply, str]] = {
 
 
 def is_judge_call(body: dict[str, Any]) -> bool:
-    """The answerability judge's call: the only one that asks for at most 3 tokens."""
+    """The answerability judge's call: the only one that asks for JUDGE_MAX_TOKENS tokens."""
     limits = [body.get(key) for key in ("max_tokens", "max_completion_tokens")]
-    return any(isinstance(limit, int) and limit <= 3 for limit in limits)
+    return JUDGE_MAX_TOKENS in limits
 
 
 def pieces(text: str, words: int) -> list[str]:

@@ -235,7 +235,7 @@ class ModelAnswerer:
         messages = self.messages(values, sources, instructions)
         if self.judge is not None:
             try:
-                answerable = self.judge.verdict(messages, standalone or question)
+                answerable = self.judge.verdict(messages, standalone or question, sources)
             except ModelError as exc:  # logged by the guard: a model fault, as if the answer call failed
                 yield from events_of(quoted(UNAVAILABLE.format(reason=exc.reader)))
                 return

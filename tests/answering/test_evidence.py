@@ -102,7 +102,7 @@ def test_judge_saying_no_abstains_without_the_long_call(sample_settings: Setting
     assert stub.requests == []  # the answer was never written
     (judged,) = stub.judge_requests
     assert judged.body["max_tokens"] == JUDGE_MAX_TOKENS
-    assert QUESTION in judged.messages[-1]["content"] and "yes or no" in judged.messages[-1]["content"]
+    assert QUESTION in judged.messages[-1]["content"] and "NONE" in judged.messages[-1]["content"]
     assert sources_in(judged.body)  # the judge reads the numbered sources
 
 
@@ -142,12 +142,28 @@ def test_the_judge_is_off_by_default(sample_settings: Settings, stub: OpenAIStub
     assert stub.judge_requests == [] and len(stub.requests) == 1
 
 
+SOURCES = ('<source n="1">Murashkin Viktor Nikolaevich directs the Russian Center for Science and '
+           'Culture in Hanoi. The center opened in 1983.</source>')
+
+
 @pytest.mark.parametrize(("reply", "verdict"), [
-    ("Yes", True), ("yes.", True), ("No", False), (" no,", False), ("Nein", False), ("нет", False),
-    ("The articles", False), ("Maybe", None), ("", None), ("[1]", None),
+    # a copy of the sources is an answer, even reworded a little; words of the model's own are not
+    ("Murashkin Viktor Nikolaevich", True), ("Murashkin directs the center.", True),
+    ("Nguyen Van An directs it", None), ("The director is Ivanov, appointed in 2019.", None),
+    # NONE, a bare no, or the fixed abstention: the sources hold no answer
+    ("NONE", False), ("None.", False), ("none of the sources say", False), ("Nein", False),
+    ("нет", False), ("không", False), ("The articles do not answer", False),
+    # the judge's earlier form, as a model may still reply
+    ("Yes", True), ("No", False), ("", None), ("[1]", None),
 ])
 def test_read_verdict(reply: str, verdict: bool | None) -> None:
-    assert read_verdict(reply) is verdict
+    assert read_verdict(reply, SOURCES) is verdict
+
+
+def test_a_vietnamese_copy_starting_with_khong_is_a_copy() -> None:
+    """ "không" alone is no; a copied Vietnamese sentence that starts with it is a copy."""
+    sources = '<source n="1">Không ai được phép vào khu vực này sau 10 giờ tối.</source>'
+    assert read_verdict("Không ai được phép vào khu vực này", sources) is True
 
 
 def test_quoted_evidence_numbers_stay_within_the_sources() -> None:
