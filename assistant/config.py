@@ -109,9 +109,9 @@ class Settings(BaseSettings):
     )
     llm_rewrite: bool = Field(True, description="Use the model to rewrite follow-up questions.")
     llm_judge: bool = Field(
-        False, description="Before writing, ask the model in one short call whether the sources state the"
-        " answer; \"no\" abstains without the long call (prompts/judge.md). Off by default: the one"
-        " model measured (a local 0.5B) said \"no\" to nearly every question (BENCHMARKS.md)."
+        False, description="Before writing, ask the model in one short call to copy the answer from the"
+        " sources or say NONE; \"NONE\" abstains without the long call (prompts/judge.md). Off by default:"
+        " the local 1.5B model measured still said NONE to half of the answerable questions (BENCHMARKS.md)."
     )
 
     # --- fetching web pages (assistant extract/ingest URL) ----------------------------------

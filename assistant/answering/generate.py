@@ -9,8 +9,8 @@
 
 Before any model call the reader gets the turn's sources and the articles quoted (``QuotedEvidence``):
 something to read in well under a second while the model writes. Weak evidence abstains before any
-model call (the extractive answerer's test); so does the model's own "no" when asked, in one short
-call, whether the sources state the answer (``judge``, LLM_JUDGE). Otherwise the answer prompt
+model call (the extractive answerer's test); so does the model's own "NONE" when asked, in one short
+call, to copy the answer from the sources (``judge``, LLM_JUDGE). Otherwise the answer prompt
 gets as many numbered sources as fit the model's context (tiktoken), the answer streams, and each
 sentence's citations are released only once verified (``citations``). Every
 model call goes through the ModelGuard (``llm``: first-token deadline, retries inside it, circuit
