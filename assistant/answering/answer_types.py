@@ -251,8 +251,8 @@ def counts(text: str, asked: str, noun: str, same_language: bool) -> bool | None
 
 def names_near(quote: str, asked: str, noun: str) -> bool | None:
     """Does ``quote`` name a ``noun`` ("which hotel" → "… at the Simonstone Hall hotel")? A new
-    name at most four words from the noun. As with ``counts``, a quote in the question's language
-    that never mentions the noun names none; None when it is in another language."""
+    name at most four words from the noun; None when the quote never uses the noun, which may still
+    name the thing ("In what city…?" → "…the synod in Cleveland"; requiring the noun cost nyt 3 points)."""
     words = [match for match in re.finditer(r"[^\s\-–]+", quote)]
     named = False
     for at, word in enumerate(words):
