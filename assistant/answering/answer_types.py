@@ -163,8 +163,6 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
     if not kind:
         return True
     text, asked = normal(quote), normal(question)
-    if same_language is None:
-        same_language = len(stems(text, longer_than=3) & stems(asked, longer_than=3)) >= 2
     new_numbers = _numbers(text) - _numbers(asked)
     if kind == "percent":
         return bool(PERCENT.search(text))
@@ -187,6 +185,8 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
             return True
         counted = COUNTED.search(asked)
         if counted and counted.group("noun") not in NOT_COUNTED and not counted.group("noun").endswith("ed"):
+            if same_language is None:
+                same_language = len(stems(text, longer_than=3) & stems(asked, longer_than=3)) >= 2
             found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
@@ -232,8 +232,8 @@ def counts(text: str, asked: str, noun: str, same_language: bool) -> bool | None
     """Does ``text`` count ``noun`` ("how many colleges" → "… 400 colleges")? A number the
     question does not give, at most four words before the noun (by its first five letters). A quote
     in the question's language that never names the noun does not count it ("How many fans
-    attended?" → "In front of a friendly crowd…"); None when the quote shares too few of the
-    question's words to tell (another language)."""
+    attended?" → "In front of a friendly crowd…"); None when the quote is in another language (it
+    cannot be read for the noun)."""
     words = [word.strip(".,()") for word in re.findall(r"[^\s\-–]+", text)]
     known = _numbers(asked) | set(NUMBER_WORDS.findall(asked))
     named = False
@@ -253,7 +253,7 @@ def names_near(quote: str, asked: str, noun: str) -> bool | None:
     """Does ``quote`` name a ``noun`` ("which hotel" → "… at the Simonstone Hall hotel")? A new
     name at most four words from the noun; None when the quote never uses the noun, which may still
     name the thing ("In what city…?" → "…the synod in Cleveland"; requiring the noun cost nyt 3 points)."""
-    words = [match for match in re.finditer(r"[^\s\-–]+", quote)]
+    words = list(re.finditer(r"[^\s\-–]+", quote))
     named = False
     for at, word in enumerate(words):
         if normal(word.group()).strip(".,()\"'“”")[:5] != noun[:5]:

@@ -33,7 +33,7 @@ JUDGE_MAX_TOKENS = 48
 # A copy whose words are at least this share of the sources' words is one (a model may reorder or
 # drop a word); below it the model wrote something of its own.
 COPIED = 0.6
-NONE = {"none", "kein", "keine", "geen", "нет", "không"}
+NONE = {"none", "kein", "keine", "geen"}  # and the words for "no" below
 # "yes" and "no", as a model asked for a copy may still reply (the judge's earlier form)
 YES = {"yes", "ja", "oui", "si", "sí", "да", "có", "vâng", "sim", "tak"}
 NO = {"no", "nee", "nein", "non", "нет", "không", "nao", "não", "nie"}
