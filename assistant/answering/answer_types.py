@@ -137,6 +137,27 @@ DURATION = re.compile(
     r"|ngày|giờ|phút|thập kỷ)\b")
 
 
+# "The suspect, whose name was not released…", "There was no immediate reaction from…": the
+# sentence says the article does not know what was asked, so it holds no answer.
+WITHHELD = re.compile(
+    r"\b(name|identit(y|ies)|details|cause|amount|terms|price|figure)s? (was|were|has|have|had|is|are)"
+    r" not (yet |immediately )?(been )?(released|disclosed|made public|revealed|known|available|given)\b"
+    r"|\bno immediate (reaction|comment|response|word|explanation)\b"
+    r"|\bdeclined to (comment|say|disclose|identify|name|specify|elaborate)\b"
+    r"|\b(did|would|could) not (say|disclose|specify|reveal|identify|name)\b"
+    r"|\b(không|chưa) (được )?(tiết lộ|công bố)\b"
+    r"|\bне (сообщается|раскрывается|называется|уточняется)\b|\bотказал\w* от комментари"
+    r"|\b(wurde|wurden) nicht (genannt|bekannt gegeben|veröffentlicht)\b"
+    r"|\b(wollte|wollten) sich nicht äußern\b"
+    r"|\b(werd|werden) niet (bekendgemaakt|genoemd|vrijgegeven)\b|\bwilde(n)? niet zeggen\b")
+
+
+def withheld(sentence: str) -> bool:
+    """Does the sentence say that something is not known or not told ("whose name was not
+    released", "declined to comment")?"""
+    return WITHHELD.search(normal(sentence)) is not None
+
+
 def normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
@@ -155,11 +176,14 @@ def _numbers(text: str) -> set[str]:
 
 
 def holds(kind: str, quote: str, question: str, same_language: bool | None = None) -> bool:
-    """Does ``quote`` contain an answer of ``kind`` that the question does not already state?
+    """Does ``quote`` contain an answer of ``kind`` that the question does not already state? A quote
+    saying the answer is not known or not told (``withheld``) holds none, of any kind.
 
     Some checks read the quote for the question's own words ("how many colleges" → "colleges"):
     only a quote in the question's language can fail them. ``same_language`` says whether it is; when
     unknown (None), a quote sharing two of the question's words is taken to be."""
+    if withheld(quote):
+        return False
     if not kind:
         return True
     text, asked = normal(quote), normal(question)

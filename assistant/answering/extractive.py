@@ -253,7 +253,7 @@ def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: st
     """
     kind = expected_kind(question)
     same = same_language(passage, lang)
-    if kind and not any(holds(kind, sentence, question, same) for sentence in quote):
+    if not any(holds(kind, sentence, question, same) for sentence in quote):
         return False
     return not missing_years(question, f"{passage.title} {passage.text}")
 

@@ -192,3 +192,23 @@ def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_a
         assert answerer.answer(text, [strong], "en").abstained, text
     assert not NOT_A_QUESTION.search("Did Vietnam ignore the rules of the cybercrime convention?")
     assert not NOT_A_QUESTION.search("Which table of the convention did Vietnam and Russia agree on?")
+
+
+def test_a_sentence_saying_the_answer_is_not_known_is_no_answer() -> None:
+    """"The suspect, whose name was not released…" names a police chief, yet says the article does
+    not know the name asked for; "no immediate reaction" answers nothing either."""
+    asked = "What is the name of the suspect in the crime?"
+    assert not holds("name", "The suspect, whose name was not released because he is a juvenile, knew the "
+                             "victim, Chief Vogel said.", asked)
+    assert holds("name", "The suspect, Ronald Exantus, 32, of Indianapolis, was charged with murder.", asked)
+    assert not holds("", "There was no immediate reaction from Ayatollah Ali Khamenei, Iran's supreme leader.",
+                     "What are the red lines Khamenei set for the negotiators?")
+    assert not holds("name", "Danh tính nghi phạm không được tiết lộ.", "Nghi phạm là ai?")
+    answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
+    silent = Passage(chunk_id="b#1#0", doc_id="b", metadata={"lang": "en"}, score=0.1, dense_similarity=0.9,
+                     calibrated=0.1, lexical_score=9.0,
+                     text="Vietnam declined to comment on the cybercrime convention it agreed with Russia.")
+    assert answerer.answer("What did Vietnam say about the cybercrime convention with Russia?",
+                           [silent], "en").abstained
+    assert not answerer.answer("What did Vietnam and Russia agree on about cybercrime?",
+                               [passage(0.9)], "en").abstained
