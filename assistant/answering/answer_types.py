@@ -100,6 +100,8 @@ MONEY = re.compile(
     r"[$€£¥₫₽]|\b(dollars?|usd|euros?|eur|pounds?|yen|yuan|rubles?|roubles?|vnd|dong|đồng|cents?"
     r"|francs?|rupees?)\b|\b(долл|евро|рубл)")
 
+# "$230,000", "12 percent", "€ 5": numbers that are amounts, no part of a date
+AMOUNT = re.compile(r"[$€£¥₫₽]\s?\d[\d.,]*|\d[\d.,]*\s?(%|per ?cent\b|percent\b)")
 
 REASON = re.compile(
     r",\s*as\b|\b\w+ed (\w+ ){0,5}for\b|\bfor \w+ (purposes|reasons)\b"
@@ -217,7 +219,8 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(ORDINAL.sub(" ", text)))
                                          - set(NUMBER_WORDS.findall(asked)))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
-    return bool(years) or bool(new_numbers) or bool(MONTHS.search(text))
+    dates = new_numbers - _numbers(" ".join(m.group() for m in AMOUNT.finditer(text)))
+    return bool(years) or bool(dates) or bool(MONTHS.search(text))
 
 
 def missing_years(question: str, passage: str) -> set[str]:

@@ -212,3 +212,13 @@ def test_a_sentence_saying_the_answer_is_not_known_is_no_answer() -> None:
                            [silent], "en").abstained
     assert not answerer.answer("What did Vietnam and Russia agree on about cybercrime?",
                                [passage(0.9)], "en").abstained
+
+
+def test_an_amount_is_no_date() -> None:
+    """"When was the restored video released?" is not answered by "With a budget of $230,000…"."""
+    asked = "When was NASA's restored Apollo 11 moonwalk video released?"
+    assert not holds("date", "With a budget of $230,000, the original data from Apollo 11 was compiled by "
+                             "Nafzger.", asked)
+    assert not holds("date", "Turnout rose by 12 percent.", "When did turnout rise?")
+    assert holds("date", "The restored video was released on 16 July.", asked)
+    assert holds("date", "It was released in 2009, at a cost of $230,000.", asked)
