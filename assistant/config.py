@@ -67,13 +67,13 @@ class Settings(BaseSettings):
         True, description="New collections store sparse vectors (e5's latent terms) with every chunk."
     )
     sparse_weight: float = Field(
-        0.3, ge=0, description="Weight of the sparse vectors' cosine in the fused score (0: unused)."
+        0.5, ge=0, description="Weight of the sparse vectors' cosine in the fused score (0: unused)."
     )
 
     # --- answering ---------------------------------------------------------------------------
     answer_sentences: int = Field(3, ge=1, le=10)
     abstain_threshold: float = Field(
-        0.73, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
+        0.75, ge=0, le=1, description="Abstain when P(unanswerable) from the evidence exceeds this."
     )
     unverified_abstain_threshold: float = Field(
         0.6, ge=0, le=1,

@@ -19,6 +19,9 @@ BM25 relative to its best hit, because the best hit of a poor match still got th
 pulled same-language passages above the other-language article that answers (xling recall@1
 76.0 → 79.3, MRR@10 0.827 → 0.849, nyt 85.5 → 86.0). The sparse vectors then lifted xling
 recall@5 91.7 → 94.8 (Russian 86.7 → 93.3) and nyt recall@1 86.0 → 88.5, recall@5 95.0 → 96.5.
+Weighing them 0.5 rather than 0.3 put the cited article right more often (citation precision nyt
+88.8 → 90.4, xling 81.9 → 83.4; recall@1 nyt 88.5 → 89.0, xling 80.7 → 81.5) for a little recall@5
+(xling 94.8 → 94.2).
 """
 
 from __future__ import annotations
