@@ -222,3 +222,15 @@ def test_an_amount_is_no_date() -> None:
     assert not holds("date", "Turnout rose by 12 percent.", "When did turnout rise?")
     assert holds("date", "The restored video was released on 16 July.", asked)
     assert holds("date", "It was released in 2009, at a cost of $230,000.", asked)
+
+
+def test_which_judge_needs_the_word_judge_in_a_quote_of_the_same_language() -> None:
+    asked = "Which federal judge is hearing the lawsuit against Mississippi's adoption ban?"
+    plaintiff = "“Oftentimes, Mississippi doesn't take the logical next step,” Ms. Smith said."
+    assert not holds("name", plaintiff, asked, same_language=True)
+    assert holds("name", plaintiff, asked, same_language=None)  # not known to be English: not read for "judge"
+    assert holds("name", "The case is before Judge Carlton Reeves of Federal District Court.", asked,
+                 same_language=True)
+    # an artist is named by the work: no "artist" needed
+    assert holds("name", "It came with woodcuts by Lucas Cranach.", "What artist provided the woodcuts?",
+                 same_language=True)
