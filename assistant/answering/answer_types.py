@@ -165,6 +165,36 @@ def withheld(sentence: str) -> bool:
 # names none (Ms. Smith, the plaintiff, is no judge). Roles named by their work are left out: "What
 # artist provided the woodcuts?" → "…woodcuts by Lucas Cranach".
 ROLES = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official"})
+# "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…": the same, asked with "who",
+# and read in any language: each office with its names in the languages the articles are in.
+OFFICES: tuple[tuple[str, ...], ...] = (
+    ("director", "directeur", "direktor", "giám đốc", "директор"),
+    ("president", "präsident", "tổng thống", "chủ tịch", "президент"),
+    ("chairman", "chairwoman", "chair", "voorzitter", "vorsitzende", "chủ tịch", "председател"),
+    ("chief executive", "ceo", "geschäftsführer", "tổng giám đốc", "giám đốc điều hành", "генеральн"),
+    ("mayor", "burgemeester", "bürgermeister", "thị trưởng", "мэр"),
+    ("governor", "gouverneur", "thống đốc", "губернатор"),
+    ("prime minister", "premier", "minister-president", "ministerpräsident", "thủ tướng", "премьер"),
+    ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
+    ("coach", "trainer", "huấn luyện viên", "тренер"),
+    ("founder", "oprichter", "gründer", "người sáng lập", "основател"),
+)
+HOLDER_OF = re.compile(
+    r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?|wie (is|was|zijn|waren) (de |het )?"
+    r"|wer (ist|war) (der |die )?|ai (là|đang là|từng là) |кто (является |был |была )?)"
+    r"(?P<office>" + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True))
+    + r")")
+
+
+def holds_office(quote: str, asked: str) -> bool | None:
+    """Does the quote name the office the question asks the holder of ("Who is the director of
+    the Russian Center?" → "…Murashkin, director of the Russian Center…"), in any language? None
+    when the question asks for no office."""
+    office = HOLDER_OF.search(asked)
+    if not office:
+        return None
+    names = {name for names in OFFICES if office.group("office") in names for name in names}
+    return any(re.search(rf"(?<!\w){re.escape(name)}", quote) for name in names)
 
 
 def normal(text: str) -> str:
@@ -204,6 +234,8 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
     if kind == "reason":
         return bool(REASON.search(text))
     if kind == "name":
+        if holds_office(text, asked) is False:
+            return False
         noun = re.search(NAMED_NOUN, asked)
         if noun:
             found = names_near(quote, asked, noun.group("noun"))

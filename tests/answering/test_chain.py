@@ -162,3 +162,16 @@ def test_a_quote_from_an_article_in_another_language_says_which(sample_assistant
     assert english.text.startswith("Trích dẫn bằng tiếng Anh: ")
     same = sample_assistant.ask("Wanneer vindt de 26e zitting van de intergouvernementele commissie plaats?")
     assert same.text.startswith("De 26e zitting van de Commissie")
+
+
+def test_who_directs_the_russian_center_in_dutch_and_vietnamese(sample_assistant: Assistant) -> None:
+    """Asked in Dutch, the one Dutch article shares the question's words but names no director: the
+    English article that does was retrieved as well, and is quoted. Asked in Vietnamese, the Dutch
+    article came first by far: no quote about cooperation in science passes for the director."""
+    dutch = sample_assistant.ask("Wie is de directeur van het Russisch Centrum voor Wetenschap en Cultuur?")
+    assert not dutch.abstained
+    assert dutch.text.startswith("Geciteerd in het Engels: V.V Murashkin, director of the Russian Center")
+    assert [source.doc_id for source in dutch.sources] == ["000_9816ccc5144c5afd.txt"]
+    vietnamese = sample_assistant.ask("Ai là giám đốc Trung tâm Khoa học và Văn hóa Nga?")
+    assert vietnamese.abstained or "Murashkin" in vietnamese.text
+    assert "samenwerking" not in vietnamese.text

@@ -234,3 +234,43 @@ def test_which_judge_needs_the_word_judge_in_a_quote_of_the_same_language() -> N
     # an artist is named by the work: no "artist" needed
     assert holds("name", "It came with woodcuts by Lucas Cranach.", "What artist provided the woodcuts?",
                  same_language=True)
+
+
+def test_who_is_the_director_needs_a_director_in_the_quote_in_any_language() -> None:
+    """"Wie is de directeur van het Russisch Centrum…?" was answered with a Dutch sentence about
+    cooperation in science that names no director (the sample articles), and "Ai là giám đốc…?" too."""
+    asked = "Wie is de directeur van het Russisch Centrum voor Wetenschap en Cultuur?"
+    cooperation = ("Onze twee landen streven ernaar de samenwerking op het gebied van wetenschap te versterken, "
+                   "in het kader van het Vietnamees-Russische Verdrag.")
+    assert not holds("name", cooperation, asked, same_language=True)
+    assert holds("name", "V.V. Murashkin, directeur van het Russisch Centrum, sprak de gasten toe.", asked,
+                 same_language=True)
+    murashkin = "V.V Murashkin, director of the Russian Center for Science and Culture, said…"
+    assert holds("name", murashkin, asked, same_language=False)
+    in_vietnamese = "Ai là giám đốc Trung tâm Khoa học và Văn hóa Nga?"
+    assert holds("name", murashkin, in_vietnamese, same_language=False)
+    assert not holds("name", cooperation, in_vietnamese, same_language=False)
+    assert not holds("name", "Then Guevara helped capture the spy master Vladimiro Montesinos.",
+                     "Who was the former Peruvian president?", same_language=True)
+    assert not holds("name", "Sàn giao dịch Chứng khoán Warsaw (WSE) là thị trường lớn nhất.",
+                     "Ai là giám đốc Sàn giao dịch Chứng khoán Warsaw?", same_language=True)
+
+
+def test_a_passage_retrieved_as_well_that_holds_the_answer_is_quoted_instead() -> None:
+    """Two passages retrieved about equally well: the one whose words match the question best
+    names no director, the other does; it is quoted. Retrieved far less well, it is not: the answer
+    abstains rather than reach down the list."""
+    answerer = ExtractiveAnswerer(Settings(), {**FREQUENCY, "director": 2, "center": 3, "russian": 5}, 100)
+    asked = "Who is the director of the Russian Center in Hanoi?"
+
+    def retrieved(doc: str, text: str, score: float) -> Passage:
+        return Passage(chunk_id=f"{doc}#1#0", doc_id=doc, text=text, metadata={"lang": "en"}, score=score,
+                       dense_similarity=0.9, calibrated=0.1, lexical_score=9.0)
+
+    words = retrieved("words", "The Russian Center in Hanoi opened a new library in October.", 0.200)
+    director = retrieved("director", "Mr. Murashkin, director of the center, spoke at the opening.", 0.195)
+    answer = answerer.answer(asked, [words, director], "en")
+    assert [source.doc_id for source in answer.sources] == ["director"]
+    assert "Murashkin" in answer.text
+    far = retrieved("director", director.text, 0.150)
+    assert answerer.answer(asked, [words, far], "en").abstained
