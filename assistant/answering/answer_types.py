@@ -127,6 +127,25 @@ ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^
 TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
 
 
+# The nouns of "which hotel", "what company"… in the other languages of the articles, so that a quote
+# in Vietnamese, German, Dutch or Russian is read for them too.
+NOUN_IN: dict[str, tuple[str, ...]] = {
+    "hotel": ("khách sạn", "отел", "гостиниц"),
+    "company": ("công ty", "firma", "unternehmen", "bedrijf", "компани"),
+    "companies": ("công ty", "firmen", "unternehmen", "bedrijven", "компани"),
+    "city": ("thành phố", "stadt", "stad", "город"),
+    "town": ("thị trấn", "stadt", "stad", "город"),
+    "country": ("quốc gia", "стран"),
+    "party": ("đảng", "partei", "partij", "парти"),
+    "team": ("đội", "mannschaft", "ploeg", "команд"),
+    "club": ("câu lạc bộ", "verein", "клуб"),
+    "university": ("đại học", "universität", "universiteit", "университет"),
+    "bank": ("ngân hàng", "банк"),
+    "newspaper": ("tờ báo", "zeitung", "krant", "газет"),
+    "church": ("nhà thờ", "kirche", "kerk", "церк"),
+    "stadium": ("sân vận động", "stadion", "стадион"),
+    "airport": ("sân bay", "flughafen", "luchthaven", "аэропорт"),
+}
 # "how many colleges": English only (German "wie viele" was tried: its answers, quoted from English
 # articles, never name the noun in German)
 COUNTED = re.compile(r"^how many (?P<noun>\w+)")
@@ -318,19 +337,22 @@ def counts(text: str, asked: str, noun: str, same_language: bool) -> bool | None
 
 
 def names_near(quote: str, asked: str, noun: str) -> bool | None:
-    """Does ``quote`` name a ``noun`` ("which hotel" → "… at the Simonstone Hall hotel")? A new
-    name at most four words from the noun; None when the quote never uses the noun, which may still
-    name the thing ("In what city…?" → "…the synod in Cleveland"; requiring the noun cost nyt 3 points)."""
+    """Does ``quote`` name a ``noun`` ("which hotel" → "… at the Simonstone Hall hotel", or "…các
+    khách sạn ở New York" in a Vietnamese quote)? A new name at most four words from the noun; None
+    when the quote never uses the noun, which may still name the thing ("In what city…?" → "…the
+    synod in Cleveland"; requiring the noun cost nyt 3 points)."""
     words = list(re.finditer(r"[^\s\-–]+", quote))
-    named = False
-    for at, word in enumerate(words):
-        if normal(word.group()).strip(".,()\"'“”")[:5] != noun[:5]:
-            continue
-        named = True
+    lowered = quote.lower()  # offsets as in the quote (lower() keeps its length but for a few letters)
+    translations = NOUN_IN.get(noun, ()) if len(lowered) == len(quote) else ()
+    other = {found.start() for name in translations
+             for found in re.finditer(rf"(?<!\w){re.escape(name)}", lowered)}
+    places = {at for at, word in enumerate(words)
+              if normal(word.group()).strip(".,()\"'“”")[:5] == noun[:5] or word.start() in other}
+    for at in sorted(places):
         window = quote[words[max(0, at - 4)].start(): words[min(len(words) - 1, at + 4)].end()]
         if new_names(window, asked):
             return True
-    return False if named else None
+    return False if places else None
 
 
 def stems(text: str, longer_than: int = 0) -> set[str]:

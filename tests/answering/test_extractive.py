@@ -164,6 +164,10 @@ def test_which_hotel_needs_a_name_beside_the_word_hotel() -> None:
                              "channels.", "Which three free-to-air channels did BSkyB plan to pull?")
     assert holds("name", "Approval came at the church's general synod in Cleveland.",
                  "In what city did the church approve the general synod?")
+    # the noun in the quote's own language: "khách sạn" (hotels) "ở New York" names none
+    tesla = "In which New York hotel did Nikola Tesla die?"
+    assert not holds("name", "Ông sống phần lớn cuộc đời của mình trong một loạt các khách sạn ở New York.", tesla)
+    assert holds("name", "Tesla qua đời tại khách sạn New Yorker ở New York.", tesla)
 
 
 def test_an_article_that_matches_far_above_the_rest_is_no_near_miss() -> None:
