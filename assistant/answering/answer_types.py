@@ -197,6 +197,8 @@ OFFICES: tuple[tuple[str, ...], ...] = (
     ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
     ("coach", "trainer", "huấn luyện viên", "тренер"),
     ("founder", "oprichter", "gründer", "người sáng lập", "основател"),
+    ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
+     "спроектир"),
 )
 HOLDER_OF = re.compile(
     r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?|wie (is|was|zijn|waren) (de |het )?"

@@ -278,3 +278,10 @@ def test_a_passage_retrieved_as_well_that_holds_the_answer_is_quoted_instead() -
     assert "Murashkin" in answer.text
     far = retrieved("director", director.text, 0.150)
     assert answerer.answer(asked, [words, far], "en").abstained
+
+
+def test_an_architect_is_named_as_one_or_by_what_they_designed() -> None:
+    asked = "Кто был архитектором здания Большого театра в Варшаве?"
+    assert not holds("name", "Nhà hát nhạc kịch Melodram của Leon Schiller mở cửa năm 1922.", asked)
+    assert holds("name", "The Grand Theatre was designed by Antonio Corazzi.", asked)
+    assert holds("name", "Kiến trúc sư Antonio Corazzi xây dựng nhà hát.", asked)
