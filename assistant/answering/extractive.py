@@ -48,7 +48,7 @@ SPARSE_FLOOR = 0.11
 KIND_BONUS = 0.1
 # Passages whose retrieval scores differ by at most this are as good a source as each other: when the
 # best sentence's passage holds no answer of the kind asked for, the answer may quote the other
-# (tuned on dev: 0.005–0.01 change no near miss; 0.02 answered three).
+# (tuned on dev: 0.005–0.01 answer no near miss; 0.02 answered two).
 NEAR_TIE = 0.01
 # Text that is not a question about the news: instructions to the assistant, SQL, markup. It gets
 # the abstention, never a quote that shares a word with it.
