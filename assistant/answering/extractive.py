@@ -184,8 +184,8 @@ class ExtractiveAnswerer:
                       if abs(passages[index].score - first) <= NEAR_TIE]
         for best_passage in candidates:
             passage = passages[best_passage]
-            chosen = self.quote(question, [r for r in ranked if r[1] == best_passage], lang,
-                                same_language(passage, lang))
+            chosen = self.pick_sentences(question, [r for r in ranked if r[1] == best_passage],
+                                         same_language(passage, lang))
             if answers_kind(question, passage, [sentence for *_, sentence in chosen], lang):
                 break
         else:
@@ -199,8 +199,8 @@ class ExtractiveAnswerer:
             text = f"{quoted_in(lang, passage_lang)}: {text}"
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
-    def quote(self, question: str, ranked: Sequence[tuple[float, int, int, str]], lang: str,
-              same: bool | None) -> list[tuple[float, int, int, str]]:
+    def pick_sentences(self, question: str, ranked: Sequence[tuple[float, int, int, str]],
+                       same: bool | None) -> list[tuple[float, int, int, str]]:
         """The sentences of one passage to quote (``ranked``: its sentences, best first): the best,
         and up to ``answer_sentences`` - 1 more at least a quarter as relevant."""
         kind = expected_kind(question)
