@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.answering.answer_types import expected_kind, holds, missing_years
+from assistant.answering.answer_types import expected_kind, holds, missing_years, quote_holds
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
@@ -272,7 +272,7 @@ def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: st
     """
     kind = expected_kind(question)
     same = same_language(passage, lang)
-    if not any(holds(kind, sentence, question, same) for sentence in quote):
+    if not quote_holds(kind, quote, question, same):
         return False
     return not missing_years(question, f"{passage.title} {passage.text}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.answering.answer_types import expected_kind, holds
+from assistant.answering.answer_types import expected_kind, holds, quote_holds
 from assistant.answering.extractive import NOT_A_QUESTION, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.documents import Passage
@@ -285,3 +285,17 @@ def test_an_architect_is_named_as_one_or_by_what_they_designed() -> None:
     assert not holds("name", "Nhà hát nhạc kịch Melodram của Leon Schiller mở cửa năm 1922.", asked)
     assert holds("name", "The Grand Theatre was designed by Antonio Corazzi.", asked)
     assert holds("name", "Kiến trúc sư Antonio Corazzi xây dựng nhà hát.", asked)
+
+
+def test_a_best_sentence_that_speaks_of_the_thing_without_naming_it_is_no_answer() -> None:
+    asked = "Which companies will the United Church of Christ divest from under its new resolution?"
+    speaks_of = "Last year, the Presbyterian Church approved a resolution to divest from three companies."
+    names_other = "Two other American churches, the Episcopal Church and the Mennonite Church, did the same."
+    assert not quote_holds("name", [speaks_of, names_other], asked)
+    assert quote_holds("name", [names_other, speaks_of], "Which churches divested?")
+    assert quote_holds("name", ["The church will divest from three companies: Caterpillar, Motorola Solutions "
+                                "and Hewlett-Packard."], asked)
+    # "which law school clinic": the clinic is asked for, and a titled name is a person, not a clinic
+    clinic = "Which law school clinic prepared Mr. Norris's clemency petition?"
+    assert not holds("name", "Working with two lawyers at the clinic, Ms. Francik prepared 182 pages.", clinic)
+    assert holds("name", "The Yale Law School clinic prepared the petition.", clinic)
