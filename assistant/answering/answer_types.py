@@ -59,6 +59,11 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(population|cost|price|rate|percentage"
         r"|amount|budget|salary|revenue|value|size|length|height|area|total|death toll|turnout)\b"
         r"|\bdân số\b|\bчисленность населения\b|\beinwohnerzahl\b")),
+    ("office", re.compile(
+        r"^(?!.*\bplay)(what (is|was|are|were) [\w'’. -]{2,40}?\b(job )?(title|position|post)\b(?! of)"
+        r"|what (job|title|position|post) (did|does|do|has|had|will)\b)"
+        r"|\bwelche[nrs]? (titel|position|funktion|amt)\b|\bchức (vụ|danh) (gì|nào)\b"
+        r"|\bкакую должность\b|\bкакой пост\b")),
     ("reason", re.compile(
         r"^why\b|\bwhat (caused|causes|led to|prompted|triggered|ignited|sparked)\b|\bhow did .+ die\b"
         r"|\b(the )?(reason|cause) (for|of)\b|\btại sao\b|\bvì sao\b|\blý do\b|\bnguyên nhân\b"
@@ -212,6 +217,13 @@ HOLDER_OF = re.compile(
     + r")")
 
 
+# "What is his title?": any office, in any of the languages
+OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | {
+    "chief", "executive", "officer", "manager", "editor", "secretary", "head of", "vice", "deputy", "partner",
+    "producer", "leiter", "vorsitz", "chef", "trưởng", "phó", "руководител", "заместител"}
+OFFICE_NAMES = re.compile(r"(?<!\w)(" + "|".join(sorted(OFFICE_WORDS, key=len, reverse=True)) + ")")
+
+
 def holds_office(quote: str, asked: str) -> bool | None:
     """Does the quote name the office the question asks the holder of ("Who is the director of
     the Russian Center?" → "…Murashkin, director of the Russian Center…"), in any language? None
@@ -228,7 +240,7 @@ def normal(text: str) -> str:
 
 
 def expected_kind(question: str) -> str:
-    """'percent', 'money', 'date', 'number', 'reason', 'name' or '' (nothing in particular)."""
+    """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular)."""
     text = normal(question).strip()
     for kind, pattern in KINDS:
         if pattern.search(text):
@@ -259,6 +271,8 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         return bool(MONEY.search(text)) and bool(new_numbers or NUMBER_WORDS.search(text))
     if kind == "reason":
         return bool(REASON.search(text))
+    if kind == "office":
+        return bool(OFFICE_NAMES.search(text))
     if kind == "name":
         if holds_office(text, asked) is False:
             return False

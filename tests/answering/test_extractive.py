@@ -299,3 +299,13 @@ def test_a_best_sentence_that_speaks_of_the_thing_without_naming_it_is_no_answer
     clinic = "Which law school clinic prepared Mr. Norris's clemency petition?"
     assert not holds("name", "Working with two lawyers at the clinic, Ms. Francik prepared 182 pages.", clinic)
     assert holds("name", "The Yale Law School clinic prepared the petition.", clinic)
+
+
+def test_a_title_asked_for_needs_an_office() -> None:
+    asked = "What is Zaslav's title at Discovery, where Henry Schleiff runs Investigation Discovery?"
+    assert expected_kind(asked) == "office"
+    assert not holds("office", "During his first meeting with Mr. Zaslav, Mr. Schleiff endorsed going all-in.", asked)
+    assert holds("office", "David Zaslav, the chief executive of Discovery, agreed.", asked)
+    assert holds("office", "Ông Zaslav là giám đốc điều hành của Discovery.", asked)
+    assert expected_kind("What is the title of the book?") == ""
+    assert expected_kind("What position does he play?") == ""
