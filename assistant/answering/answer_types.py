@@ -207,6 +207,8 @@ OFFICES: tuple[tuple[str, ...], ...] = (
     ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
     ("coach", "trainer", "huấn luyện viên", "тренер"),
     ("founder", "oprichter", "gründer", "người sáng lập", "основател"),
+    ("leader", "head", "led", "leads", "runs", "run by", "leider", "leiter", "anführer", "trưởng nhóm",
+     "người đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "лидер", "глава", "возглав"),
     ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
      "спроектир"),
 )

@@ -309,3 +309,10 @@ def test_a_title_asked_for_needs_an_office() -> None:
     assert holds("office", "Ông Zaslav là giám đốc điều hành của Discovery.", asked)
     assert expected_kind("What is the title of the book?") == ""
     assert expected_kind("What position does he play?") == ""
+
+
+def test_who_led_needs_a_leader_in_the_quote() -> None:
+    asked = "Ai là trưởng nhóm nghiên cứu đã phát hiện ra loài khủng long Hualianceratops wucaiwanensis?"
+    assert not holds("name", "Named Hualianceratops wucaiwanensis, the plant-eater stood on its hind legs.", asked)
+    assert holds("name", "The team, led by Fenglu Han of the China University of Geosciences, named it.", asked)
+    assert holds("name", "Angelika Corrente, who runs Denimhead, said so.", "Who is the head of Denimhead?")
