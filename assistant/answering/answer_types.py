@@ -194,26 +194,30 @@ def withheld(sentence: str) -> bool:
 # names none (Ms. Smith, the plaintiff, is no judge). Roles named by their work are left out: "What
 # artist provided the woodcuts?" → "…woodcuts by Lucas Cranach".
 ROLES = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official"})
-# "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…": the same, asked with "who",
-# and read in any language: each office with its names in the languages the articles are in.
+# "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…", "Who founded…": the same,
+# asked with "who", and read in any language: each office with its names (and the verbs that say it)
+# in the languages the articles are in.
 OFFICES: tuple[tuple[str, ...], ...] = (
-    ("director", "directeur", "direktor", "giám đốc", "директор"),
+    ("director", "directs", "directed", "directeur", "direktor", "giám đốc", "директор"),
     ("president", "präsident", "tổng thống", "chủ tịch", "президент"),
-    ("chairman", "chairwoman", "chair", "voorzitter", "vorsitzende", "chủ tịch", "председател"),
+    ("chairman", "chairwoman", "chair", "chaired", "voorzitter", "vorsitzende", "chủ tịch", "председател"),
     ("chief executive", "ceo", "geschäftsführer", "tổng giám đốc", "giám đốc điều hành", "генеральн"),
     ("mayor", "burgemeester", "bürgermeister", "thị trưởng", "мэр"),
     ("governor", "gouverneur", "thống đốc", "губернатор"),
     ("prime minister", "premier", "minister-president", "ministerpräsident", "thủ tướng", "премьер"),
     ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
-    ("coach", "trainer", "huấn luyện viên", "тренер"),
-    ("founder", "oprichter", "gründer", "người sáng lập", "основател"),
+    ("coach", "coached", "trainer", "huấn luyện viên", "тренер"),
+    ("founder", "founded", "oprichter", "opgericht", "gründer", "gegründet", "người sáng lập", "thành lập",
+     "основател", "основал"),
     ("leader", "head", "led", "leads", "runs", "run by", "leider", "leiter", "anführer", "trưởng nhóm",
      "người đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "лидер", "глава", "возглав"),
     ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
      "спроектир"),
 )
 HOLDER_OF = re.compile(
-    r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?|wie (is|was|zijn|waren) (de |het )?"
+    r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?"
+    r"|who (?=(led|leads|headed|heads|directed|directs|founded|designed|coached|chaired)\b)"
+    r"|wie (is|was|zijn|waren) (de |het )?"
     r"|wer (ist|war) (der |die )?|ai (là|đang là|từng là) |кто (является |был |была )?)"
     r"(?P<office>" + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True))
     + r")")

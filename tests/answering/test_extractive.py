@@ -316,3 +316,12 @@ def test_who_led_needs_a_leader_in_the_quote() -> None:
     assert not holds("name", "Named Hualianceratops wucaiwanensis, the plant-eater stood on its hind legs.", asked)
     assert holds("name", "The team, led by Fenglu Han of the China University of Geosciences, named it.", asked)
     assert holds("name", "Angelika Corrente, who runs Denimhead, said so.", "Who is the head of Denimhead?")
+
+
+def test_who_designed_or_founded_needs_the_office_or_its_verb_in_the_quote() -> None:
+    asked = "Who designed Newcastle's Grainger Market?"
+    assert not holds("name", "The Grainger Market replaced an earlier market called the Butcher Market.", asked)
+    assert holds("name", "The market was designed by John Dobson.", asked)
+    founded = "Who founded the Russian House in Hanoi?"
+    assert not holds("name", "The Russian House in Hanoi hosted Minister Lavrov.", founded)
+    assert holds("name", "Nhà Nga ở Hà Nội do ông Ivanov thành lập năm 1990.", founded)
