@@ -183,6 +183,22 @@ WITHHELD = re.compile(
     r"|\b(werd|werden) niet (bekendgemaakt|genoemd|vrijgegeven)\b|\bwilde(n)? niet zeggen\b")
 
 
+WHAT_NOUN = re.compile(r"^(what|which) (?P<noun>[^\W\d_]{4,}) (?!is|was|are|were|of|in|on|at|to|for|and)")
+
+
+def unspecified(sentence: str, asked: str) -> bool:
+    """"What parasite caused…?" → "…caused by a parasite was suspected": the sentence speaks of a
+    parasite, of no particular one (the noun only ever after "a", "an", "some", "any")."""
+    what = WHAT_NOUN.search(asked)
+    if not what:
+        return False
+    text = normal(sentence)
+    mentions = list(re.finditer(rf"\b{re.escape(what.group('noun'))}s?\b", text))
+    return bool(mentions) and all(re.search(r"\b(a|an|any|some)\s+(\w+\s+)?$", text[: mention.start()])
+                                  and not text[mention.end():].startswith(" of ") for mention in mentions) \
+        and not re.search(r"\b(called|named|known as)\b", text)
+
+
 def withheld(sentence: str) -> bool:
     """Does the sentence say that something is not known or not told ("whose name was not
     released", "declined to comment")?"""
@@ -313,11 +329,14 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
 def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: bool | None = None) -> bool:
     """Does a quote (its best sentence first) hold an answer of ``kind``? One of its sentences must
     (``holds``); and when the best one speaks of the thing asked for without naming it ("Which
-    companies…?" → "…to divest from three companies that…"), the names of the sentences after it
-    answer something else. (Any sentence instead of the best one: coqa +0.4, nyt +0.5.)"""
+    companies…?" → "…to divest from three companies that…"; "What parasite…?" → "…by a parasite"),
+    the sentences after it answer something else. (Any sentence instead of the best one: coqa +0.4,
+    nyt +0.5.)"""
     asked = normal(question)
     noun = re.search(NAMED_NOUN, asked) if kind == "name" else None
     if noun and quote and names_near(quote[0], asked, noun.group("noun")) is False:
+        return False
+    if quote and unspecified(quote[0], asked):
         return False
     return any(holds(kind, sentence, question, same_language) for sentence in quote)
 

@@ -325,3 +325,12 @@ def test_who_designed_or_founded_needs_the_office_or_its_verb_in_the_quote() -> 
     founded = "Who founded the Russian House in Hanoi?"
     assert not holds("name", "The Russian House in Hanoi hosted Minister Lavrov.", founded)
     assert holds("name", "Nhà Nga ở Hà Nội do ông Ivanov thành lập năm 1990.", founded)
+
+
+def test_a_best_sentence_that_speaks_of_no_particular_one_is_no_answer() -> None:
+    asked = "What parasite caused Travis Trice's brain infection?"
+    later = "Healthy again, Travis Trice had time to work out and get stronger."
+    assert not quote_holds("", ["A brain infection caused by a parasite was eventually suspected.", later], asked)
+    assert quote_holds("", ["The infection was caused by a parasite called Naegleria fowleri.", later], asked)
+    assert quote_holds("", ["Doctors found the parasite Toxoplasma gondii.", later], asked)
+    assert quote_holds("", ["It refused to add a piece of 1990s pop culture."], "What piece did it not want?")
