@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 # "which company", "at which Yorkshire hotel": the noun that the answer's name names
 NAMED_NOUN = (
-    r"^(in |at |from |to |for |by )?(which|what) ([\w-]+ ){0,2}"
+    r"^((in |at |from |to |for |by )?(which|what) "
+    r"|what (is|was|are|were) the names? of (the |a |an |its |their )?)([\w-]+ ){0,2}"
     r"(?P<noun>company|companies|firm|group|organi[sz]ation"
     r"|party|king|queen|judge|politician|minister|president|official|team|club|channels?|hotel"
     r"|town|city|village|country|state|county|province|region|publisher|clinic|university"
@@ -133,6 +134,7 @@ ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^
 TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
 
 
+CALLED = re.compile(r"called|named|dubbed|gọi|genannt|heißt|genaamd|heet|называем\w*|под названием")
 # Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
 PERSONS = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official", "person",
                      "man", "woman", "architect", "player", "players", "author", "writer", "artist"})
@@ -407,7 +409,10 @@ def names_near(quote: str, asked: str, noun: str) -> bool | None:
     places = {at for at, word in enumerate(words)
               if normal(word.group()).strip(".,()\"'“”")[:5] == noun[:5] or word.start() in other}
     for at in sorted(places):
-        window = quote[words[max(0, at - 4)].start(): words[min(len(words) - 1, at + 4)].end()]
+        after = 4  # or 8 when the name is introduced: "the law firm that filed it, now called Sidley Austin"
+        if any(CALLED.fullmatch(word.group().lower()) for word in words[at + 1: at + 8]):
+            after = 8
+        window = quote[words[max(0, at - 4)].start(): words[min(len(words) - 1, at + after)].end()]
         if noun not in PERSONS:
             window = TITLED.sub(" ", window)  # "…at the clinic, Ms. Francik…": a person, not the clinic
         if new_names(window, asked):

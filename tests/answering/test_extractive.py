@@ -334,3 +334,12 @@ def test_a_best_sentence_that_speaks_of_no_particular_one_is_no_answer() -> None
     assert quote_holds("", ["The infection was caused by a parasite called Naegleria fowleri.", later], asked)
     assert quote_holds("", ["Doctors found the parasite Toxoplasma gondii.", later], asked)
     assert quote_holds("", ["It refused to add a piece of 1990s pop culture."], "What piece did it not want?")
+
+
+def test_what_is_the_name_of_the_team_needs_a_name_beside_the_team() -> None:
+    asked = "What is the name of the new MLS team expected to start playing in Los Angeles in 2018?"
+    assert not holds("name", "Chivas was suspended after the 2014 MLS season, with a second MLS team expected "
+                             "to return in 2018.", asked)
+    assert holds("name", "The new team, Los Angeles FC, will start playing in 2018.", asked)
+    firm = "What is the name of the law firm that filed the affirmative action case?"
+    assert holds("name", "The law firm that filed the brief, now called Sidley Austin, has filed a new one.", firm)
