@@ -133,7 +133,7 @@ CAPITALISED = re.compile(r"(?<![\w.])(?:(?:[A-Z]\.){2,}|[^\W\d_][\w'’-]*)", re
 ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^\W\d_]+$")
 TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
 
-
+# Words that introduce a name: "…the law firm that filed the brief, now called Sidley Austin"
 CALLED = re.compile(r"called|named|dubbed|gọi|genannt|heißt|genaamd|heet|называем\w*|под названием")
 # Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
 PERSONS = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official", "person",
