@@ -48,9 +48,10 @@ pytestmark = [pytest.mark.llm,
 
 
 def with_local_model(settings: Settings) -> Settings:
+    # the first-token deadline too is generous: the 1.5B model needs ~25 s to read a prompt on 2 cores
     return settings.model_copy(update={
         "openai_base_url": BASE_URL, "llm_model": MODEL, "llm_context_tokens": 2048,
-        "llm_max_tokens": 160, "llm_timeout": 120.0, "llm_max_retries": 1,
+        "llm_max_tokens": 160, "llm_timeout": 120.0, "llm_first_token_timeout": 120.0, "llm_max_retries": 1,
     })
 
 
