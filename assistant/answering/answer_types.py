@@ -227,14 +227,17 @@ OFFICES: tuple[tuple[str, ...], ...] = (
     ("coach", "coached", "trainer", "huấn luyện viên", "тренер"),
     ("founder", "founded", "oprichter", "opgericht", "gründer", "gegründet", "người sáng lập", "thành lập",
      "основател", "основал"),
-    ("leader", "head", "led", "leads", "runs", "run by", "leider", "leiter", "anführer", "trưởng nhóm",
-     "người đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "лидер", "глава", "возглав"),
+    ("leader", "head", "heads", "headed", "led", "leads", "runs", "run by", "leider", "leidt", "leidde",
+     "leiter", "leitet", "leitete", "führt", "führte", "anführer", "trưởng nhóm", "người đứng đầu",
+     "đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "руковод", "лидер", "глава", "возглав"),
     ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
      "спроектир"),
 )
 HOLDER_OF = re.compile(
     r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?"
     r"|who (?=(led|leads|headed|heads|directed|directs|founded|designed|coached|chaired)\b)"
+    r"|wie (?=(leidt|leidde|leiden)\b)|wer (?=(leitet|leitete|führt|führte)\b)"
+    r"|ai (?=(lãnh đạo|đứng đầu|dẫn đầu)\b)|кто (?=(возглав|руковод))"
     r"|wie (is|was|zijn|waren) (de |het )?"
     r"|wer (ist|war) (der |die )?|ai (là|đang là|từng là) |кто (является |был |была )?)"
     r"(?P<office>" + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True))
@@ -246,6 +249,7 @@ OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | {
     "chief", "executive", "officer", "manager", "editor", "secretary", "head of", "vice", "deputy", "partner",
     "producer", "leiter", "vorsitz", "chef", "trưởng", "phó", "руководител", "заместител"}
 OFFICE_NAMES = re.compile(r"(?<!\w)(" + "|".join(sorted(OFFICE_WORDS, key=len, reverse=True)) + ")")
+LEADER = {"leader"}
 
 
 def holds_office(quote: str, asked: str) -> bool | None:
@@ -256,6 +260,8 @@ def holds_office(quote: str, asked: str) -> bool | None:
     if not office:
         return None
     names = {name for names in OFFICES if office.group("office") in names for name in names}
+    if LEADER & names:  # whoever heads something holds some office: "Who heads the center?" → "director"
+        return OFFICE_NAMES.search(quote) is not None
     return any(re.search(rf"(?<!\w){re.escape(name)}", quote) for name in names)
 
 

@@ -343,3 +343,12 @@ def test_what_is_the_name_of_the_team_needs_a_name_beside_the_team() -> None:
     assert holds("name", "The new team, Los Angeles FC, will start playing in 2018.", asked)
     firm = "What is the name of the law firm that filed the affirmative action case?"
     assert holds("name", "The law firm that filed the brief, now called Sidley Austin, has filed a new one.", firm)
+
+
+def test_whoever_heads_something_holds_some_office() -> None:
+    murashkin = "V.V Murashkin, director of the Russian Center for Science and Culture, said so."
+    for asked in ("Who heads the Russian Center for Science and Culture?",
+                  "Wer leitet das Russische Zentrum für Wissenschaft und Kultur?",
+                  "Кто возглавляет Российский центр науки и культуры?"):
+        assert holds("name", murashkin, asked), asked
+        assert not holds("name", "The Russian House in Vietnam hosts Russian-Vietnamese exchanges.", asked), asked
