@@ -135,9 +135,6 @@ TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$
 
 # Words that introduce a name: "…the law firm that filed the brief, now called Sidley Austin"
 CALLED = re.compile(r"called|named|dubbed|gọi|genannt|heißt|genaamd|heet|называем\w*|под названием")
-# Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
-PERSONS = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official", "person",
-                     "man", "woman", "architect", "player", "players", "author", "writer", "artist"})
 TITLED = re.compile(r"\b(Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame)\.?\s+[^\W\d_][\w'’-]*")
 # The nouns of "which hotel", "what company"… in the other languages of the articles, so that a quote
 # in Vietnamese, German, Dutch or Russian is read for them too.
@@ -212,6 +209,8 @@ def withheld(sentence: str) -> bool:
 # names none (Ms. Smith, the plaintiff, is no judge). Roles named by their work are left out: "What
 # artist provided the woodcuts?" → "…woodcuts by Lucas Cranach".
 ROLES = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official"})
+# Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
+PERSONS = ROLES | {"person", "man", "woman", "architect", "player", "players", "author", "writer", "artist"}
 # "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…", "Who founded…": the same,
 # asked with "who", and read in any language: each office with its names (and the verbs that say it)
 # in the languages the articles are in.
@@ -249,7 +248,6 @@ OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | {
     "chief", "executive", "officer", "manager", "editor", "secretary", "head of", "vice", "deputy", "partner",
     "producer", "leiter", "vorsitz", "chef", "trưởng", "phó", "руководител", "заместител"}
 OFFICE_NAMES = re.compile(r"(?<!\w)(" + "|".join(sorted(OFFICE_WORDS, key=len, reverse=True)) + ")")
-LEADER = {"leader"}
 
 
 def holds_office(quote: str, asked: str) -> bool | None:
@@ -260,7 +258,7 @@ def holds_office(quote: str, asked: str) -> bool | None:
     if not office:
         return None
     names = {name for names in OFFICES if office.group("office") in names for name in names}
-    if LEADER & names:  # whoever heads something holds some office: "Who heads the center?" → "director"
+    if "leader" in names:  # whoever heads something holds some office: "Who heads the center?" → "director"
         return OFFICE_NAMES.search(quote) is not None
     return any(re.search(rf"(?<!\w){re.escape(name)}", quote) for name in names)
 
