@@ -32,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from assistant.config import Settings, load_settings
 from assistant.documents import Answer, Filters, Turn
 from assistant.errors import AssistantError, QuestionError
+from assistant.redaction import redact_text, redact_url
 
 app = typer.Typer(help="A news assistant that answers from your articles, with citations.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -128,7 +129,8 @@ def ingest(
             if not embed_started:  # nothing new to embed
                 bar.update(embedding, visible=False)
     for name, reason in report.skipped:
-        err.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+        err.print(f"[yellow]skipped[/yellow] {escape(redact_text(name))}: {escape(redact_text(reason))}",
+                  highlight=False)
     out.print(report.summary(), highlight=False)
     if report.skipped:
         raise typer.Exit(EXIT_SKIPPED)
@@ -182,7 +184,8 @@ def feeds_add(
     settings = settings_or_exit()
     with rendered_errors(settings):
         _, added = open_feeds(settings).add(url)
-    out.print(f"Following {url}." if added else f"{url} is followed already.", highlight=False)
+    shown = redact_url(url.strip())
+    out.print(f"Following {shown}." if added else f"{shown} is followed already.", highlight=False)
 
 
 @feeds_app.command("list")
@@ -200,22 +203,22 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
         out.print("No feeds yet; add one with `assistant feeds add URL`.", highlight=False, markup=False)
         return
     table = Table("feed", "title", "last checked", "status", "added (last / all)")
-    for feed in feeds:
-        status = feed.status + (f": {feed.error}" if feed.error else "")
-        table.add_row(feed.url, feed.title, feed.checked_at or "never", status,
-                      f"{feed.last_added} / {feed.articles_added}")
+    for feed in (feed.to_dict() for feed in feeds):  # addresses and errors redacted
+        status = feed["status"] + (f": {feed['error']}" if feed["error"] else "")
+        table.add_row(feed["url"], feed["title"], feed["checked_at"] or "never", status,
+                      f"{feed['last_added']} / {feed['articles_added']}")
     out.print(table)
 
 
 @feeds_app.command("remove")
 def feeds_remove(
-    url: Annotated[str, typer.Argument(help="The feed's address, as `feeds list` shows it.")],
+    url: Annotated[str, typer.Argument(help="The feed's address, as added or as `feeds list` shows it.")],
 ) -> None:
     """Stop following a feed (its articles stay in the index; `assistant delete URL` removes one)."""
     settings = settings_or_exit()
     with rendered_errors(settings):
         open_feeds(settings).remove(url)
-    out.print(f"Stopped following {url}.", highlight=False)
+    out.print(f"Stopped following {redact_url(url)}.", highlight=False)
 
 
 @app.command()
@@ -241,10 +244,11 @@ def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report 
             out.print("No feeds to sync; add one with `assistant feeds add URL`.",
                       highlight=False, markup=False)
         for feed in report.feeds:
-            line = f"{feed.url}: {feed.summary()}"
+            line = f"{redact_url(feed.url)}: {feed.summary()}"
             (err if feed.status == "error" else out).print(line, highlight=False, markup=False)
             for name, reason in feed.skipped:
-                err.print(f"  skipped {name}: {reason}", highlight=False, markup=False)
+                err.print(f"  skipped {redact_url(name)}: {redact_text(reason)}", highlight=False,
+                          markup=False)
     if report.failed:
         raise typer.Exit(EXIT_SKIPPED)
 

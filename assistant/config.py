@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # --- fetching web pages (assistant extract/ingest URL) ----------------------------------
     fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a web server.")
     fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for each read.")
+    fetch_total_timeout: float = Field(
+        60.0, gt=0, description="Seconds one fetch of a page or feed may take in all (robots.txt, redirects"
+        " and body included), however the server trickles its bytes.")
     fetch_max_bytes: int = Field(5_000_000, ge=1024, description="Largest page fetched, bytes.")
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     fetch_concurrency: int = Field(4, ge=1, le=64, description="Connections open at once.")

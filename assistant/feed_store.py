@@ -11,6 +11,9 @@ the status of that check ("new", "ok", "unchanged", "error") with the error, the
 sync added and all syncs together. Per entry ingested: its URL and stamp, so a sync fetches only
 entries that are new or whose stamp changed. Removing a feed forgets its entries; the articles stay
 in the index (``assistant delete URL`` removes one).
+
+A feed's address may carry its key (``?api_key=…``): it is kept as given, to fetch it, and shown
+redacted (``FeedState.to_dict``); ``remove`` takes the redacted form that lists show as well.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from assistant.errors import DocumentNotFound, SourceError
+from assistant.redaction import redact_text, redact_url
 
 STATUSES = ("new", "ok", "unchanged", "error")
 
@@ -75,7 +79,8 @@ class FeedState:
     last_modified: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The feed as shown to people: its address and error with their secrets redacted."""
+        return {**asdict(self), "url": redact_url(self.url), "error": redact_text(self.error)}
 
 
 def _now() -> datetime:
@@ -118,10 +123,16 @@ class FeedStore:
             return _state(row), True
 
     def remove(self, url: str) -> None:
-        """Stop following a feed and forget its entries; FeedNotFound when it is not followed."""
+        """Stop following a feed and forget its entries; FeedNotFound when it is not followed.
+
+        ``url`` is the address as added, or as lists show it (redacted) when only one feed shows so."""
         with self._session.begin() as session:
             if session.get(FeedRow, url) is None:
-                raise FeedNotFound(f"No feed {url!r} is followed; `assistant feeds list` shows the feeds.")
+                shown = [row for row in session.scalars(select(FeedRow.url)) if redact_url(row) == url]
+                if len(shown) != 1:
+                    raise FeedNotFound(f"No feed {redact_url(url)!r} is followed; `assistant feeds list` "
+                                       "shows the feeds.")
+                url = shown[0]
             session.execute(delete(FeedItemRow).where(FeedItemRow.feed_url == url))
             session.execute(delete(FeedRow).where(FeedRow.url == url))
 
@@ -134,7 +145,8 @@ class FeedStore:
         with self._session() as session:
             row = session.get(FeedRow, url)
             if row is None:
-                raise FeedNotFound(f"No feed {url!r} is followed; add it with `assistant feeds add {url}`.")
+                raise FeedNotFound(f"No feed {redact_url(url)!r} is followed; add it with "
+                                   "`assistant feeds add`.")
             return _state(row)
 
     def seen(self, url: str) -> dict[str, str]:

@@ -6,7 +6,9 @@
 
 Routes: /world/mekong-rice (tests/data/news_page.html), /latest (302 → the article),
 /loop-a ⇄ /loop-b, /hop/N (→ /hop/N+1, forever), /big (Content-Length) and /big-stream
-(no length) of 64 kB, /to-file (→ file://), /slow (answers after 2 s), /report.pdf, /private/... (disallowed by robots.txt), anything else 404.
+(no length) of 64 kB, /to-file (→ file://), /slow (answers after 2 s), /report.pdf, /private/... (disallowed by robots.txt),
+/trickle (the article, one byte every TRICKLE_SECONDS after its headers: ~20 s in all) and
+/trickle-headers (its status line and headers that way too), anything else 404.
 Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.xml, /feeds/atom.xml,
 /feeds/news-sitemap.xml, /feeds/sitemap-index.xml (→ news-sitemap.xml, sitemap-more.xml),
 /feeds/malformed.xml, each with an ETag and a
@@ -33,6 +35,8 @@ FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_TYPES = {"rss.xml": "application/rss+xml", "atom.xml": "application/atom+xml"}
 LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
 SLOW_SECONDS = 1.5
+TRICKLE_SECONDS = 0.05  # a byte this often: no read ever times out, yet the whole takes long
+TRICKLED = b"<html><body><article><h1>Slow news</h1><p>" + b"s" * 300 + b"</p></article></body></html>"
 NEWS = {
     "rice-exports": ("Rice exports reach a record",
                      "Vietnam shipped more rice this year than in any year before, the trade ministry said. "
@@ -72,7 +76,7 @@ class Site:
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.site.requests.append(self.path)  # type: ignore[attr-defined]
-        path = self.path
+        path = self.path.partition("?")[0]
         if path == "/robots.txt":
             self.reply(200, ROBOTS, "text/plain")
         elif path in ("/world/mekong-rice", "/private/story"):
@@ -96,6 +100,20 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(2)
             self.reply(200, ARTICLE, "text/html")
+        elif path in ("/trickle", "/trickle-headers", "/feeds/trickle.xml"):
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                    b"Content-Length: " + str(len(TRICKLED)).encode() + b"\r\n\r\n")
+            if path != "/trickle-headers":
+                self.wfile.write(head)
+                head = b""
+            self.close_connection = True
+            try:
+                for byte in head + TRICKLED:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_SECONDS)
+            except OSError:  # the client gave up and closed the connection
+                pass
         elif path == "/report.pdf":
             self.reply(200, b"%PDF-1.4\n", "application/pdf")
         elif path.startswith("/news/") and path[6:] in NEWS:

@@ -32,6 +32,7 @@ from assistant.ingest.feeds import FeedEntry, ParsedFeed, parse_feed
 from assistant.ingest.fetch import Fetcher
 from assistant.ingest.pipeline import chunking_signature, ingest
 from assistant.ingest.sources import read_feed_entry
+from assistant.redaction import redact_text, redact_url
 
 MAX_CHILD_SITEMAPS = 20
 
@@ -51,16 +52,18 @@ class FeedResult:
 
     def summary(self) -> str:
         if self.status == "error":
-            return f"error: {self.error}"
+            return f"error: {redact_text(self.error)}"
         if self.status == "unchanged":
             return "unchanged (304 Not Modified)"
         return (f"{self.entries} entries: {len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.skipped)} skipped")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "status": self.status, "error": self.error, "title": self.title,
-                "entries": self.entries, "added": self.added, "updated": self.updated,
-                "skipped": [{"document": name, "reason": reason} for name, reason in self.skipped]}
+        """The report as shown to people: addresses redacted (a feed's may carry its key)."""
+        return {"url": redact_url(self.url), "status": self.status, "error": redact_text(self.error),
+                "title": self.title, "entries": self.entries, "added": self.added, "updated": self.updated,
+                "skipped": [{"document": redact_url(name), "reason": redact_text(reason)}
+                            for name, reason in self.skipped]}
 
 
 @dataclass

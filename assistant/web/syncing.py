@@ -18,6 +18,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.feed_store import FeedStore
 from assistant.ingest.sync import sync_feeds
+from assistant.redaction import redact_url
 from assistant.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class FeedSyncer:
             try:
                 report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock)
                 for feed in report.feeds:
-                    log.info("sync %s: %s", feed.url, feed.summary())
+                    log.info("sync %s: %s", redact_url(feed.url), feed.summary())
             except Exception:  # the edge of a background thread: log it and try again next time
                 log.exception("feed sync failed; trying again in %s s", self.settings.sync_interval)
             self._stop.wait(self.settings.sync_interval)

@@ -97,6 +97,23 @@ def test_a_slow_server_is_a_clear_error(tmp_path: Path, site: Site) -> None:
                        "try again later or raise FETCH_READ_TIMEOUT")
 
 
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-headers"])  # the body, or even the headers
+def test_a_server_that_trickles_is_cut_off_at_the_total_timeout(tmp_path: Path, site: Site, path: str) -> None:
+    # a byte every 0.05 s: no read waits long enough to time out, yet the page would take ~20 s
+    settings = make_settings(tmp_path, fetch_allow_private=True, fetch_read_timeout=5, fetch_total_timeout=1)
+    with Fetcher(settings) as fetcher:
+        message = fetch_error(fetcher, site.base + path + "?api_key=s3cr3t-feed-key")
+    assert message == (f"{site.base}{path}?api_key=***: took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): "
+                       "the server sends too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")
+
+
+def test_errors_redact_the_secrets_in_addresses(fetcher: Fetcher, site: Site) -> None:
+    token = "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+    message = fetch_error(fetcher, site.base.replace("http://", "http://editor:hunter2@") + f"/gone?token={token}")
+    assert message == (f"http://***@{site.base[7:]}/gone?token=***: returned HTTP 404 Not Found; check the address")
+    assert "hunter2" not in message and token not in message
+
+
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])  # declared length, and a body with none
 def test_an_oversize_body_is_refused(fetcher: Fetcher, site: Site, path: str) -> None:
     message = fetch_error(fetcher, site.base + path)

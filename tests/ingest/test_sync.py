@@ -182,3 +182,46 @@ def test_ingest_url_of_a_feed_ingests_its_articles_once(tmp_path: Path, site: Si
          f"is a sitemap index of 2 sitemap(s); ingest one of them ({site.base}/feeds/news-sitemap.xml), "
          f"or follow it with `assistant feeds add {site.base}/feeds/sitemap-index.xml`")]
     assert FeedStore.open(settings.database_url).all() == []  # nothing is followed
+
+
+SECRET = "k3y-0f-the-feed"
+
+
+def test_feed_secrets_are_redacted_wherever_a_feed_is_shown_and_slow_feeds_end_at_the_total_timeout(
+        tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    settings = feed_settings(tmp_path)
+    for name, value in {"CHROMA_PATH": str(settings.chroma_path), "DATABASE_URL": settings.database_url,
+                        "FETCH_ALLOW_NETWORKS": "127.0.0.1", "FETCH_READ_TIMEOUT": "5",
+                        "FETCH_TOTAL_TIMEOUT": "1"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    feed = f"{site.base}/feeds/atom.xml?api_key={SECRET}"
+    slow = f"{site.base.replace('http://', 'http://reader:' + SECRET + '@')}/feeds/trickle.xml"
+    shown_feed, shown_slow = f"{site.base}/feeds/atom.xml?api_key=***", f"http://***@{site.base[7:]}/feeds/trickle.xml"
+
+    assert runner.invoke(app, ["feeds", "add", feed]).output == f"Following {shown_feed}.\n"
+    runner.invoke(app, ["feeds", "add", slow])
+    with caplog.at_level("DEBUG"):
+        synced = runner.invoke(app, ["sync", "--json"])
+        table = runner.invoke(app, ["feeds", "list"])
+        listed = runner.invoke(app, ["feeds", "list", "--json"])
+    assert synced.exit_code == EXIT_SKIPPED
+    report = {feed["url"]: feed for feed in json.loads(synced.stdout)["feeds"]}
+    assert report[shown_feed]["status"] == "ok" and len(report[shown_feed]["added"]) == 2
+    assert report[shown_slow]["error"] == ("took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): the server sends "
+                                           "too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")
+    assert [item["url"] for item in json.loads(listed.stdout)] == [shown_feed, shown_slow]
+    for output in (synced.output, table.output, listed.output, caplog.text):
+        assert SECRET not in output
+    # the address as the list shows it names the feed
+    assert runner.invoke(app, ["feeds", "remove", shown_feed]).output == f"Stopped following {shown_feed}.\n"
+    assert [state.url for state in FeedStore.open(settings.database_url).all()] == [slow]
+
+
+def test_ingest_of_a_trickling_page_is_skipped_at_the_total_timeout(tmp_path: Path, site: Site) -> None:
+    from assistant.ingest.pipeline import ingest
+
+    settings = feed_settings(tmp_path).model_copy(update={"fetch_read_timeout": 5.0, "fetch_total_timeout": 1.0})
+    report = ingest([], settings, Index.open(settings, make_embedder(settings)), urls=[f"{site.base}/trickle"])
+    assert report.skipped == [(f"{site.base}/trickle", "took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): the "
+                               "server sends too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")]
