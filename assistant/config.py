@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         "the articles) if P(unanswerable) exceeds this.",
     )
     max_question_chars: int = Field(2000, ge=10)
+    max_question_tokens: int = Field(
+        256, ge=16, description="Longest question, in the embedder's tokens (e5's own; tiktoken for another"
+        " embedder); a longer one is refused (HTTP 400). Bounds what a question costs; characters do not.")
+    search_query_tokens: int = Field(
+        128, ge=16, le=512, description="Tokens of the search query (the question, and with a follow-up its"
+        " history) that are searched, dense, sparse and by words; the rest is not (no dev query is longer).")
     max_history_turns: int = Field(6, ge=0)
 
     # --- language model (optional) -----------------------------------------------------------

@@ -2,6 +2,10 @@
 
     assistant = Assistant.open(settings)
     answer = assistant.ask("Who directs the Russian Center?")
+
+Every entry point (CLI, evaluation, API, UI) asks through ``ask`` or ``stream``, where a question's
+cost is bounded (``assistant.limits``): refused past MAX_QUESTION_TOKENS, searched with its first
+SEARCH_QUERY_TOKENS.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Filters
 from assistant.index.collection import Index
 from assistant.index.embeddings import make_embedder
+from assistant.limits import BoundedRetriever, TokenCounter, check_question
 from assistant.retrieval.hybrid import HybridRetriever
 
 if TYPE_CHECKING:
@@ -38,7 +43,7 @@ class Assistant:
     @classmethod
     def open(cls, settings: Settings, chat_model: Any = None) -> Assistant:
         index = Index.open(settings, make_embedder(settings))
-        retriever = HybridRetriever(index, settings)
+        retriever = BoundedRetriever(index, settings)
         if chat_model is None and settings.llm_configured:
             from assistant.answering.llm import make_chat_model
 
@@ -51,10 +56,19 @@ class Assistant:
         chain = answering.build_chain(settings, retriever, chat_model, guard)
         return cls(settings, index, retriever, chain, chat_model, guard)
 
+    @property
+    def tokens(self) -> TokenCounter:
+        """The embedder's token counter (the retriever's)."""
+        if isinstance(self.retriever, BoundedRetriever):
+            return self.retriever.tokens
+        return TokenCounter.for_embedder(self.index.embedder, self.settings)
+
     def ask(self, question: str, history: Sequence[Any] | None = None,
             filters: Filters | None = None, instructions: str = "", today: date | None = None) -> Answer:
+        check_question(question, self.settings, self.tokens)
         return answering.ask(self.chain, question, history, filters, instructions, today)
 
     def stream(self, question: str, history: Sequence[Any] | None = None,
                filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
+        check_question(question, self.settings, self.tokens)
         return answering.stream(self.chain, question, history, filters, instructions)
