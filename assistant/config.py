@@ -12,6 +12,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     tiktoken_cache_dir: Path | None = Field(
         None, description="Where tiktoken's encodings are written for offline use."
     )
+
+    max_document_chars: int = Field(
+        500_000, ge=1000, description="Longest document (its text) that is ingested; a longer upload, PUT,"
+        " page or file is refused before any work (500,000 characters are ~1,400 chunks).")
 
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Documents (sources) per answer.")
@@ -164,8 +169,19 @@ class Settings(BaseSettings):
     sites: str = Field(
         "", description="Widget sites: 'key=https://origin1|https://origin2;key2=https://...'."
     )
-    rate_limit_per_minute: int = Field(30, ge=1)
+    public_url: str | None = Field(
+        None, description="The address readers and sites use to reach the service, e.g."
+        " https://assistant.example.com (optional); its host is allowed (ALLOWED_HOSTS).")
+    allowed_hosts: str = Field(
+        "", description="Host names the service answers for (the Host header), comma-separated; *.example.com"
+        " for subdomains, * for any. Empty (default): localhost, 127.0.0.1, ::1, HOST, and the hosts of"
+        " PUBLIC_URL and SITES. Others get a 400, so a DNS-rebinding page cannot reach a loopback server.")
+    rate_limit_per_minute: int = Field(30, ge=1, description="Requests a minute per reader's address, on"
+                                       " every route but static files, the page, health and the docs.")
     site_rate_limit_per_minute: int = Field(600, ge=1)
+    publisher_rate_limit_per_minute: int = Field(
+        600, ge=1, description="Publisher API calls (PUT/DELETE /api/documents) a minute with the admin"
+        " token, counted per token instead of the per-address limit.")
     rate_limit_storage: str = Field(
         "memory://",
         description="Where rate-limit counters live: memory:// (this process) or redis://HOST:PORT/DB"
@@ -194,6 +210,16 @@ class Settings(BaseSettings):
                 return None
             if secret.lower() in PLACEHOLDER_SECRETS:
                 raise ValueError("is a placeholder; set a real value or remove it")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.lower().startswith(("http://", "https://")) or not urlsplit(value).hostname:
+            raise ValueError(f"{value!r} is not an http(s) address; write e.g. https://assistant.example.com")
         return value
 
     @field_validator("fetch_allow_networks")
@@ -230,6 +256,19 @@ class Settings(BaseSettings):
     def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
         """FETCH_ALLOW_NETWORKS parsed (checked when Settings are built)."""
         return _networks(self.fetch_allow_networks)
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """ALLOWED_HOSTS parsed; by default the loopback names, HOST, and PUBLIC_URL's and SITES' hosts."""
+        given = [host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()]
+        if given:
+            return given
+        hosts = ["localhost", "127.0.0.1", "::1", "[::1]"]
+        if self.host not in ("0.0.0.0", "::", ""):
+            hosts.append(f"[{self.host}]" if ":" in self.host else self.host)
+        origins = [self.public_url or ""] + [o for group in self.site_origins().values() for o in group]
+        hosts += [urlsplit(origin).hostname or "" for origin in origins]
+        return list(dict.fromkeys(host.lower() for host in hosts if host))
 
     def site_origins(self) -> dict[str, list[str]]:
         """Parse ``sites`` into {site_key: [allowed origins]}."""

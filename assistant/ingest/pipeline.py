@@ -8,6 +8,11 @@ Why it is safe to kill at any point: a document's new chunks are written (upsert
 contain its content hash) before its old chunks are deleted, and a document counts as indexed only
 when all of its chunks are there. The next run re-writes an incomplete version (same ids: no
 duplicates) and deletes whatever is left of other versions (no orphans).
+
+What one ingest may hold: a document longer than MAX_DOCUMENT_CHARS is skipped with its reason before
+any work (500,000 characters are ~1,400 chunks, minutes of embedding), and chunks are written in
+batches of EMBEDDING_BATCH_SIZE, each under ``lock`` (the web service's ingest lock) on its own: a
+publisher's PUT or another upload waits for one batch (seconds), not for a whole large ingest.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.config import Settings
 from assistant.documents import Chunk, RawDocument
@@ -88,20 +95,23 @@ def ingest(
     prune: bool = False,
     progress: ProgressCallback | None = None,
     documents_read: Iterable[RawDocument | SourceError] | None = None,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> IngestReport:
     """Bring the index in line with the documents under ``paths`` and the pages at ``urls`` (or
     ``documents_read``, documents that came another way, such as the publisher API: ``paths`` and
-    ``urls`` are then not read)."""
+    ``urls`` are then not read). ``lock`` is held while each batch is written, not in between."""
     started = time.perf_counter()
     report = IngestReport()
     chunker = make_chunker(settings)
+    lock = lock or nullcontext()
 
     documents: list[RawDocument] = []
     unreadable: set[str] = set()  # documents that exist but failed to read: never pruned
     if documents_read is not None:
         _collect(documents_read, documents, report, unreadable)
     else:
-        _collect(read_paths(paths, salt=chunking_signature(settings)), documents, report, unreadable)
+        _collect(read_paths(paths, salt=chunking_signature(settings), max_chars=settings.max_document_chars),
+                 documents, report, unreadable)
         pages = list(urls)
         if pages:
             from assistant.ingest.fetch import Fetcher
@@ -121,7 +131,9 @@ def ingest(
             continue
         seen.add(raw.doc_id)
         state = states.get(raw.doc_id)
-        if state is not None and _up_to_date(state, raw.content_hash):
+        if len(raw.text) > settings.max_document_chars:
+            report.skipped.append((raw.doc_id, too_long(len(raw.text), settings.max_document_chars)))
+        elif state is not None and _up_to_date(state, raw.content_hash):
             report.unchanged.append(raw.doc_id)
         else:
             article = clean(raw)
@@ -135,8 +147,8 @@ def ingest(
             progress(Progress(number, len(documents), to_embed, time.perf_counter() - started, raw.doc_id))
     embedded = 0
 
-    def flush(pending: list[tuple[RawDocument, list[Chunk]]]) -> None:
-        batch = [chunk for _, chunks in pending for chunk in chunks]
+    def flush(batch: list[Chunk], completed: list[RawDocument]) -> None:
+        """Write one batch under the lock; the documents whose last chunk it holds are complete."""
         position = iter(batch)
 
         def embedded_one() -> None:
@@ -146,34 +158,46 @@ def ingest(
                 progress(Progress(len(documents), len(documents), to_embed, time.perf_counter() - started,
                                   next(position).doc_id, embedded, to_embed))
 
-        embed_started = time.perf_counter()
-        index.add_chunks(batch, on_chunk=embedded_one)
-        report.embed_seconds += time.perf_counter() - embed_started
-        report.chunks_written += len(batch)
-        for raw, _ in pending:  # only now is the new version complete: drop the old one
-            state = states.get(raw.doc_id)
-            if state is not None:
-                index.delete_ids(state.stale_ids(keep_hash=raw.content_hash))
-                report.updated.append(raw.doc_id)
-            else:
-                report.added.append(raw.doc_id)
+        with lock:
+            embed_started = time.perf_counter()
+            index.add_chunks(batch, on_chunk=embedded_one)
+            report.embed_seconds += time.perf_counter() - embed_started
+            report.chunks_written += len(batch)
+            for raw in completed:  # only now is the new version complete: drop the old one
+                state = states.get(raw.doc_id)
+                if state is not None:
+                    index.delete_ids(state.stale_ids(keep_hash=raw.content_hash))
+                    report.updated.append(raw.doc_id)
+                else:
+                    report.added.append(raw.doc_id)
 
     if progress and work:  # embedding starts: the slow part
         progress(Progress(len(documents), len(documents), to_embed, time.perf_counter() - started,
                           work[0][0].doc_id, 0, to_embed))
-    pending: list[tuple[RawDocument, list[Chunk]]] = []
-    for raw, chunks in work:
-        pending.append((raw, chunks))
-        if sum(len(c) for _, c in pending) >= settings.embedding_batch_size:
-            flush(pending)
-            pending = []
-    if pending:
-        flush(pending)
+    batch: list[Chunk] = []
+    completed: list[RawDocument] = []
+    for raw, chunks in work:  # a long document's chunks span several batches
+        for number, chunk in enumerate(chunks, start=1):
+            batch.append(chunk)
+            if number == len(chunks):
+                completed.append(raw)
+            if len(batch) >= settings.embedding_batch_size:
+                flush(batch, completed)
+                batch, completed = [], []
+    if batch:
+        flush(batch, completed)
 
     if prune:
-        prune_missing(index, seen, unreadable, report)
+        with lock:
+            prune_missing(index, seen, unreadable, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def too_long(chars: int, limit: int) -> str:
+    """Why a document is skipped for its length (the ingest report's reason; the API's 413)."""
+    return (f"is {chars:,} characters long; the limit is {limit:,} (MAX_DOCUMENT_CHARS). Split it into "
+            "articles, or raise MAX_DOCUMENT_CHARS")
 
 
 def prune_missing(index: Index, seen: set[str], unreadable: set[str], report: IngestReport) -> None:

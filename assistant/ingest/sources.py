@@ -298,8 +298,14 @@ def link_loop(link: Path) -> str | None:
     return None
 
 
-def read_paths(paths: Iterable[Path], salt: str = "") -> Iterator[RawDocument | SourceError]:
-    """Read every supported document under ``paths``; problems are yielded, not raised."""
+PLAIN_TEXT = (".txt", ".md", ".markdown", ".text")
+UTF8_MAX_BYTES = 4  # a character is at most 4 bytes of UTF-8
+
+
+def read_paths(paths: Iterable[Path], salt: str = "", *,
+               max_chars: int | None = None) -> Iterator[RawDocument | SourceError]:
+    """Read every supported document under ``paths``; problems are yielded, not raised. With
+    ``max_chars`` (MAX_DOCUMENT_CHARS) a plain-text file too large to be within it is not even read."""
     for found in discover(paths):
         if isinstance(found, SourceError):
             yield found
@@ -311,6 +317,12 @@ def read_paths(paths: Iterable[Path], salt: str = "") -> Iterator[RawDocument | 
                               f"supported: {', '.join(sorted(READERS))}")
             continue
         try:
+            if max_chars is not None and file.suffix.lower() in PLAIN_TEXT \
+                    and file.stat().st_size > UTF8_MAX_BYTES * max_chars:
+                yield SourceError(doc_id, f"is {file.stat().st_size:,} bytes, more than {max_chars:,} "
+                                  "characters can be (MAX_DOCUMENT_CHARS). Split it into articles, or "
+                                  "raise MAX_DOCUMENT_CHARS")
+                continue
             yield from read(file, doc_id, f"{PIPELINE_VERSION}|{salt}")
         except OSError as exc:
             yield SourceError(doc_id, f"cannot be read ({exc.strerror or exc})")

@@ -12,8 +12,8 @@ read one level deep. An entry whose page failed is reported and not recorded, so
 the next time the feed changes. A feed's failure (HTTP error, timeout, redirect loop, not a feed)
 is recorded and reported for that feed; the other feeds are synced all the same.
 
-``lock`` is held only while the index is written (the web service passes its ingest lock); what is
-written is searchable at once.
+``lock`` is held only while the index is written, a batch at a time (the web service passes its
+ingest lock); what is written is searchable at once.
 """
 
 from __future__ import annotations
@@ -117,8 +117,7 @@ def sync_feed(state: FeedState, settings: Settings, index: Index, feeds: FeedSto
         read = list(pool.map(lambda entry: read_feed_entry(entry, fetcher, salt), todo))
     ingested: dict[str, str] = {}
     if read:
-        with lock:
-            ingest_report = ingest([], settings, index, documents_read=read)
+        ingest_report = ingest([], settings, index, documents_read=read, lock=lock)
         result.added, result.updated = ingest_report.added, ingest_report.updated
         result.skipped += ingest_report.skipped
         done = set(ingest_report.added) | set(ingest_report.updated) | set(ingest_report.unchanged)

@@ -329,13 +329,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                 progress((step.done, step.total), desc=f"Indexing {step.current} ({step.chunks} passages)",
                          unit="documents")
 
-            if not ingest_lock.acquire(blocking=False):
-                progress(0, desc="Waiting for the ingest already running…")
-                ingest_lock.acquire()
-            try:  # one ingest at a time, the API's uploads included
-                report = ingest([folder], settings, assistant.index, progress=on_progress)
-            finally:
-                ingest_lock.release()
+            # batches are written one at a time, the API's writes included: the lock is held per batch
+            report = ingest([folder], settings, assistant.index, progress=on_progress, lock=ingest_lock)
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
             return refused_upload(str(exc))

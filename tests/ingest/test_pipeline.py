@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -240,7 +241,9 @@ class HashEmbeddings(Embeddings):
 
 
 def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_batches(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, chunk_tokens=32, chunk_overlap=0, sparse_retrieval=False)
+    # the pipeline hands over EMBEDDING_BATCH_SIZE chunks at a time (2048 here): the index splits them
+    settings = make_settings(tmp_path, chunk_tokens=32, chunk_overlap=0, sparse_retrieval=False,
+                             embedding_batch_size=2048, max_document_chars=2_000_000)
     embedder = HashEmbeddings()
     index = Index.open(settings, embedder)  # type: ignore[arg-type]
     max_batch = index.client.get_max_batch_size()  # what one upsert may hold
@@ -257,3 +260,61 @@ def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_b
     assert assert_consistent(index) == {"long.txt": report.chunks_written}
     assert max(embedder.calls) == WRITE_BATCH < max_batch  # embedded and written a batch at a time
     assert sum(embedder.calls) == report.chunks_written
+
+
+def test_a_document_over_max_document_chars_is_skipped_before_any_work(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_document_chars=2000, sparse_retrieval=False)
+    embedder = HashEmbeddings()
+    index = Index.open(settings, embedder)  # type: ignore[arg-type]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "short.txt").write_text("Ferry news\n\nThe ferry Marijke of Oosthaven sails again on Monday.\n",
+                                      encoding="utf-8")
+    (folder / "long.md").write_text("Harbour log\n\n" + "The ferry left the quay on time. " * 70, encoding="utf-8")
+    (folder / "huge.txt").write_bytes(b"x" * 8001)  # more bytes than 2,000 characters can be: not even read
+    (folder / "corpus.jsonl").write_text(json.dumps({"id": "wire-1", "title": "Wire", "text": "Words. " * 400})
+                                         + "\n", encoding="utf-8")
+
+    report = ingest([folder], settings, index)
+
+    assert report.added == ["short.txt"]
+    limit = "the limit is 2,000 (MAX_DOCUMENT_CHARS). Split it into articles, or raise MAX_DOCUMENT_CHARS"
+    assert sorted(report.skipped) == [
+        ("huge.txt", "is 8,001 bytes, more than 2,000 characters can be (MAX_DOCUMENT_CHARS). Split it into "
+                     "articles, or raise MAX_DOCUMENT_CHARS"),
+        ("long.md", f"is 2,323 characters long; {limit}"),
+        ("wire-1", f"is 2,800 characters long; {limit}"),
+    ]
+    assert sum(embedder.calls) == report.chunks_written  # nothing of the long ones was embedded
+    assert index.document_ids() == {"short.txt"}
+
+
+class CountedLock:
+    """A threading.Lock that counts how often it was taken (the web service's ingest lock, watched)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.taken += 1
+
+    def __exit__(self, *_: object) -> None:
+        self.lock.release()
+
+
+def test_a_large_ingest_takes_the_lock_one_batch_at_a_time(tmp_path: Path) -> None:
+    """So another write (a publisher's PUT) waits for one batch, not for the whole ingest."""
+    settings = make_settings(tmp_path, embedding_batch_size=3, sparse_retrieval=False)
+    lock, embedder = CountedLock(), HashEmbeddings()
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt"):  # 5 and 8 chunks
+        shutil.copy(ARTICLES / name, folder)
+
+    report = ingest([folder], settings, Index.open(settings, embedder), lock=lock)  # type: ignore[arg-type]
+
+    assert report.chunks_written == 13 and sorted(report.added) == sorted(p.name for p in folder.iterdir())
+    assert embedder.calls == [3, 3, 3, 3, 1]  # a document's chunks may span batches
+    assert lock.taken == 5 and not lock.lock.locked()  # taken for each batch, released in between

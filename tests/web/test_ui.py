@@ -64,6 +64,12 @@ class WatchedLock:
     def release(self) -> None:
         self.lock.release()
 
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
 
 def upload_event(demo: gr.Blocks) -> Callable[..., tuple[Any, ...]]:
     """The Admin tab's upload handler, as Gradio calls it."""
