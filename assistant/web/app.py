@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import httpx
 from fastapi import FastAPI, File, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -33,6 +32,7 @@ from assistant.errors import AssistantError, SourceError
 from assistant.feed_store import FeedStore
 from assistant.service import Assistant
 from assistant.storage import Store
+from assistant.web.health import index_health, model_health
 from assistant.web.http import (
     CONVERSATION_ID,
     WIDGET_TOKEN_HEADER,
@@ -50,9 +50,17 @@ from assistant.web.http import (
     started,
     to_filters,
 )
+from assistant.web.middleware import (
+    AllowedHosts,
+    BodySizeLimit,
+    ClosedPaths,
+    RateLimit,
+    SecurityHeaders,
+    SiteCORS,
+)
 from assistant.web.openai_compat import build_router as openai_router
 from assistant.web.publisher import build_router as publisher_router
-from assistant.web.security import BodySizeLimit, RateLimit, Security, SiteCORS, bearer_token
+from assistant.web.security import Security, bearer_token
 from assistant.web.syncing import FeedSyncer
 
 if TYPE_CHECKING:
@@ -60,11 +68,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("assistant.web.app")
 STATIC = Path(__file__).resolve().parent / "static"
-MODEL_CHECK_SECONDS = 15.0
 SESSION_PATH = "/api/widget/session"
-# Counted per client IP before a request is read: every route that does work, the UI's included.
-LIMITED_PATHS = ("/api/chat", "/api/feedback", SESSION_PATH, "/api/admin/", "/api/documents/", "/v1/",
-                 "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/", "/gradio_api/upload")
 
 
 class ChatRequest(BaseModel):
@@ -111,18 +115,22 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.model_check = {"at": -1e9, "result": None}
     app.state.ingest_lock, app.state.feeds = ingest_lock, feeds
 
-    # Last added is outermost: CORS headers also go on the 429s and 413s; the limit counts first.
+    # Last added is outermost: the Host is checked first; the limits count before anything is read (every
+    # route but the cheap ones of middleware.FREE_PATHS); CORS headers also go on the 429s and 413s.
+    app.add_middleware(SecurityHeaders, frame_ancestors=security.allowed_origins)
+    app.add_middleware(ClosedPaths)
     app.add_middleware(BodySizeLimit, limits={
         "/api/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send a shorter question or history."),
         "/v1/": (settings.max_request_bytes, "MAX_REQUEST_BYTES", "Send fewer or shorter messages."),
         "/api/admin/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Upload fewer or smaller files."),
         "/api/documents/": (settings.max_upload_bytes, "MAX_UPLOAD_BYTES", "Send a shorter article."),
     })
-    app.add_middleware(RateLimit, security=security, paths=LIMITED_PATHS)
+    app.add_middleware(RateLimit, security=security)
     app.add_middleware(SiteCORS, open_paths=(SESSION_PATH,),
                        allow_origins=security.allowed_origins, allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Content-Type", WIDGET_TOKEN_HEADER],
                        expose_headers=["Retry-After"], max_age=600)
+    app.add_middleware(AllowedHosts, allowed_hosts=settings.trusted_hosts)
     install_error_handlers(app)
     add_routes(app)
     app.include_router(openai_router())
@@ -215,8 +223,12 @@ def add_service_routes(app: FastAPI) -> None:
                             status_code=200 if status == "ok" else 503)
 
     @app.get("/api/stats", tags=["service"], summary="Index statistics, feedback counts and feeds' status")
-    async def stats(request: Request) -> dict[str, Any]:
+    async def stats(request: Request,
+                    authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. Feed addresses and errors come redacted."""
         state = request.app.state
+        client = request.client.host if request.client else "unknown"
+        state.security.check_admin(bearer_token(authorization), client)
         figures = await asyncio.to_thread(state.assistant.index.stats)
         feedback = await asyncio.to_thread(state.store.feedback_counts)
         feeds = await asyncio.to_thread(state.feeds.all)
@@ -314,61 +326,6 @@ async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], c
         yield {"event": "error", "data": dumps(error_body(exc))}
 
 
-async def index_health(app: FastAPI) -> dict[str, Any]:
-    """Whether the index answers, and a search through it works (a search can fail where a count
-    does not: a damaged chunk, a vector index out of step with the records)."""
-    state = app.state
-    try:
-        chunks = await asyncio.to_thread(state.assistant.index.count)
-    except Exception as exc:  # the edge: any failure is reported, the cause logged
-        log.warning("health: index unreachable: %s", exc)
-        return {"reachable": False, "error": "The index cannot be reached; see the server log."}
-    index: dict[str, Any] = {"reachable": True, "chunks": chunks}
-    if not chunks:
-        index["notice"] = "The index is empty: ingest articles (assistant ingest PATH)."
-        return index
-    try:
-        await asyncio.to_thread(state.assistant.retriever.search, "health check", None, 1)
-        index["searchable"] = True
-    except Exception:
-        log.exception("health: searching the index fails")
-        index.update(searchable=False, error="Searching the index fails; see the server log.")
-    return index
-
-
-async def model_health(app: FastAPI) -> dict[str, Any]:
-    """Whether the configured model answers (checked at most every 15 s) and how its calls went
-    (``calls``: the circuit breaker's report; ``failing``: breaker not closed or last call failed)."""
-    settings: Settings = app.state.settings
-    if not settings.llm_configured:
-        return {"configured": False, "mode": "extractive", "reachable": None}
-    loop_time = asyncio.get_running_loop().time()
-    cached = app.state.model_check
-    if cached["result"] is not None and loop_time - cached["at"] < MODEL_CHECK_SECONDS:
-        return with_calls(dict(cached["result"]), app)
-    base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    result: dict[str, Any] = {"configured": True, "mode": "llm", "model": settings.llm_model}
-    try:
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
-        result["reachable"] = response.status_code < 500 and response.status_code not in (401, 403)
-        if not result["reachable"]:
-            result["error"] = f"The model endpoint answered HTTP {response.status_code}."
-    except httpx.HTTPError as exc:
-        result.update(reachable=False, error=f"The model endpoint cannot be reached ({type(exc).__name__}).")
-    app.state.model_check = {"at": loop_time, "result": result}
-    return with_calls(dict(result), app)
-
-
-def with_calls(result: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    guard = app.state.assistant.guard
-    if guard is not None:
-        result["failing"] = guard.breaker.failing
-        result["calls"] = guard.breaker.report()
-    return result
-
-
 async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any]:
     """Write the uploads to a temporary folder and ingest them; skipped files are reported."""
     from assistant.ingest.pipeline import ingest
@@ -384,10 +341,8 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
             path.write_bytes(await upload.read())
             paths.append(path)
 
-        def run_ingest() -> Any:
-            with state.ingest_lock:
-                report = ingest(paths, state.settings, state.assistant.index)
-                return report
+        def run_ingest() -> Any:  # the lock is held batch by batch: a PUT meanwhile waits seconds
+            return ingest(paths, state.settings, state.assistant.index, lock=state.ingest_lock)
 
         report = await asyncio.to_thread(run_ingest)
     if report.skipped and not (report.added or report.updated or report.unchanged):

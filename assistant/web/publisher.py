@@ -6,7 +6,11 @@
 Both need `Authorization: Bearer <ADMIN_TOKEN>` and are idempotent: sending the same document
 again changes nothing ("unchanged"), a changed one replaces its old version ("updated") only once
 the new one is fully written, and it is searchable by every signal as soon as the call returns.
-Writes take the same lock as uploads, so a webhook and an admin upload never interleave.
+Writes take the same lock as uploads, a batch at a time, so a webhook waits seconds for an upload.
+
+Limits: a publisher's calls count against PUBLISHER_RATE_LIMIT_PER_MINUTE for its token (counted by
+the app's RateLimit middleware, before the body is read), not the readers' per-address limit; a text
+over MAX_DOCUMENT_CHARS, or HTML over FETCH_MAX_BYTES, is a 413 before any work.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field, model_validator
 
+from assistant.config import Settings
 from assistant.errors import QuestionError, SourceError
-from assistant.ingest.pipeline import chunking_signature, ingest
+from assistant.ingest.pipeline import chunking_signature, ingest, too_long
 from assistant.ingest.sources import pushed_document
-from assistant.web.security import bearer_token
+from assistant.web.security import RequestTooLarge, bearer_token
 
 DATE = r"^\d{4}-\d{2}-\d{2}"
 DOCUMENT_ID = r"^[^\x00-\x1f]{1,512}$"
@@ -67,11 +72,15 @@ def build_router() -> APIRouter:
         admin_only(request, authorization)
         check_id(doc_id)
         state = request.app.state
-        raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
+        check_size(body, state.settings)
 
-        def write() -> Any:
-            with state.ingest_lock:
-                return ingest([], state.settings, state.assistant.index, documents_read=[raw])
+        def write() -> Any:  # extracting a page's text is work too: off the event loop
+            raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
+            limit = state.settings.max_document_chars
+            if len(raw.text) > limit:  # the text extracted from its html
+                raise RequestTooLarge(f"The article {too_long(len(raw.text), limit)}.")
+            return ingest([], state.settings, state.assistant.index, documents_read=[raw],
+                          lock=state.ingest_lock)
 
         report = await asyncio.to_thread(write)
         if report.skipped:
@@ -95,6 +104,16 @@ def build_router() -> APIRouter:
         return DocumentResult(id=doc_id, status="deleted", chunks=removed)
 
     return router
+
+
+def check_size(body: DocumentIn, settings: Settings) -> None:
+    """RequestTooLarge (413) for a text over MAX_DOCUMENT_CHARS or HTML over FETCH_MAX_BYTES."""
+    if body.text and len(body.text) > settings.max_document_chars:
+        raise RequestTooLarge(f"The article {too_long(len(body.text), settings.max_document_chars)}.")
+    if body.html and len(body.html) > settings.fetch_max_bytes:
+        raise RequestTooLarge(f"The article's html is {len(body.html):,} characters long; a page may be "
+                              f"{settings.fetch_max_bytes:,} (FETCH_MAX_BYTES), as a fetched one. Send its "
+                              "text, or raise FETCH_MAX_BYTES.")
 
 
 def check_id(doc_id: str) -> None:

@@ -4,10 +4,12 @@
     token = security.issue_session("demo", "https://news.example.com")   # for the widget
     claims = security.verify_session(token, origin)                     # on every widget call
     security.limit_ip("203.0.113.7"); security.limit_site("demo")         # raise RateLimited
+    security.limit_publisher(token)                                    # per token (the CMS)
     security.check_admin(bearer_token(header), client_ip)                # raise AdminRequired
 
-Rate limits count before a request is read (``RateLimit`` middleware), so invalid requests count too;
-wrong admin tokens have a window of their own, so no one can try tokens faster than that.
+Rate limits count before a request is read (``assistant.web.middleware.RateLimit``), so invalid
+requests count too; wrong admin tokens have a window of their own per address, so no one can try tokens
+faster than that; the publisher API's calls with the right token have theirs, per token.
 
 Secure by default: with no SITES configured no origin is allowed, CORS lists only configured
 origins, tokens live 15 minutes and are bound to the site key and the origin they were issued to.
@@ -18,13 +20,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,7 @@ class Security:
         self._ip_limit = RateLimitItemPerMinute(settings.rate_limit_per_minute)
         self._site_limit = RateLimitItemPerMinute(settings.site_rate_limit_per_minute)
         self._admin_failures = RateLimitItemPerMinute(ADMIN_FAILURES_PER_MINUTE)
+        self._publisher_limit = RateLimitItemPerMinute(settings.publisher_rate_limit_per_minute)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
@@ -172,6 +173,19 @@ class Security:
                   f"Too many requests for this site (limit {self.settings.site_rate_limit_per_minute} "
                   "a minute).")
 
+    def limit_publisher(self, token: str) -> None:
+        """The publisher API's own window, per token (its digest: the token itself is never a key)."""
+        self._hit(self._publisher_limit, "publisher", digest(token).hex(),
+                  "Too many publisher calls with this token (limit "
+                  f"{self.settings.publisher_rate_limit_per_minute} a minute, "
+                  "PUBLISHER_RATE_LIMIT_PER_MINUTE).")
+
+    def is_admin_token(self, token: str | None) -> bool:
+        """Whether ``token`` is ADMIN_TOKEN (constant-time); counts nothing, refuses nothing."""
+        expected = self.settings.admin_token
+        return bool(token) and expected is not None and \
+            hmac.compare_digest(digest(token or ""), digest(expected.get_secret_value()))
+
     def _hit(self, item: RateLimitItemPerMinute, scope: str, key: str, message: str) -> None:
         try:
             if self._limiter.hit(item, scope, key):
@@ -242,123 +256,3 @@ def rate_limit_storage(uri: str) -> Any:
             "for a single instance."
         )
     return storage
-
-
-def error_body(kind: str, message: str) -> bytes:
-    return json.dumps({"error": {"type": kind, "message": message}}).encode()
-
-
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-                   Awaitable[None]]
-
-
-class BodySizeLimit:
-    """ASGI middleware: bodies over the limit get 413 before the app sees them.
-
-    ``limits`` maps path prefixes to byte limits (the longest matching prefix wins); other paths
-    (the Gradio UI has its own upload limit) pass untouched. Chunked bodies are counted as they come.
-    """
-
-    def __init__(self, app: ASGIApp, limits: dict[str, tuple[int, str, str]]) -> None:
-        self.app = app
-        self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
-        rule = next((rule for prefix, rule in self.limits
-                     if scope["type"] == "http" and scope["path"].startswith(prefix)), None)
-        if rule is None:
-            await self.app(scope, receive, send)
-            return
-        limit, setting, hint = rule
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, int(declared), limit, setting, hint)
-            return
-        messages, size = [], 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > limit:
-                await self._refuse(send, size, limit, setting, hint)
-                return
-            if not message.get("more_body", False):
-                break
-        replay = iter(messages)
-
-        async def replayed() -> Any:
-            try:
-                return next(replay)
-            except StopIteration:
-                return await receive()
-
-        await self.app(scope, replayed, send)
-
-    @staticmethod
-    async def _refuse(send: Callable[[Any], Awaitable[None]], size: int, limit: int, setting: str,
-                      hint: str) -> None:
-        body = error_body("RequestTooLarge",
-                          f"The request body ({size:,} bytes or more) is over the limit of {limit:,} bytes "
-                          f"({setting}). {hint}")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class RateLimit:
-    """ASGI middleware: the per-IP limit, counted before the request is read or validated.
-
-    So a flood of invalid requests (422) is limited like valid ones, and the Gradio UI's entry points
-    (``/gradio_api/queue/join``, ``/gradio_api/upload``, ...) like the API. ``paths`` are prefixes;
-    the client is the one uvicorn names (a trusted proxy's X-Forwarded-For, else the peer address).
-    """
-
-    def __init__(self, app: ASGIApp, security: Security, paths: tuple[str, ...]) -> None:
-        self.app = app
-        self.security = security
-        self.paths = paths
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
-        if scope["type"] == "http" and scope.get("method") != "OPTIONS" \
-                and scope["path"].startswith(self.paths):
-            client = scope.get("client")
-            try:
-                self.security.limit_ip(client[0] if client else "unknown")
-            except RateLimited as exc:
-                body = error_body("RateLimited", str(exc))
-                await send({"type": "http.response.start", "status": 429,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode()),
-                                        (b"retry-after", str(exc.retry_after).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
-class SiteCORS:
-    """ASGI middleware: CORS for the configured origins only, except on ``open_paths``.
-
-    The widget-session endpoint answers every origin (``*``, no credentials): it checks the Origin
-    itself and refuses with a 403 that says why, which the widget can then read and show, instead of
-    a bare CORS failure the reader sees as "cannot be reached". It hands out nothing to a refused page.
-    """
-
-    def __init__(self, app: ASGIApp, open_paths: tuple[str, ...], **options: Any) -> None:
-        from starlette.middleware.cors import CORSMiddleware
-
-        self.open_paths = open_paths
-        self.strict = CORSMiddleware(app, **options)  # type: ignore[arg-type]
-        self.open = CORSMiddleware(app, allow_origins=["*"], allow_credentials=False,  # type: ignore[arg-type]
-                                   allow_methods=["POST"], allow_headers=["Content-Type"],
-                                   expose_headers=options.get("expose_headers", ()), max_age=600)
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
-        chosen = self.open if scope["type"] == "http" and scope["path"] in self.open_paths else self.strict
-        await chosen(scope, receive, send)  # type: ignore[arg-type]

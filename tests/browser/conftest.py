@@ -149,6 +149,12 @@ def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
 
     new_page.on("dialog", on_dialog)
     new_page.on("pageerror", lambda error: page_log.errors.append(str(error)))
+
+    def on_console(message: Any) -> None:  # what the UI's Content-Security-Policy refused breaks the page too
+        if "Content Security Policy" in message.text:
+            page_log.errors.append(message.text)
+
+    new_page.on("console", on_console)
     yield new_page
     context.close()
 

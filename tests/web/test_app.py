@@ -33,6 +33,7 @@ from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in
 QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 ALLOWED = "http://allowed.test:8080"
 ADMIN = "admin-token-for-tests"
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 
 @contextmanager
@@ -270,7 +271,7 @@ def test_health_and_stats(base: str) -> None:
     assert health.json()["status"] == "ok"
     assert health.json()["index"] == {"reachable": True, "chunks": 66, "searchable": True}
     assert health.json()["model"] == {"configured": False, "mode": "extractive", "reachable": None}
-    stats = httpx.get(f"{base}/api/stats", timeout=10).json()
+    stats = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()
     assert stats["index"]["documents"] == 5
     assert stats["index"]["languages"] == {"en": 4, "nl": 1}
     assert stats["mode"] == "extractive"
@@ -309,12 +310,12 @@ def test_health_reports_a_failing_search(serve: Callable[..., Any]) -> None:
 
 
 def test_feedback_is_stored_and_counted(base: str, store: Store) -> None:
-    before = httpx.get(f"{base}/api/stats", timeout=10).json()["feedback"]
+    before = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()["feedback"]
     turn = chat(base, {"question": QUESTION}).json()
     response = httpx.post(f"{base}/api/feedback", json={"turn_id": turn["turn_id"], "rating": -1,
                                                         "comment": "missed the date"}, timeout=10)
     assert response.status_code == 200 and response.json()["stored"] is True
-    after = httpx.get(f"{base}/api/stats", timeout=10).json()["feedback"]
+    after = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()["feedback"]
     assert after == {"up": before["up"], "down": before["down"] + 1, "total": before["total"] + 1}
     assert store.conversation(turn["conversation_id"])[0]["feedback"] == -1
     assert_error(httpx.post(f"{base}/api/feedback", json={"turn_id": "no-such-turn", "rating": 1}),
@@ -328,7 +329,7 @@ def test_conversations_and_feedback_survive_a_restart(serve: Callable[..., Any])
         turn = chat(url, {"question": QUESTION}).json()
         httpx.post(f"{url}/api/feedback", json={"turn_id": turn["turn_id"], "rating": 1}, timeout=10)
     with served(create_app(settings, with_ui=False), settings) as url:
-        feedback = httpx.get(f"{url}/api/stats", timeout=10).json()["feedback"]
+        feedback = httpx.get(f"{url}/api/stats", headers=ADMIN_AUTH, timeout=10).json()["feedback"]
     assert feedback == {"up": 1, "down": 0, "total": 1}
     turns = Store.open(settings.database_url).conversation(turn["conversation_id"])
     assert [(t["question"], t["feedback"]) for t in turns] == [(QUESTION, 1)]

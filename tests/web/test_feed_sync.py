@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from assistant.feed_store import FeedStore
-from tests.web.test_app import chat
+from tests.web.test_app import ADMIN_AUTH, chat
 from tests.web_server import serve_site
 
 
@@ -18,7 +18,7 @@ def feeds_when(base: str, done: Callable[[list[dict[str, Any]]], bool]) -> list[
     """The feeds of /api/stats once ``done`` holds for them (the sync runs in the background)."""
     deadline = time.monotonic() + 90
     while True:
-        feeds = httpx.get(f"{base}/api/stats", timeout=10).json()["feeds"]
+        feeds = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()["feeds"]
         if done(feeds) or time.monotonic() > deadline:
             return feeds
         time.sleep(0.2)
@@ -34,7 +34,7 @@ def test_the_server_syncs_feeds_on_schedule_and_reports_them(serve: Callable[...
             assert [{k: v for k, v in f.items() if k != "checked_at"} for f in first] == [
                 {"url": feed, "title": "Delta Daily", "status": "ok", "error": "", "last_added": 2,
                  "articles_added": 2}]
-            assert httpx.get(f"{base}/api/stats", timeout=10).json()["index"]["documents"] == 7
+            assert httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()["index"]["documents"] == 7
             answer = chat(base, {"question": "When did the second metro line of Hanoi open?"}).json()
             assert f"{site.base}/news/hanoi-metro" in answer["retrieved_doc_ids"]  # the retriever was refreshed
             again = feeds_when(base, lambda feeds: feeds[0]["status"] == "unchanged")
@@ -46,5 +46,5 @@ def test_without_sync_interval_nothing_is_synced(serve: Callable[..., Any], tmp_
     database = f"sqlite:///{tmp_path / 'feeds.db'}"
     FeedStore.open(database).add("http://10.0.0.1/rss")
     with serve(database_url=database) as (base, _):
-        stats = httpx.get(f"{base}/api/stats", timeout=10).json()
+        stats = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()
     assert [(f["url"], f["status"], f["checked_at"]) for f in stats["feeds"]] == [("http://10.0.0.1/rss", "new", None)]
