@@ -150,7 +150,7 @@ def own_origin(request: Request) -> str:
 
 def authorize(request: Request) -> Caller:
     """Cross-origin (browser) callers need a widget session for their origin (rate-limited per site;
-    the per-IP limit is counted before, by security.RateLimit)."""
+    the per-IP limit is counted before, by middleware.RateLimit)."""
     security = request.app.state.security
     ip = request.client.host if request.client else "unknown"
     origin = request.headers.get("origin")

@@ -212,3 +212,24 @@ def test_statistics_are_for_the_admin_only(sample_assistant: Assistant, sample_s
         assert "no ADMIN_TOKEN is configured" in unconfigured.admin_stats("anything", reader)
     finally:
         exports.close()
+
+
+def test_the_admin_statistics_show_feed_addresses_redacted(sample_assistant: Assistant,
+                                                           sample_settings: Settings) -> None:
+    from assistant.feed_store import FeedStore
+
+    configured = sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
+    store = Store.open(configured.database_url)
+    feed = "https://editor:hunter2@wire.example/rss?token=abc123def456"
+    FeedStore(store.engine).add(feed)
+    FeedStore(store.engine).record(feed, "error", error=f"cannot be fetched (ConnectError at {feed})")
+    exports = ExportFolders()
+    try:
+        handlers = event_handlers(sample_assistant, configured, store, exports, Security.from_settings(configured),
+                                  threading.Lock())
+        shown = handlers.admin_stats(ADMIN, gr.Request())
+    finally:
+        exports.close()
+        store.close()
+    assert "https://***@wire.example/rss?token=***" in shown
+    assert "hunter2" not in shown and "abc123def456" not in shown
