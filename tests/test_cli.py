@@ -220,3 +220,14 @@ def test_ingest_a_url_whose_id_is_the_url(env: Settings, monkeypatch: pytest.Mon
                                  "--json"])
     assert answer.exit_code == 0, answer.output
     assert json.loads(answer.output)["cited_doc_ids"] == [url]
+
+
+def test_ingest_of_a_page_that_trickles_ends_at_fetch_total_timeout(env: Settings,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("FETCH_TOTAL_TIMEOUT", "1")
+    with serve_site() as site:  # one byte every 0.05 s: ~20 s for the page, no read ever times out
+        result = runner.invoke(app, ["ingest", f"{site.base}/trickle?token=abc"])
+    assert result.exit_code == EXIT_SKIPPED, result.output
+    assert (f"skipped {site.base}/trickle?token=***: took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT)"
+            in one_line(result.output))

@@ -11,13 +11,14 @@ duplicates) and deletes whatever is left of other versions (no orphans).
 
 What one ingest may hold: a document longer than MAX_DOCUMENT_CHARS is skipped with its reason before
 any work (500,000 characters are ~1,400 chunks, minutes of embedding), and chunks are written in
-batches of EMBEDDING_BATCH_SIZE, each under ``lock`` (the web service's ingest lock) on its own: a
-publisher's PUT or another upload waits for one batch (seconds), not for a whole large ingest.
+batches of EMBEDDING_BATCH_SIZE, each under ``lock`` (the web service's ingest lock, a ``FairLock``)
+on its own: a publisher's PUT or another upload waits for one batch (seconds), not for a whole ingest.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
@@ -192,6 +193,44 @@ def ingest(
             prune_missing(index, seen, unreadable, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class FairLock:
+    """A lock that goes to its waiters in the order they asked (``threading.Lock`` does not: a large
+    ingest that releases it between batches could take it straight back, again and again).
+
+        lock = FairLock()
+        with lock: ...      # a batch of a large ingest; a PUT that asked meanwhile goes next
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._tickets = 0
+        self._serving = 0
+
+    def acquire(self) -> bool:
+        with self._turn:
+            ticket = self._tickets
+            self._tickets += 1
+            self._turn.wait_for(lambda: self._serving == ticket)
+        return True
+
+    def release(self) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """How many ask for it (the holder included)."""
+        with self._turn:
+            return self._tickets - self._serving
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
 
 
 def too_long(chars: int, limit: int) -> str:

@@ -12,7 +12,6 @@ import asyncio
 import html
 import logging
 import tempfile
-import threading
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +29,7 @@ from starlette.routing import Match, Mount
 from assistant.config import Settings
 from assistant.errors import AssistantError, SourceError
 from assistant.feed_store import FeedStore
+from assistant.ingest.pipeline import FairLock
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.health import index_health, model_health
@@ -97,7 +97,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     security = Security.from_settings(settings)
     runner = TurnRunner(assistant, workers=settings.turn_workers)
     feeds = FeedStore(store.engine)
-    ingest_lock = threading.Lock()
+    ingest_lock = FairLock()  # writes take turns batch by batch, in the order they asked
     syncer = FeedSyncer(settings, assistant, feeds, ingest_lock)
 
     @asynccontextmanager

@@ -21,6 +21,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,8 @@ class Handlers:
 
 
 def event_handlers(assistant: Assistant, settings: Settings, store: Store | None,
-                   exports: ExportFolders, security: Security, ingest_lock: threading.Lock) -> Handlers:
+                   exports: ExportFolders, security: Security,
+                   ingest_lock: AbstractContextManager[Any]) -> Handlers:
     """The functions the UI's events call (the layout and the wiring are below).
 
     ``security`` and ``ingest_lock`` are the app's, so the admin token is checked, and counted, as
@@ -378,7 +380,8 @@ def wire_admin(admin: AdminTab, chat: ChatTab, handlers: Handlers) -> None:
 
 # --- the app --------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
-             security: Security | None = None, ingest_lock: threading.Lock | None = None) -> gr.Blocks:
+             security: Security | None = None,
+             ingest_lock: AbstractContextManager[Any] | None = None) -> gr.Blocks:
     """The whole chat UI as one Blocks, for ``gr.mount_gradio_app(..., **mount_options())``.
 
     ``security`` and ``ingest_lock`` are the app's (app.py passes app.state's).

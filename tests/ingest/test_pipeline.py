@@ -318,3 +318,23 @@ def test_a_large_ingest_takes_the_lock_one_batch_at_a_time(tmp_path: Path) -> No
     assert report.chunks_written == 13 and sorted(report.added) == sorted(p.name for p in folder.iterdir())
     assert embedder.calls == [3, 3, 3, 3, 1]  # a document's chunks may span batches
     assert lock.taken == 5 and not lock.lock.locked()  # taken for each batch, released in between
+
+
+def test_the_fair_lock_goes_to_whoever_asked_first() -> None:
+    """A large ingest that releases the lock between batches and asks again at once comes after a
+    write that was waiting (a plain threading.Lock lets it take the lock straight back)."""
+    from assistant.ingest.pipeline import FairLock
+
+    lock, order = FairLock(), []
+    lock.acquire()  # a batch of a large ingest is being written
+    waiter = threading.Thread(target=lambda: (lock.acquire(), order.append("small PUT"), lock.release()))
+    waiter.start()
+    for _ in range(1000):  # bounded: until the PUT waits for the lock
+        if lock.waiting == 2:
+            break
+        time.sleep(0.01)
+    lock.release()
+    with lock:  # the ingest's next batch
+        order.append("next batch")
+    waiter.join(timeout=10)
+    assert order == ["small PUT", "next batch"] and lock.waiting == 0

@@ -48,3 +48,15 @@ def test_without_sync_interval_nothing_is_synced(serve: Callable[..., Any], tmp_
     with serve(database_url=database) as (base, _):
         stats = httpx.get(f"{base}/api/stats", headers=ADMIN_AUTH, timeout=10).json()
     assert [(f["url"], f["status"], f["checked_at"]) for f in stats["feeds"]] == [("http://10.0.0.1/rss", "new", None)]
+
+
+def test_the_servers_syncing_ends_a_trickling_feed_at_fetch_total_timeout(serve: Callable[..., Any],
+                                                                         tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'feeds.db'}"
+    with serve_site() as site:
+        FeedStore.open(database).add(f"{site.base}/feeds/trickle.xml?api_key=k3y")
+        with serve(database_url=database, sync_interval=1, fetch_allow_networks="127.0.0.1",
+                   fetch_total_timeout=1) as (base, _):
+            feeds = feeds_when(base, lambda feeds: feeds[0]["status"] != "new")
+    assert (feeds[0]["url"], feeds[0]["status"]) == (f"{site.base}/feeds/trickle.xml?api_key=***", "error")
+    assert feeds[0]["error"].startswith("took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT)")
