@@ -193,8 +193,9 @@ def test_extract_refuses_a_private_url_by_default_and_names_the_setting() -> Non
     with serve_site() as site:
         result = runner.invoke(app, ["extract", site.base + "/world/mekong-rice", "--json"])
     assert result.exit_code == 1
-    assert one_line(result.output) == (f"Error: {site.base}/world/mekong-rice: 127.0.0.1 is a private address "
-                                       "(127.0.0.1); set FETCH_ALLOW_PRIVATE=true to allow it")
+    assert one_line(result.output) == (f"Error: {site.base}/world/mekong-rice: 127.0.0.1 is a private address; "
+                                       "set FETCH_ALLOW_PRIVATE=true, or name its network in FETCH_ALLOW_NETWORKS, "
+                                       "to allow it")
     assert site.requests == []
 
 

@@ -196,8 +196,10 @@ class Fetcher:
         addresses = [str(info[4][0]) for info in found]
         for address in addresses:
             if not self.settings.fetch_allow_private and is_forbidden(address) and not self._allowed(address):
-                raise source_error(origin, f"{target.host} is a private address ({address}); "
-                                           "set FETCH_ALLOW_PRIVATE=true to allow it")
+                what = (f"{target.host} is a private address" if target.host.strip("[]") == address
+                        else f"{target.host} resolves to a private address ({address})")
+                raise source_error(origin, f"{what}; set FETCH_ALLOW_PRIVATE=true, or name its network in "
+                                           "FETCH_ALLOW_NETWORKS, to allow it")
         return addresses[0]
 
     def _allowed(self, address: str) -> bool:
