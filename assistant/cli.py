@@ -67,14 +67,18 @@ def open_assistant(settings: Settings) -> Any:
         return Assistant.open(settings)
 
 
-def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None) -> Filters:
-    return Filters.of(lang, outlet, since, until)
+def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None,
+                 exclude_sections: list[str] | None = None) -> Filters:
+    return Filters.of(lang, outlet, since, until, exclude_sections=exclude_sections or [])
 
 
 LangOpt = Annotated[str | None, typer.Option(help="Only articles in this language (en, vi, nl...).")]
 OutletOpt = Annotated[str | None, typer.Option(help="Only articles from this outlet.")]
 SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on/after YYYY-MM-DD.")]
 UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on/before YYYY-MM-DD.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude-section",
+    help="Leave out this section's articles (repeat for more), besides EXCLUDE_SECTIONS.")]
 
 
 @app.command()
@@ -273,6 +277,7 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question, in any language.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer and sources as JSON.")] = False,
     lang: LangOpt = None, outlet: OutletOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    exclude_section: ExcludeOpt = None,
 ) -> None:
     """Answer one question from the articles, with numbered sources.
 
@@ -280,7 +285,7 @@ def ask(
     """
     settings = settings_or_exit()
     with rendered_errors(settings):
-        filters = filters_from(lang, outlet, since, until)
+        filters = filters_from(lang, outlet, since, until, exclude_section)
     assistant = open_assistant(settings)
     with rendered_errors(settings):
         if as_json:
@@ -307,6 +312,7 @@ def stream_answer(assistant: Any, question: str, history: list[Turn], filters: F
 @app.command()
 def chat(
     lang: LangOpt = None, outlet: OutletOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    exclude_section: ExcludeOpt = None,
 ) -> None:
     """A conversation in the terminal; follow-up questions use the earlier turns.
 
@@ -314,7 +320,7 @@ def chat(
     """
     settings = settings_or_exit()
     with rendered_errors(settings):
-        filters = filters_from(lang, outlet, since, until)
+        filters = filters_from(lang, outlet, since, until, exclude_section)
     assistant = open_assistant(settings)
     history: list[Turn] = []
     err.print("Ask about the articles. /new starts over, /quit leaves.", style="dim")

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         128, ge=16, le=512, description="Tokens of the search query (the question, and with a follow-up its"
         " history) that are searched, dense, sparse and by words; the rest is not (no dev query is longer).")
     max_history_turns: int = Field(6, ge=0)
+    exclude_sections: str = Field(
+        "", description="Sections whose articles are never retrieved, comma-separated (e.g."
+        " opinion,sponsored): an article's section comes from the publisher API's \"section\", its feed"
+        " entry's category or its page's article:section. A request may leave out more"
+        " (filters.exclude_sections).")
 
     # --- language model (optional) -----------------------------------------------------------
     openai_api_key: SecretStr | None = None
@@ -242,6 +247,14 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """True when a chat model is configured (OpenAI or any compatible server)."""
         return self.openai_api_key is not None or bool(self.openai_base_url)
+
+    @property
+    def excluded_sections(self) -> tuple[str, ...]:
+        """EXCLUDE_SECTIONS as compared with articles' sections (lower case)."""
+        from assistant.documents import section_name
+
+        names = (section_name(name) for name in self.exclude_sections.split(","))
+        return tuple(dict.fromkeys(name for name in names if name))
 
     @property
     def uses_chroma_server(self) -> bool:

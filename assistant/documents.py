@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -26,6 +27,7 @@ class RawDocument:
     outlet: str | None = None
     date: str | None = None
     fmt: str = "txt"
+    section: str | None = None  # the publisher's section or category ("opinion", "sport")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Article:
     lang: str = ""
     outlet: str = ""
     date: str = ""  # ISO yyyy-mm-dd, or "" when unknown
+    section: str = ""  # lower case, "" when unknown (see section_name)
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,15 @@ class Filters:
     outlet: str | None = None
     date_from: str | None = None  # inclusive ISO date
     date_to: str | None = None
+    # sections whose articles are never retrieved (EXCLUDE_SECTIONS, or a request's exclude_sections)
+    exclude_sections: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.exclude_sections, str) or not all(
+                isinstance(section, str) for section in self.exclude_sections):
+            raise QuestionError("exclude_sections must be a list of section names (strings).")
+        object.__setattr__(self, "exclude_sections", tuple(dict.fromkeys(
+            name for name in (section_name(section) for section in self.exclude_sections) if name)))
         for label, value in (("From", self.date_from), ("To", self.date_to)):
             if value is not None and not is_iso_date(value):
                 raise QuestionError(
@@ -194,21 +204,21 @@ class Filters:
 
     @classmethod
     def of(cls, lang: str | None = None, outlet: str | None = None, date_from: str | None = None,
-           date_to: str | None = None) -> Filters:
+           date_to: str | None = None, exclude_sections: Sequence[str] = ()) -> Filters:
         """Filters from form fields or flags: blanks around values are dropped; empty means no filter."""
         def field_value(value: str | None) -> str | None:
             return (value or "").strip() or None
 
         return cls(lang=field_value(lang), outlet=field_value(outlet), date_from=field_value(date_from),
-                   date_to=field_value(date_to))
+                   date_to=field_value(date_to), exclude_sections=tuple(exclude_sections))
 
     def is_empty(self) -> bool:
-        return not (self.lang or self.outlet or self.date_from or self.date_to)
+        return not (self.lang or self.outlet or self.date_from or self.date_to or self.exclude_sections)
 
-    def conditions(self) -> list[tuple[str, str, str | int]]:
+    def conditions(self) -> list[tuple[str, str, str | int | tuple[str, ...]]]:
         """(metadata field, operator, value) of each filter, for any store to translate:
-        ``[("lang", "=", "nl"), ("date_int", ">=", 20250301)]``."""
-        found: list[tuple[str, str, str | int]] = []
+        ``[("lang", "=", "nl"), ("date_int", ">=", 20250301), ("section", "not in", ("opinion",))]``."""
+        found: list[tuple[str, str, str | int | tuple[str, ...]]] = []
         if self.lang:
             found.append(("lang", "=", self.lang.lower()))
         if self.outlet:
@@ -217,7 +227,14 @@ class Filters:
             found.append(("date_int", ">=", int(self.date_from.replace("-", ""))))
         if self.date_to:
             found.append(("date_int", "<=", int(self.date_to.replace("-", ""))))
+        if self.exclude_sections:
+            found.append(("section", "not in", self.exclude_sections))
         return found
+
+
+def section_name(section: str | None) -> str:
+    """A section as stored and compared: lower case, single spaces ("Opinion " → "opinion")."""
+    return " ".join((section or "").split()).lower()
 
 
 def is_iso_date(value: str) -> bool:

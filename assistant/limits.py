@@ -16,7 +16,7 @@ follow-up search query (history included) is longer than 102 tokens, so none is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assistant.config import Settings
@@ -78,11 +78,17 @@ def check_question(question: object, settings: Settings, tokens: TokenCounter) -
 
 class BoundedRetriever(HybridRetriever):
     """The hybrid retriever, searching with the first SEARCH_QUERY_TOKENS tokens of the query only
-    (dense, sparse and words alike), so no question or history costs more than that to search."""
+    (dense, sparse and words alike), so no question or history costs more than that to search; the
+    sections of EXCLUDE_SECTIONS are left out of every search (an editorial rule, not a reader's
+    choice: a request's filters add to them, never remove them)."""
 
     def __init__(self, index: Any, settings: Settings) -> None:
         super().__init__(index, settings)
         self.tokens = TokenCounter.for_embedder(index.embedder, settings)
 
     def search(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+        excluded = self.settings.excluded_sections
+        if excluded:
+            filters = filters or Filters()
+            filters = replace(filters, exclude_sections=(*excluded, *filters.exclude_sections))
         return super().search(self.tokens.first(query, self.settings.search_query_tokens), filters, k)

@@ -39,7 +39,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
     text, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE TABLE IF NOT EXISTS chunks (
     row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
-    lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL);
+    lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL, section TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS documents (
@@ -83,12 +83,14 @@ class Entry:
     lang: str = ""
     outlet: str = ""
     date_int: int = 0
+    section: str = ""
 
     @classmethod
     def of(cls, chunk_id: str, text: str, metadata: Mapping[str, Any]) -> Entry:
         return cls(chunk_id, chunk_words(str(metadata.get("title") or ""), text),
                    str(metadata.get("doc_id") or ""), str(metadata.get("lang") or ""),
-                   str(metadata.get("outlet") or ""), int(metadata.get("date_int") or 0))
+                   str(metadata.get("outlet") or ""), int(metadata.get("date_int") or 0),
+                   str(metadata.get("section") or ""))
 
 
 class Vocabulary(Mapping[str, int]):
@@ -168,6 +170,7 @@ class LexicalStore:
         self._write_lock = threading.Lock()
         with self._write_lock:
             self._create_tables()
+            self._add_columns()
         if self.facts("schema") != (SCHEMA_VERSION,):
             # written by an older version: emptied, and filled again from Chroma by Index.open
             self.clear()
@@ -203,11 +206,18 @@ class LexicalStore:
     def _create_tables(self) -> None:
         self.db.executescript(SCHEMA)
 
+    def _add_columns(self) -> None:
+        """Columns added since a file was made (its rows get the default: no section)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
+        if "section" not in columns:
+            self.db.execute("ALTER TABLE chunks ADD COLUMN section TEXT NOT NULL DEFAULT ''")
+
     def _insert(self, db: Any, entry: Entry) -> None:
         """One chunk's row and its words."""
         cursor = db.execute(
-            "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int) VALUES (?, ?, ?, ?, ?)",
-            (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int))
+            "INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int, section) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int, entry.section))
         db.execute("INSERT INTO words (rowid, text) VALUES (?, ?)", (cursor.lastrowid, " ".join(entry.words)))
 
     def _rows(self, db: Any, marks: str, batch: list[str]) -> list[tuple[int, str, str, str]]:
@@ -414,15 +424,22 @@ def iso_date(date_int: int) -> str:
 
 def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     """The filters as SQL conditions on the chunks table (the same test as Chroma's ``where``)."""
-    conditions = filters.conditions() if filters else []
-    sql = "".join(f" AND c.{field} {operator} ?" for field, operator, _ in conditions)
-    return sql, [value for _, _, value in conditions]
+    sql, values = "", list[Any]()
+    for field, operator, value in filters.conditions() if filters else []:
+        if isinstance(value, tuple):  # "not in": one placeholder per value
+            sql += f" AND c.{field} {operator.upper()} ({','.join('?' * len(value))})"
+            values.extend(value)
+        else:
+            sql += f" AND c.{field} {operator} ?"
+            values.append(value)
+    return sql, values
 
 
 POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
     id BIGSERIAL PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
     lang TEXT NOT NULL, outlet TEXT NOT NULL, date_int INTEGER NOT NULL, text TEXT NOT NULL,
+    section TEXT NOT NULL DEFAULT '',
     words tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED);
 CREATE INDEX IF NOT EXISTS chunks_words ON chunks USING GIN (words);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
@@ -483,6 +500,11 @@ class PostgresWords(LexicalStore):
                 if statement.strip():
                     db.execute(statement)
 
+    def _add_columns(self) -> None:
+        with self.db.connection.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (self.lock_key,))
+            self.db.execute("ALTER TABLE chunks ADD COLUMN IF NOT EXISTS section TEXT NOT NULL DEFAULT ''")
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
         with self._write_lock:
@@ -492,9 +514,10 @@ class PostgresWords(LexicalStore):
                 yield db
 
     def _insert(self, db: Any, entry: Entry) -> None:
-        row = (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int, " ".join(entry.words))
-        db.execute("INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int, text) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", row)
+        row = (entry.chunk_id, entry.doc_id, entry.lang, entry.outlet, entry.date_int, " ".join(entry.words),
+               entry.section)
+        db.execute("INSERT INTO chunks (chunk_id, doc_id, lang, outlet, date_int, text, section) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
 
     def _rows(self, db: Any, marks: str, batch: list[str]) -> list[tuple[int, str, str, str]]:
         return list(db.execute(f"SELECT id, lang, doc_id, text FROM chunks WHERE chunk_id IN ({marks})",

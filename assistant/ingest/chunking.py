@@ -42,6 +42,7 @@ def article_metadata(article: Article) -> dict[str, Any]:
         "lang": article.lang,
         "outlet": article.outlet,
         "date": article.date,
+        "section": article.section,  # "" when unknown; EXCLUDE_SECTIONS filters on it
         # Dates as yyyymmdd integers so that Chroma can filter ranges ($gte/$lte).
         "date_int": int(article.date.replace("-", "")) if article.date else 0,
     }

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from urllib.parse import urlparse
 
-from assistant.documents import Article, RawDocument
+from assistant.documents import Article, RawDocument, section_name
 from assistant.text import detect_language
 
 DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
@@ -106,6 +106,7 @@ def clean(raw: RawDocument) -> Article:
         lang=(raw.lang or detect_language(body)).lower(),
         outlet=outlet,
         date=date,
+        section=section_name(raw.section),
     )
 
 

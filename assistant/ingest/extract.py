@@ -1,7 +1,7 @@
 """HTML page → article fields: main text with trafilatura, publication date with htmldate.
 
     page = extract_article(markup, url="https://news.example.com/story")
-    page.title, page.date, page.outlet, page.url, page.lang, page.body
+    page.title, page.date, page.outlet, page.url, page.lang, page.body, page.section
 
 Nothing here fetches. The page is parsed once into an lxml tree and both libraries only see trees:
 given a string that starts with "http", htmldate would download it.
@@ -70,6 +70,7 @@ class ExtractedArticle:
     lang: str
     body: str
     author: str = ""
+    section: str = ""  # the page's article:section (or <meta name="section">)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,10 +94,12 @@ def extract_article(markup: str | bytes, url: str | None = None) -> ExtractedArt
         favor_precision=True, date_extraction_params={"extensive_search": False, "url": url},
     )
     title = author = page_url = sitename = body = ""
+    sections: list[str] = []
     if document is not None:
         title, author = document.title or "", document.author or ""
         page_url, sitename = document.url or "", document.sitename or ""
         body = document.text or ""
+        sections = list(document.categories or [])  # trafilatura reads article:section into these
     page_url = page_url or url or ""
     body, byline = _drop_metadata_lines(body, title, author)
     author = author or byline
@@ -109,7 +112,17 @@ def extract_article(markup: str | bytes, url: str | None = None) -> ExtractedArt
         lang=detect_language(body) or html_lang,
         body=body,
         author=author,
+        section=(sections[0] if sections else _meta_section(tree)).strip(),
     )
+
+
+def _meta_section(tree: Any) -> str:
+    """``<meta name="section" content="…">`` (or parsely-section), which trafilatura does not read."""
+    for name in ("section", "parsely-section"):
+        found = tree.xpath(f'//meta[@name="{name}"]/@content')
+        if found:
+            return str(found[0])
+    return ""
 
 
 def _drop_metadata_lines(body: str, title: str, author: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
     feed = parse_feed(page.content, page.url)
     feed.kind        # "rss", "atom", "sitemap" (a urlset, news sitemaps too) or "sitemapindex"
-    feed.entries     # [FeedEntry(url, title, published)], links made absolute, http(s) only
+    feed.entries     # [FeedEntry(url, title, published, section)], links made absolute, http(s) only
     feed.sitemaps    # a sitemap index's child sitemaps (fetched by the sync, one level deep)
 
 RSS 0.9x/1.0/2.0 and Atom are read by feedparser, which tolerates malformed XML (an entry that
@@ -38,6 +38,7 @@ class FeedEntry:
     url: str
     title: str = ""
     published: str | None = None
+    section: str = ""  # the entry's first category (RSS <category>, Atom category's term)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ def _parse_syndication(content: bytes, url: str) -> ParsedFeed:
         if link is None:
             continue
         stamp = item.get("updated_parsed") or item.get("published_parsed")
-        entries.append(FeedEntry(link, _text(item.get("title")), _struct_iso(stamp)))
+        tags = [tag.get("term") or tag.get("label") for tag in item.get("tags") or []]
+        entries.append(FeedEntry(link, _text(item.get("title")), _struct_iso(stamp),
+                                 next((_text(tag) for tag in tags if _text(tag)), "")))
     kind: FeedKind = "atom" if version.startswith("atom") else "rss"
     return ParsedFeed(kind, _text(parsed.feed.get("title")), _unique(entries))
 

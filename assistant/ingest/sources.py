@@ -113,17 +113,20 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "", *,
             continue
         fields = extract_article(page.content, url=page.url)
         # The hash covers what is kept, not the page's bytes: ads and timestamps change on every visit.
-        kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body])
+        # (a section is hashed only when there is one: pages without one keep the hashes they had)
+        kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body]
+                          + ([fields.section] if fields.section else []))
         yield _page_document(fields, url, content_hash(kept.encode(), f"{PIPELINE_VERSION}|{salt}"))
 
 
 def read_feed_entry(entry: FeedEntry, fetcher: Fetcher, salt: str = "") -> RawDocument | SourceError:
-    """A feed entry's page as a document (its id is the entry's URL); the feed fills a title or date
-    that the page lacks."""
+    """A feed entry's page as a document (its id is the entry's URL); the feed fills a title, date or
+    section (its category) that the page lacks."""
     item = next(iter(read_urls([entry.url], fetcher, salt=salt)))
     if isinstance(item, RawDocument):
         item = replace(item, title=item.title or entry.title or None,
-                       date=item.date or (entry.published[:10] if entry.published else None))
+                       date=item.date or (entry.published[:10] if entry.published else None),
+                       section=item.section or entry.section or None)
     return item
 
 
@@ -177,6 +180,7 @@ def _page_document(fields: ExtractedArticle, doc_id: str, digest: str) -> RawDoc
     return RawDocument(
         doc_id=doc_id, text=fields.body, content_hash=digest, fmt="html", title=fields.title or None,
         url=fields.url or None, outlet=fields.outlet or None, date=fields.date or None,
+        section=fields.section or None,
     )
 
 
@@ -203,7 +207,8 @@ def read_pdf(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sourc
 
 @reader(".jsonl")
 def read_jsonl(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | SourceError]:
-    """A corpus in the evaluation format: {"id", "title", "text", "lang", "source", "url"}."""
+    """A corpus in the evaluation format: {"id", "title", "text", "lang", "source", "url"} (and
+    optionally "date" and "section")."""
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             where = f"{doc_id}:{number}"
@@ -232,13 +237,14 @@ def read_jsonl(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sou
                 lang=_str_or_none(record.get("lang")),
                 outlet=_str_or_none(record.get("source")),
                 date=_str_or_none(record.get("date")),
+                section=_str_or_none(record.get("section")),
                 content_hash=content_hash(line.strip(), salt),
                 fmt="jsonl",
             )
 
 
 def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") -> RawDocument:
-    """A document sent by a publisher (title, text or html, url, date, lang, outlet), read like a
+    """A document sent by a publisher (title, text or html, url, date, lang, outlet, section), read like a
     file of its kind; its content hash covers every field, so a resend of the same is unchanged."""
     data = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
     hashed = content_hash(data, f"{PIPELINE_VERSION}|{salt}")
@@ -253,7 +259,8 @@ def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") 
         return replace(page, **given)
     return RawDocument(doc_id=doc_id, text=str(fields.get("text") or ""), content_hash=hashed,
                        title=fields.get("title"), url=fields.get("url"), lang=fields.get("lang"),
-                       outlet=fields.get("outlet"), date=fields.get("date"), fmt="jsonl")
+                       outlet=fields.get("outlet"), date=fields.get("date"), section=fields.get("section"),
+                       fmt="jsonl")
 
 
 def _str_or_none(value: object) -> str | None:

@@ -42,13 +42,15 @@ from assistant.index.collection import SPARSE_KEY, Index, partition_key
 from assistant.index.lexical import Vocabulary, chunk_words
 from assistant.text import bm25_idf, tokenize
 
-CHROMA_OPERATORS = {"=": "$eq", ">=": "$gte", "<=": "$lte"}
+CHROMA_OPERATORS = {"=": "$eq", ">=": "$gte", "<=": "$lte", "not in": "$nin"}
 
 
 def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
-    """Filters as a Chroma ``where`` clause (None when nothing filters)."""
+    """Filters as a Chroma ``where`` clause (None when nothing filters). ``$nin`` keeps the chunks
+    that lack the field (an article without a section is never excluded by one)."""
     clauses: list[dict[str, Any]] = [
-        {field: value} if operator == "=" else {field: {CHROMA_OPERATORS[operator]: value}}
+        {field: value} if operator == "=" else
+        {field: {CHROMA_OPERATORS[operator]: list(value) if isinstance(value, tuple) else value}}
         for field, operator, value in (filters.conditions() if filters else [])
     ]
     if not clauses:

@@ -59,10 +59,14 @@ class FiltersIn(BaseModel):
     outlet: str | None = Field(None, max_length=300)
     date_from: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
     date_to: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
+    exclude_sections: list[str] = Field(
+        default_factory=list, max_length=50,
+        description="Leave out articles of these sections (e.g. [\"opinion\"]), besides EXCLUDE_SECTIONS.")
 
     def to_filters(self) -> Filters:
         """The checked Filters; a bad date is a QuestionError (400), worded as everywhere else."""
-        return Filters.of(self.lang, self.outlet, self.date_from, self.date_to)
+        return Filters.of(self.lang, self.outlet, self.date_from, self.date_to,
+                          exclude_sections=[section[:200] for section in self.exclude_sections])
 
 
 def to_filters(filters: FiltersIn | None) -> Filters | None:

@@ -1,6 +1,6 @@
 """The publisher API: a CMS pushes articles as it publishes, updates and unpublishes them.
 
-    PUT    /api/documents/{id}   {"title", "text" | "html", "url", "date", "lang", "outlet"}
+    PUT    /api/documents/{id}   {"title", "text" | "html", "url", "date", "lang", "outlet", "section"}
     DELETE /api/documents/{id}
 
 Both need `Authorization: Bearer <ADMIN_TOKEN>` and are idempotent: sending the same document
@@ -42,6 +42,8 @@ class DocumentIn(BaseModel):
     date: str | None = Field(None, pattern=DATE, description="Publication date, yyyy-mm-dd")
     lang: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)?$", description="e.g. en, vi, nl.")
     outlet: str | None = Field(None, max_length=300)
+    section: str | None = Field(None, max_length=200, description="The publisher's section, e.g. opinion: "
+                                "EXCLUDE_SECTIONS (and a question's exclude_sections) leave sections out.")
 
     @model_validator(mode="after")
     def _one_body(self) -> DocumentIn:

@@ -171,3 +171,43 @@ def test_an_index_whose_words_are_in_postgresql(tmp_path: Path, postgres_url: st
     assert "003_024cb3686d4085ed.txt" not in [p.doc_id for p in reader.retriever.search("Zarubezhneft", k=5)]
     with pytest.raises(IndexNotReady, match="LEXICAL_URL"):
         Assistant.open(make_settings(tmp_path, lexical_url="postgresql://nobody@127.0.0.1:1/none"))
+
+
+def test_excluded_sections_are_left_out_and_chunks_without_one_stay(open_store: Callable[[], LexicalStore]) -> None:
+    store = open_store()
+    store.upsert([Entry.of("op#0", "Zephyrine storm column", {"doc_id": "op", "section": "opinion"}),
+                  Entry.of("ad#0", "Zephyrine storm offer", {"doc_id": "ad", "section": "sponsored"}),
+                  Entry.of("plain#0", "Zephyrine storm report", {"doc_id": "plain"})])
+    kept = store.search("Zephyrine storm", 10, Filters(exclude_sections=("Opinion", "sponsored")))
+    assert [cid for cid, _ in kept] == ["plain#0"]
+    assert {cid for cid, _ in store.search("Zephyrine storm", 10, Filters(exclude_sections=("opinion",)))} == \
+        {"ad#0", "plain#0"}
+
+
+def test_a_word_file_from_before_sections_gets_the_column_and_keeps_its_chunks(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "words.sqlite3"
+    store = LexicalStore.open(path)
+    store.upsert([entry("old#0", "Zephyrine storm damaged the piers")])
+    store.close()
+    with sqlite3.connect(path) as db:  # the chunks table as files made before sections have it
+        db.execute("ALTER TABLE chunks DROP COLUMN section")
+    reopened = LexicalStore.open(path)
+    assert "section" in {row[1] for row in reopened.db.execute("PRAGMA table_info(chunks)")}
+    assert [cid for cid, _ in reopened.search("Zephyrine", 10, Filters(exclude_sections=("opinion",)))] == \
+        ["old#0"]
+    reopened.upsert([Entry.of("op#0", "Zephyrine column", {"doc_id": "op", "section": "opinion"})])
+    assert [cid for cid, _ in reopened.search("Zephyrine", 10, Filters(exclude_sections=("opinion",)))] == \
+        ["old#0"]
+
+
+def test_filters_name_their_sections_for_chroma_and_sql() -> None:
+    from assistant.retrieval.hybrid import chroma_where
+
+    filters = Filters.of(lang="en", exclude_sections=[" Opinion ", "opinion", "", "Sponsored  Content"])
+    assert filters.exclude_sections == ("opinion", "sponsored content")
+    assert chroma_where(filters) == {"$and": [{"lang": "en"},
+                                              {"section": {"$nin": ["opinion", "sponsored content"]}}]}
+    assert lexical.filter_sql(filters) == (" AND c.lang = ? AND c.section NOT IN (?,?)",
+                                           ["en", "opinion", "sponsored content"])

@@ -95,3 +95,13 @@ def test_an_html_file_without_article_text_is_reported(tmp_path: Path) -> None:
     [item] = list(read_paths([tmp_path / "empty.html"]))
     assert isinstance(item, SourceError)
     assert item.reason == "has no article text"
+
+
+def test_a_pages_section_comes_from_article_section_or_a_section_meta() -> None:
+    body = "<article><h1>Harbour reopens</h1>" + "<p>The harbour of Quortle reopened on Monday after repairs.</p>" * 8
+    tagged = extract_article(f'<html><head><meta property="article:section" content="Opinion"></head>'
+                             f"<body>{body}</article></body></html>")
+    named = extract_article(f'<html><head><meta name="section" content="Sport"></head><body>{body}</article>'
+                            "</body></html>")
+    plain = extract_article(f"<html><body>{body}</article></body></html>")
+    assert (tagged.section, named.section, plain.section) == ("Opinion", "Sport", "")

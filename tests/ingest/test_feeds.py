@@ -31,8 +31,9 @@ def test_rss_entries_with_absolute_links_and_utc_dates() -> None:
     feed = parse_feed(fixture("rss.xml"), f"{BASE}/feeds/rss.xml")
     assert (feed.kind, feed.title) == ("rss", "Delta Daily")
     assert feed.entries == [
-        FeedEntry(f"{BASE}/news/rice-exports", "Rice exports reach a record", "2026-12-01T08:30:00Z"),
-        FeedEntry(f"{BASE}/news/hanoi-metro", "Hanoi opens a second metro line", "2026-11-30T10:00:00Z"),
+        FeedEntry(f"{BASE}/news/rice-exports", "Rice exports reach a record", "2026-12-01T08:30:00Z", "Business"),
+        # of several categories, the first is the entry's section
+        FeedEntry(f"{BASE}/news/hanoi-metro", "Hanoi opens a second metro line", "2026-11-30T10:00:00Z", "Opinion"),
         FeedEntry("http://10.0.0.1/internal/memo", "Internal memo", "2026-11-30T09:00:00Z"),
     ]
 
@@ -41,7 +42,8 @@ def test_atom_entries_carry_their_update_time() -> None:
     feed = parse_feed(fixture("atom.xml"), f"{BASE}/feeds/atom.xml")
     assert (feed.kind, feed.title) == ("atom", "Lowlands Wire")
     assert feed.entries == [
-        FeedEntry(f"{BASE}/news/dutch-dikes", "Dutch engineers raise the dikes", "2026-12-01T10:00:00Z"),
+        FeedEntry(f"{BASE}/news/dutch-dikes", "Dutch engineers raise the dikes", "2026-12-01T10:00:00Z",
+                  "Engineering"),
         FeedEntry(f"{BASE}/news/hanoi-metro", "Hanoi opens a second metro line", "2026-11-30T10:00:00Z"),
     ]
 

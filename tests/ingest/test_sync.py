@@ -18,7 +18,8 @@ from tests.conftest import make_settings
 from tests.web_server import LAST_MODIFIED, Site, serve_site
 
 PRIVATE_ENTRY = "http://10.0.0.1/internal/memo"
-PRIVATE_REASON = "10.0.0.1 is a private address (10.0.0.1); set FETCH_ALLOW_PRIVATE=true to allow it"
+PRIVATE_REASON = ("10.0.0.1 is a private address; set FETCH_ALLOW_PRIVATE=true, or name its network in "
+                  "FETCH_ALLOW_NETWORKS, to allow it")
 
 
 def feed_settings(tmp_path: Path) -> Settings:
@@ -65,6 +66,11 @@ def test_sync_ingests_each_feed_reports_failures_per_feed_and_then_asks_conditio
     assert index.document_ids() == {news + slug for slug in
                                     ("rice-exports", "hanoi-metro", "dutch-dikes", "mekong-bridge")}
     assert index.stats()["date_range"] == ["2026-11-30", "2026-12-01"]  # the pages have none: the feeds' dates
+    # the pages name no section: their entries' first category is the article's section
+    firsts = index.get(where={"chunk_index": 0}, include=["metadatas"])["metadatas"]
+    assert {meta["doc_id"]: meta["section"] for meta in firsts} == {
+        news + "rice-exports": "business", news + "hanoi-metro": "opinion", news + "dutch-dikes": "engineering",
+        news + "mekong-bridge": ""}
     stored = {feed.url.rsplit("/", 1)[1]: feed for feed in feeds.all()}
     assert (stored["rss.xml"].status, stored["rss.xml"].etag, stored["rss.xml"].last_modified) == (
         "ok", '"rss.xml-v1"', LAST_MODIFIED)
