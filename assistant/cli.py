@@ -180,16 +180,36 @@ def open_feeds(settings: Settings) -> Any:
 @feeds_app.command("add")
 def feeds_add(
     url: Annotated[str, typer.Argument(help="Address of an RSS/Atom feed or a (news) sitemap.")],
+    check: Annotated[bool, typer.Option(help="Fetch it now and refuse what is not a feed (an address that "
+                                              "fails, a web page, anything else).")] = True,
 ) -> None:
-    """Follow a feed; `assistant sync` then ingests its articles.
+    """Follow a feed; `assistant sync` then ingests its articles. The address is fetched first: one that
+    answers an error, a web page (its feed links are offered) or anything not a feed is refused.
 
     Example: assistant feeds add https://news.example.com/rss
     """
+    from assistant.ingest.sync import check_feed
+
     settings = settings_or_exit()
-    with rendered_errors(settings):
-        _, added = open_feeds(settings).add(url)
     shown = redact_url(url.strip())
-    out.print(f"Following {shown}." if added else f"{shown} is followed already.", highlight=False)
+    with rendered_errors(settings):
+        feeds = open_feeds(settings)
+        if any(feed.url == url.strip() for feed in feeds.all()):
+            out.print(f"{shown} is followed already.", highlight=False)
+            return
+        checked = check and url.strip().lower().startswith(("http://", "https://"))
+        found = check_feed(url.strip(), settings) if checked else None
+        feeds.add(url)
+    if found is None:
+        out.print(f"Following {shown}.", highlight=False)
+        return
+    what = {"rss": "an RSS feed", "atom": "an Atom feed", "sitemap": "a sitemap",
+            "sitemapindex": "a sitemap index"}[found.kind]
+    count = (f"{len(found.sitemaps)} sitemaps" if found.kind == "sitemapindex"
+             else f"{len(found.entries)} entries")
+    title = f" ({found.title})" if found.title else ""
+    out.print(f"Following {shown}{title}: {what} of {count}. `assistant sync` ingests its articles.",
+              highlight=False, markup=False, soft_wrap=True)
 
 
 @feeds_app.command("list")

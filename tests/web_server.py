@@ -8,7 +8,8 @@ Routes: /world/mekong-rice (tests/data/news_page.html), /latest (302 → the art
 /loop-a ⇄ /loop-b, /hop/N (→ /hop/N+1, forever), /big (Content-Length) and /big-stream
 (no length) of 64 kB, /to-file (→ file://), /slow (answers after 2 s), /report.pdf, /private/... (disallowed by robots.txt),
 /trickle (the article, one byte every TRICKLE_SECONDS after its headers: ~20 s in all) and
-/trickle-headers (its status line and headers that way too), anything else 404.
+/trickle-headers (its status line and headers that way too), /front (a front page that declares the RSS
+and Atom feeds in its head), anything else 404.
 Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.xml, /feeds/atom.xml,
 /feeds/news-sitemap.xml, /feeds/sitemap-index.xml (→ news-sitemap.xml, sitemap-more.xml),
 /feeds/malformed.xml, each with an ETag and a
@@ -37,6 +38,10 @@ LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
 SLOW_SECONDS = 1.5
 TRICKLE_SECONDS = 0.05  # a byte this often: no read ever times out, yet the whole takes long
 TRICKLED = b"<html><body><article><h1>Slow news</h1><p>" + b"s" * 300 + b"</p></article></body></html>"
+FRONT_PAGE = (b'<!doctype html><html><head><title>Delta Daily</title>'
+              b'<link rel="alternate" type="application/rss+xml" title="News" href="/feeds/rss.xml">'
+              b'<link rel="alternate" type="application/atom+xml" href="/feeds/atom.xml">'
+              b"</head><body><h1>Delta Daily</h1><p>Today's news.</p></body></html>")
 NEWS = {
     "rice-exports": ("Rice exports reach a record",
                      "Vietnam shipped more rice this year than in any year before, the trade ministry said. "
@@ -114,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(TRICKLE_SECONDS)
             except OSError:  # the client gave up and closed the connection
                 pass
+        elif path == "/front":
+            self.reply(200, FRONT_PAGE, "text/html; charset=utf-8")
         elif path == "/report.pdf":
             self.reply(200, b"%PDF-1.4\n", "application/pdf")
         elif path.startswith("/news/") and path[6:] in NEWS:

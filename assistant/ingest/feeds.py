@@ -4,6 +4,7 @@
     feed.kind        # "rss", "atom", "sitemap" (a urlset, news sitemaps too) or "sitemapindex"
     feed.entries     # [FeedEntry(url, title, published, section)], links made absolute, http(s) only
     feed.sitemaps    # a sitemap index's child sitemaps (fetched by the sync, one level deep)
+    feed_links(html, page_url)   # the feeds a web page declares (<link rel="alternate" type="…rss+xml">)
 
 RSS 0.9x/1.0/2.0 and Atom are read by feedparser, which tolerates malformed XML (an entry that
 can be read is kept). Sitemaps are XML read with defusedxml: no entity expansion, no external
@@ -104,6 +105,30 @@ def _parse_sitemap(content: bytes, url: str) -> ParsedFeed:
         stamp = _child_text(node, "lastmod") or published
         entries.append(FeedEntry(link, title, _w3c_iso(stamp)))
     return ParsedFeed("sitemap", entries=_unique(entries))
+
+
+LINKED_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                     "application/feed+json")
+
+
+def feed_links(html: bytes, url: str) -> list[str]:
+    """The feeds a web page declares in its head (``<link rel="alternate" type="application/rss+xml"
+    href="…">``), made absolute, in page order."""
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ParserError, ValueError):
+        return []
+    links = []
+    for node in tree.iter("link"):
+        rel = (node.get("rel") or "").lower().split()
+        if "alternate" in rel and (node.get("type") or "").lower().strip() in LINKED_FEED_TYPES:
+            link = _absolute(url, node.get("href") or "")
+            if link:
+                links.append(link)
+    return list(dict.fromkeys(links))
 
 
 def _local(tag: Any) -> str:

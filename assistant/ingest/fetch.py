@@ -99,6 +99,12 @@ class Fetcher:
         return self._fetch(url, HTML_TYPES + FEED_TYPES if feeds else HTML_TYPES,
                            "is not an HTML page ({}); download it and ingest the file instead")
 
+    def fetch_feed_or_page(self, url: str) -> Page:
+        """GET what an operator gave as a feed's address: a feed or sitemap, or a web page (whose feed
+        links ``feeds.feed_links`` reads); anything else is a SourceError that says what to give."""
+        return self._fetch(url, FEED_TYPES + HTML_TYPES, "is not a feed, a sitemap or a web page ({}); give "
+                           "the address of the site's RSS/Atom feed or sitemap")
+
     def fetch_feed(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Page:
         """GET an RSS/Atom feed or a sitemap, conditionally when validators of an earlier fetch are given:
         a 304 comes back as a Page with ``not_modified`` set and no content."""

@@ -2,6 +2,7 @@
 
     report = sync_feeds(settings, index, FeedStore.open(settings.database_url))
     for feed in report.feeds: print(feed.url, feed.status, feed.summary())
+    feed = check_feed("https://news.example.com/rss", settings)   # before following it: SourceError if not
 
 A feed is fetched conditionally (its ETag / Last-Modified from the last sync): 304 means nothing
 changed and nothing else is fetched. Otherwise its entries are compared with those already
@@ -28,8 +29,8 @@ from assistant.config import Settings
 from assistant.errors import SourceError
 from assistant.feed_store import FeedState, FeedStore
 from assistant.index.collection import Index
-from assistant.ingest.feeds import FeedEntry, ParsedFeed, parse_feed
-from assistant.ingest.fetch import Fetcher
+from assistant.ingest.feeds import FeedEntry, ParsedFeed, feed_links, parse_feed
+from assistant.ingest.fetch import FEED_TYPES, Fetcher
 from assistant.ingest.pipeline import chunking_signature, ingest
 from assistant.ingest.sources import read_feed_entry
 from assistant.redaction import redact_text, redact_url
@@ -75,6 +76,28 @@ class SyncReport:
     def failed(self) -> bool:
         """True when a feed failed or an entry was skipped."""
         return any(feed.status == "error" or feed.skipped for feed in self.feeds)
+
+
+def check_feed(url: str, settings: Settings) -> ParsedFeed:
+    """The feed at ``url``, fetched and read now; a SourceError that says why not and what to give
+    instead: an address that fails (404, timeout, private), a web page (naming the feeds it declares),
+    or anything that is not an RSS/Atom feed or a sitemap."""
+    with Fetcher(settings) as fetcher:
+        page = fetcher.fetch_feed_or_page(url)
+    if page.content_type in FEED_TYPES:
+        return parse_feed(page.content, page.url)
+    declared = feed_links(page.content, page.url)
+    if declared:
+        shown = ", ".join(redact_url(link) for link in declared[:5])
+        raise SourceError(redact_url(url), f"is a web page, not a feed; it names {len(declared)} feed(s): "
+                                           f"{shown}. Follow one of them: `assistant feeds add "
+                                           f"{redact_url(declared[0])}`")
+    try:  # a feed served as text/html is still a feed
+        return parse_feed(page.content, page.url)
+    except SourceError:
+        raise SourceError(redact_url(url), "is a web page that names no feed; give the address of the "
+                                           "site's RSS/Atom feed or sitemap (often linked as RSS on its "
+                                           "pages)") from None
 
 
 def sync_feeds(settings: Settings, index: Index, feeds: FeedStore, *,

@@ -138,7 +138,8 @@ def test_feeds_commands_and_sync(tmp_path: Path, site: Site, monkeypatch: pytest
     runner = CliRunner()
     url = f"{site.base}/feeds/atom.xml"
 
-    assert runner.invoke(app, ["feeds", "add", url]).output == f"Following {url}.\n"
+    assert runner.invoke(app, ["feeds", "add", url]).output == (
+        f"Following {url} (Lowlands Wire): an Atom feed of 2 entries. `assistant sync` ingests its articles.\n")
     assert runner.invoke(app, ["feeds", "add", url]).output == f"{url} is followed already.\n"
     bad = runner.invoke(app, ["feeds", "add", "ftp://news.test/rss"])
     assert (bad.exit_code, "is not an http(s) URL" in bad.output) == (1, True)
@@ -205,8 +206,11 @@ def test_feed_secrets_are_redacted_wherever_a_feed_is_shown_and_slow_feeds_end_a
     slow = f"{site.base.replace('http://', 'http://reader:' + SECRET + '@')}/feeds/trickle.xml"
     shown_feed, shown_slow = f"{site.base}/feeds/atom.xml?api_key=***", f"http://***@{site.base[7:]}/feeds/trickle.xml"
 
-    assert runner.invoke(app, ["feeds", "add", feed]).output == f"Following {shown_feed}.\n"
-    runner.invoke(app, ["feeds", "add", slow])
+    assert runner.invoke(app, ["feeds", "add", feed]).output == (
+        f"Following {shown_feed} (Lowlands Wire): an Atom feed of 2 entries. `assistant sync` ingests its articles.\n")
+    checked = runner.invoke(app, ["feeds", "add", slow])  # checking it takes longer than FETCH_TOTAL_TIMEOUT
+    assert checked.exit_code == 1 and "FETCH_TOTAL_TIMEOUT" in checked.output and SECRET not in checked.output
+    assert runner.invoke(app, ["feeds", "add", "--no-check", slow]).output == f"Following {shown_slow}.\n"
     with caplog.at_level("DEBUG"):
         synced = runner.invoke(app, ["sync", "--json"])
         table = runner.invoke(app, ["feeds", "list"])
@@ -231,3 +235,40 @@ def test_ingest_of_a_trickling_page_is_skipped_at_the_total_timeout(tmp_path: Pa
     report = ingest([], settings, Index.open(settings, make_embedder(settings)), urls=[f"{site.base}/trickle"])
     assert report.skipped == [(f"{site.base}/trickle", "took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): the "
                                "server sends too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")]
+
+
+def test_feeds_add_refuses_what_is_not_a_feed_and_says_why(tmp_path: Path, site: Site,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = feed_settings(tmp_path)
+    for name, value in {"CHROMA_PATH": str(settings.chroma_path), "DATABASE_URL": settings.database_url,
+                        "FETCH_ALLOW_NETWORKS": "127.0.0.1"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def refused(address: str) -> str:
+        result = runner.invoke(app, ["feeds", "add", address])
+        assert result.exit_code == 1, result.output
+        return " ".join(result.output.split())
+
+    assert refused(f"{site.base}/feeds/gone.xml") == (
+        f"Error: {site.base}/feeds/gone.xml: returned HTTP 404 Not Found; check the address")
+    assert refused(f"{site.base}/front") == (
+        f"Error: {site.base}/front: is a web page, not a feed; it names 2 feed(s): {site.base}/feeds/rss.xml, "
+        f"{site.base}/feeds/atom.xml. Follow one of them: `assistant feeds add {site.base}/feeds/rss.xml`")
+    assert refused(f"{site.base}/world/mekong-rice") == (
+        f"Error: {site.base}/world/mekong-rice: is a web page that names no feed; give the address of the "
+        "site's RSS/Atom feed or sitemap (often linked as RSS on its pages)")
+    assert refused(f"{site.base}/report.pdf") == (
+        f"Error: {site.base}/report.pdf: is not a feed, a sitemap or a web page (application/pdf); give the "
+        "address of the site's RSS/Atom feed or sitemap")
+    assert refused(f"{site.base}/feeds/malformed.xml").startswith(
+        f"Error: {site.base}/feeds/malformed.xml: is not an RSS/Atom feed or a sitemap (")
+    assert refused("http://10.0.0.1/rss") == (
+        "Error: http://10.0.0.1/rss: 10.0.0.1 is a private address; set FETCH_ALLOW_PRIVATE=true, or name its "
+        "network in FETCH_ALLOW_NETWORKS, to allow it")
+    assert FeedStore.open(settings.database_url).all() == []  # nothing refused is followed
+    unchecked = runner.invoke(app, ["feeds", "add", "--no-check", f"{site.base}/feeds/gone.xml"])
+    assert unchecked.output == f"Following {site.base}/feeds/gone.xml.\n"
+    offered = runner.invoke(app, ["feeds", "add", f"{site.base}/feeds/rss.xml"])
+    assert offered.output == (f"Following {site.base}/feeds/rss.xml (Delta Daily): an RSS feed of 3 entries. "
+                              "`assistant sync` ingests its articles.\n")
