@@ -23,7 +23,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field, model_validator
 
 from assistant.config import Settings
-from assistant.errors import QuestionError, SourceError
+from assistant.errors import DocumentNotFound, QuestionError, SourceError
 from assistant.ingest.pipeline import chunking_signature, ingest, too_long
 from assistant.ingest.sources import pushed_document
 from assistant.web.security import RequestTooLarge, bearer_token
@@ -100,7 +100,12 @@ def build_router() -> APIRouter:
 
         def remove() -> int:
             with state.ingest_lock:
-                return int(state.assistant.index.delete_document(doc_id))
+                try:
+                    return int(state.assistant.index.delete_document(doc_id))
+                except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
+                    raise DocumentNotFound(
+                        f"No article {doc_id!r} is indexed: it was never sent with PUT /api/documents/{{id}}, "
+                        "or it was deleted already (then there is nothing left to do).") from exc
 
         removed = await asyncio.to_thread(remove)
         return DocumentResult(id=doc_id, status="deleted", chunks=removed)

@@ -70,8 +70,9 @@ def test_delete_removes_the_article_and_unknown_ids_are_404(serve: Callable[...,
         assert gone.json()["status"] == "deleted" and gone.json()["chunks"] >= 1
         answer = chat(url, {"question": "How many books does the floating library in Oosthaven hold?"}).json()
         assert "cms-4711" not in [s["doc_id"] for s in answer["sources"]]
-        assert_error(httpx.delete(f"{url}/api/documents/cms-4711", headers=ADMIN_HEADERS), 404,
-                     "DocumentNotFound", "cms-4711")
+        again = assert_error(httpx.delete(f"{url}/api/documents/cms-4711", headers=ADMIN_HEADERS), 404,
+                             "DocumentNotFound", "No article 'cms-4711' is indexed")
+        assert "folder" not in again["message"] and "deleted already" in again["message"]
 
 
 def test_bad_requests_are_refused_with_reasons(serve: Callable[..., Any]) -> None:
