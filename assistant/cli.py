@@ -136,8 +136,23 @@ def ingest(
         err.print(f"[yellow]skipped[/yellow] {escape(redact_text(name))}: {escape(redact_text(reason))}",
                   highlight=False)
     out.print(report.summary(), highlight=False)
+    report_answered(settings, assistant, [*report.added, *report.updated])
     if report.skipped:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+def report_answered(settings: Settings, assistant: Any, doc_ids: list[str]) -> None:
+    """Check new articles against the readers' unanswered questions; say which they answer now."""
+    if not doc_ids:
+        return
+    from assistant.desk import Desk
+    from assistant.storage import Store
+
+    with rendered_errors(settings):
+        answered = Desk.open(settings, assistant, Store.open(settings.database_url)).check_new(doc_ids)
+    for item in answered:
+        out.print(f"answers a reader's question: {item['question']} ({', '.join(item['answered_by'])})",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -260,6 +275,9 @@ def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report 
     assistant = open_assistant(settings)
     with rendered_errors(settings):
         report = sync_feeds(settings, assistant.index, feeds)
+    if not as_json:
+        report_answered(settings, assistant,
+                        [doc_id for feed in report.feeds for doc_id in [*feed.added, *feed.updated]])
     if as_json:
         out.print_json(json.dumps({"feeds": [feed.to_dict() for feed in report.feeds],
                                    "seconds": round(report.seconds, 2)}, ensure_ascii=False))

@@ -170,6 +170,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL for feedback and conversations.",
     )
     admin_token: SecretStr | None = None
+    question_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days the unanswered-questions queue keeps a refused or disliked"
+        " question (its text, language, time and closest articles; no address or reader id).")
     session_secret: SecretStr | None = None
     sites: str = Field(
         "", description="Widget sites: 'key=https://origin1|https://origin2;key2=https://...'."

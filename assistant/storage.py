@@ -5,6 +5,8 @@
     store.add_feedback(turn_id, +1, "spot on")
     store.conversation(conversation_id)   # [{"turn_id", "question", "answer", "source", ...}]
     store.feedback_counts()               # {"up": 1, "down": 0, "total": 1}
+    store.turn(turn_id)                   # {"turn_id", "question", "answer", ...} or None
+    store.turns_since(moment) / store.ratings_since(moment)   # what the Editors page counts
 
 Every write is committed before the call returns, so nothing is lost when the server restarts.
 """
@@ -132,6 +134,27 @@ class Store:
                  "feedback": ratings.get(t.turn_id)}
                 for t in turns
             ]
+
+    def turn(self, turn_id: str) -> dict[str, Any] | None:
+        """One stored turn (None when there is none with that id)."""
+        with self._session() as session:
+            row = session.get(TurnRow, turn_id)
+            if row is None:
+                return None
+            return {"turn_id": row.turn_id, "conversation_id": row.conversation_id, "question": row.question,
+                    "answer": row.answer, "source": row.source, "created_at": row.created_at.isoformat()}
+
+    def turns_since(self, since: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+        """(time, answer) of every turn stored since ``since``."""
+        with self._session() as session:
+            return [(moment, answer) for moment, answer in session.execute(
+                select(TurnRow.created_at, TurnRow.answer).where(TurnRow.created_at >= since))]
+
+    def ratings_since(self, since: datetime) -> list[tuple[datetime, int]]:
+        """(time, +1 or -1) of every rating given since ``since``."""
+        with self._session() as session:
+            return [(moment, rating) for moment, rating in session.execute(
+                select(FeedbackRow.created_at, FeedbackRow.rating).where(FeedbackRow.created_at >= since))]
 
     def feedback_counts(self) -> dict[str, int]:
         """{"up": n, "down": n, "total": n} over all feedback given."""

@@ -27,11 +27,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from assistant.config import Settings
+from assistant.desk import Desk
 from assistant.errors import AssistantError, SourceError
 from assistant.feed_store import FeedStore
 from assistant.ingest.pipeline import FairLock
 from assistant.service import Assistant
 from assistant.storage import Store
+from assistant.web.editors import build_router as editors_router
 from assistant.web.health import index_health, model_health
 from assistant.web.http import (
     CONVERSATION_ID,
@@ -97,8 +99,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     security = Security.from_settings(settings)
     runner = TurnRunner(assistant, workers=settings.turn_workers)
     feeds = FeedStore(store.engine)
+    desk = Desk.open(settings, assistant, store)  # the unanswered-questions queue and the editors' figures
     ingest_lock = FairLock()  # writes take turns batch by batch, in the order they asked
-    syncer = FeedSyncer(settings, assistant, feeds, ingest_lock)
+    syncer = FeedSyncer(settings, assistant, feeds, ingest_lock, desk=desk)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -113,7 +116,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.settings, app.state.assistant, app.state.store = settings, assistant, store
     app.state.security, app.state.runner = security, runner
     app.state.model_check = {"at": -1e9, "result": None}
-    app.state.ingest_lock, app.state.feeds = ingest_lock, feeds
+    app.state.ingest_lock, app.state.feeds, app.state.desk = ingest_lock, feeds, desk
 
     # Last added is outermost: the Host is checked first; the limits count before anything is read (every
     # route but the cheap ones of middleware.FREE_PATHS); CORS headers also go on the 429s and 413s.
@@ -135,6 +138,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     add_routes(app)
     app.include_router(openai_router())
     app.include_router(publisher_router())
+    app.include_router(editors_router())
     add_not_found(app)
     if with_ui:
         mount_ui(app, assistant, settings, store)
@@ -202,8 +206,11 @@ def add_chat_routes(app: FastAPI) -> None:
 
     @app.post("/api/feedback", tags=["chat"], summary="Thumbs up (+1) or down (-1) on an answer")
     async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        """A thumbs down puts the turn's question in the unanswered-questions queue (once per turn)."""
         authorize(request)
         await asyncio.to_thread(request.app.state.store.add_feedback, body.turn_id, body.rating, body.comment)
+        if body.rating == -1:
+            await asyncio.to_thread(request.app.state.desk.disliked, body.turn_id)
         return {"stored": True, "turn_id": body.turn_id, "rating": body.rating}
 
 
@@ -348,7 +355,9 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
     if report.skipped and not (report.added or report.updated or report.unchanged):
         reasons = "; ".join(f"{name}: {reason}" for name, reason in report.skipped)
         raise SourceError("upload", f"nothing could be ingested ({reasons})")
+    answers = await asyncio.to_thread(state.desk.check_new, [*report.added, *report.updated])
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "answers": answers,
             "skipped": [{"document": name, "reason": reason} for name, reason in report.skipped],
             "chunks_written": report.chunks_written, "seconds": round(report.seconds, 2),
             "summary": report.summary()}
@@ -362,7 +371,8 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
     from assistant.web.ui_layout import mount_options
 
     gr.mount_gradio_app(app, build_ui(assistant, settings, store, security=app.state.security,
-                                      ingest_lock=app.state.ingest_lock), path="/", **mount_options())
+                                      ingest_lock=app.state.ingest_lock, desk=app.state.desk),
+                        path="/", **mount_options())
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str = "info") -> uvicorn.Config:

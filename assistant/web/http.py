@@ -250,11 +250,15 @@ async def started(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[s
 
 
 async def save_turn(request: Request, conversation_id: str, answer: Answer, source: str) -> str | None:
-    """Store the turn (in a thread); a storage failure is logged and does not lose the answer."""
+    """Store the turn (in a thread), and a refusal in the unanswered-questions queue; a storage failure
+    is logged and does not lose the answer."""
     store = request.app.state.store
+    record = answer.to_dict()
     try:
-        return await asyncio.to_thread(store.save_turn, conversation_id, answer.question,
-                                       answer.to_dict(), source)
+        turn_id = await asyncio.to_thread(store.save_turn, conversation_id, answer.question, record, source)
     except Exception:
         log.exception("could not store a turn of conversation %s", conversation_id)
-        return None
+        turn_id = None
+    if answer.abstained:
+        await asyncio.to_thread(request.app.state.desk.refused, answer.question, record, turn_id)
+    return turn_id

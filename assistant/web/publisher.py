@@ -52,10 +52,19 @@ class DocumentIn(BaseModel):
         return self
 
 
+class AnsweredItem(BaseModel):
+    id: int
+    question: str
+    answered_by: list[str]
+
+
 class DocumentResult(BaseModel):
     id: str
     status: Literal["added", "updated", "unchanged", "deleted"]
     chunks: int = Field(description="Passages written (0 when unchanged) or deleted.")
+    answers: list[AnsweredItem] = Field(
+        default_factory=list, description="Items of the unanswered-questions queue that this article "
+        "answers (now recorded as answered by it; GET /api/admin/questions).")
 
 
 def admin_only(request: Request, authorization: str | None) -> None:
@@ -88,7 +97,9 @@ def build_router() -> APIRouter:
         if report.skipped:
             raise SourceError(doc_id, report.skipped[0][1])
         status = "added" if report.added else "updated" if report.updated else "unchanged"
-        return DocumentResult(id=doc_id, status=status, chunks=report.chunks_written)
+        answers = await asyncio.to_thread(state.desk.check_new, [*report.added, *report.updated])
+        return DocumentResult(id=doc_id, status=status, chunks=report.chunks_written,
+                              answers=[AnsweredItem(**item) for item in answers])
 
     @router.delete("/{doc_id:path}", summary="Remove one article")
     async def delete_document(doc_id: str, request: Request,
@@ -104,8 +115,9 @@ def build_router() -> APIRouter:
                     return int(state.assistant.index.delete_document(doc_id))
                 except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
                     raise DocumentNotFound(
-                        f"No article {doc_id!r} is indexed: it was never sent with PUT /api/documents/{{id}}, "
-                        "or it was deleted already (then there is nothing left to do).") from exc
+                        f"No article {doc_id!r} is indexed: it was never sent with PUT "
+                        "/api/documents/{id}, or it was deleted already (then there is nothing left to "
+                        "do).") from exc
 
         removed = await asyncio.to_thread(remove)
         return DocumentResult(id=doc_id, status="deleted", chunks=removed)

@@ -5,7 +5,8 @@
     syncer.stop()     # waits for a sync under way to finish
 
 The index is written under the app's ingest lock (uploads and syncs never interleave); each
-feed's outcome is in the SQL store, which /api/stats reports.
+feed's outcome is in the SQL store, which /api/stats reports. The articles a sync adds or updates are
+checked against the unanswered-questions queue (``Desk.check_new``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from assistant.config import Settings
+from assistant.desk import Desk, ingested
 from assistant.feed_store import FeedStore
 from assistant.ingest.sync import sync_feeds
 from assistant.redaction import redact_url
@@ -26,8 +28,9 @@ log = logging.getLogger(__name__)
 
 class FeedSyncer:
     def __init__(self, settings: Settings, assistant: Assistant, feeds: FeedStore,
-                 lock: AbstractContextManager[Any]) -> None:
+                 lock: AbstractContextManager[Any], desk: Desk | None = None) -> None:
         self.settings, self.assistant, self.feeds, self.lock = settings, assistant, feeds, lock
+        self.desk = desk  # the new articles are checked against the unanswered-questions queue
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -49,6 +52,9 @@ class FeedSyncer:
                 report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock)
                 for feed in report.feeds:
                     log.info("sync %s: %s", redact_url(feed.url), feed.summary())
+                if self.desk is not None:
+                    for item in self.desk.check_new(ingested(report.feeds)):
+                        log.info("the queue's %r is answered by %s", item["question"], item["answered_by"])
             except Exception:  # the edge of a background thread: log it and try again next time
                 log.exception("feed sync failed; trying again in %s s", self.settings.sync_interval)
             self._stop.wait(self.settings.sync_interval)

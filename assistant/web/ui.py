@@ -29,6 +29,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
+from assistant.desk import Desk
 from assistant.documents import Answer, Filters
 from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
 from assistant.feed_store import FeedStore
@@ -159,7 +160,7 @@ class Handlers:
 
 def event_handlers(assistant: Assistant, settings: Settings, store: Store | None,
                    exports: ExportFolders, security: Security,
-                   ingest_lock: AbstractContextManager[Any]) -> Handlers:
+                   ingest_lock: AbstractContextManager[Any], desk: Desk | None = None) -> Handlers:
     """The functions the UI's events call (the layout and the wiring are below).
 
     ``security`` and ``ingest_lock`` are the app's, so the admin token is checked, and counted, as
@@ -275,6 +276,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             except Exception:
                 log.exception("could not store the turn")
                 gr.Warning("This answer could not be saved, so it cannot be rated.")
+        if desk is not None:
+            desk.refused(question, record, turn_id)
         turns = [*turns, {"question": question, "answer": record, "turn_id": turn_id}]
         markdown, as_json = exports.write(turns, conversation_id)
         yield (skip, chat_messages(turns), sources_html(turns), turns, conversation_id,
@@ -294,6 +297,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         except AssistantError as exc:
             gr.Warning(esc(exc))
         else:
+            if not data.liked and desk is not None:
+                desk.disliked(turn["turn_id"])
             gr.Info("Thanks for the feedback.")
 
     def new_conversation(previous: str) -> tuple[Any, ...]:
@@ -333,6 +338,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 
             # batches are written one at a time, the API's writes included: the lock is held per batch
             report = ingest([folder], settings, assistant.index, progress=on_progress, lock=ingest_lock)
+            answers = desk.check_new([*report.added, *report.updated]) if desk is not None else []
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
             return refused_upload(str(exc))
@@ -343,8 +349,11 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             shutil.rmtree(folder, ignore_errors=True)
         problems = refused + report.skipped
         items = "".join(f"<li>{esc(name)}: {esc(reason)}</li>" for name, reason in problems)
+        answered = "".join(f"<li>{esc(item['question'])}</li>" for item in answers)
         result = (f'<p class="nwa-ingest-result">{esc(report.summary())}.</p>'
-                  + (f"<p>Not indexed:</p><ul>{items}</ul>" if items else ""))
+                  + (f"<p>Not indexed:</p><ul>{items}</ul>" if items else "")
+                  + (f"<p>Readers asked this and can now be answered:</p><ul>{answered}</ul>"
+                     if answered else ""))
         langs, outlets, hint = filter_choices()
         return (result, None, stats_view(), gr.Chatbot(examples=examples_now()),
                 gr.Dropdown(choices=langs), gr.Dropdown(choices=outlets), hint)
@@ -381,14 +390,15 @@ def wire_admin(admin: AdminTab, chat: ChatTab, handlers: Handlers) -> None:
 # --- the app --------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
              security: Security | None = None,
-             ingest_lock: AbstractContextManager[Any] | None = None) -> gr.Blocks:
+             ingest_lock: AbstractContextManager[Any] | None = None, desk: Desk | None = None) -> gr.Blocks:
     """The whole chat UI as one Blocks, for ``gr.mount_gradio_app(..., **mount_options())``.
 
     ``security`` and ``ingest_lock`` are the app's (app.py passes app.state's).
     """
     exports = ExportFolders()
     handlers = event_handlers(assistant, settings, store, exports,
-                              security or Security.from_settings(settings), ingest_lock or threading.Lock())
+                              security or Security.from_settings(settings), ingest_lock or threading.Lock(),
+                              desk)
     # Gradio keeps a copy of every export it served: drop the copies older than an hour, hourly.
     with gr.Blocks(title="News assistant", delete_cache=(3600, 3600)) as demo:
         turns, conversation = gr.State([]), gr.State("")
