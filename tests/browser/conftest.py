@@ -60,15 +60,15 @@ def make_app(settings: Settings, assistant: Assistant, store: Store) -> Any:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[RunningApp]:
-    """Run the app under uvicorn in a thread on a free port of 127.0.0.1 until the block ends."""
+def serving(settings: Settings, port: int | None = None) -> Iterator[RunningApp]:
+    """Run the app under uvicorn in a thread on 127.0.0.1 (``port``, else a free one) until the block ends."""
     import uvicorn
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     assistant = Assistant.open(settings)
     store = Store.open(settings.database_url)
     app = make_app(settings, assistant, store)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
