@@ -37,9 +37,11 @@ from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.security import AdminRequired, RateLimited, Security
+from assistant.web.ui_editors import editors_tab, wire_editors
 from assistant.web.ui_layout import ANY, UPLOAD_TYPES, AdminTab, ChatTab, admin_tab, chat_tab, header
 from assistant.web.ui_render import (
     EMPTY_SOURCES,
+    announcement,
     answer_html,
     conversation_json,
     conversation_markdown,
@@ -224,7 +226,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 
     def respond(question: str, turns: list[dict[str, Any]], conversation_id: str, lang: str,
                 outlet: str, date_from: str, date_to: str) -> Iterator[tuple[Any, ...]]:
-        """Stream one turn: (question box, chat, sources, turns, conversation id, md, json)."""
+        """Stream one turn: (question box, chat, sources, turns, conversation id, md, json, announcement);
+        the announcement (for screen readers) is made once, with the finished answer."""
         question = (question or "").strip()
         skip = gr.skip()
         try:
@@ -233,16 +236,16 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             filters = parse_filters(lang, outlet, date_from, date_to)
         except QuestionError as exc:  # a toast; the question and the conversation stay as they are
             gr.Warning(esc(exc))
-            yield (skip,) * 7
+            yield (skip,) * 8
             return
         conversation_id = conversation_id or uuid.uuid4().hex
         shown = [*chat_messages(turns), {"role": "user", "content": question_html(question)}]
 
         def showing(reply_html: str, sources: Any = skip) -> tuple[Any, ...]:  # the reply so far
             chat = [*shown, {"role": "assistant", "content": reply_html}]
-            return skip, chat, sources, skip, skip, skip, skip
+            return skip, chat, sources, skip, skip, skip, skip, skip
 
-        yield "", shown, skip, turns, conversation_id, skip, skip
+        yield "", shown, skip, turns, conversation_id, skip, skip, ""
         text, answer, evidence = "", None, None
         try:
             for event in assistant.stream(question, history_of(turns), filters):
@@ -282,7 +285,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         markdown, as_json = exports.write(turns, conversation_id)
         yield (skip, chat_messages(turns), sources_html(turns), turns, conversation_id,
                gr.DownloadButton(value=str(markdown), interactive=True),
-               gr.DownloadButton(value=str(as_json), interactive=True))
+               gr.DownloadButton(value=str(as_json), interactive=True), esc(announcement(record)))
 
     def rate(turns: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index if isinstance(data.index, int) else data.index[0]
@@ -305,7 +308,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         exports.discard(previous)
         return ("", [], EMPTY_SOURCES, [], uuid.uuid4().hex,
                 gr.DownloadButton(value=None, interactive=False),
-                gr.DownloadButton(value=None, interactive=False))
+                gr.DownloadButton(value=None, interactive=False), "")
 
     def refused_upload(message: str) -> tuple[Any, ...]:
         """The message in the result and a toast; the chosen files stay chosen."""
@@ -366,7 +369,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 def wire_chat(chat: ChatTab, turns: gr.State, conversation: gr.State, handlers: Handlers) -> None:
     inputs = [chat.question, turns, conversation, chat.lang, chat.outlet, chat.date_from, chat.date_to]
     outputs = [chat.question, chat.chatbot, chat.sources, turns, conversation, chat.export_md,
-               chat.export_json]
+               chat.export_json, chat.announce]
     options: dict[str, Any] = {"show_progress": "minimal", "concurrency_limit": 4, "concurrency_id": "chat",
                                "api_visibility": "undocumented"}
     chat.question.submit(handlers.respond, inputs, outputs, **options)
@@ -407,6 +410,9 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
             chat = chat_tab(settings, handlers.examples_now(), *handlers.filter_choices())
         with gr.Tab("Admin"):
             admin = admin_tab(settings)
+        with gr.Tab("Editors"):
+            editors = editors_tab(settings)
         wire_chat(chat, turns, conversation, handlers)
         wire_admin(admin, chat, handlers)
+        wire_editors(editors, desk, security or Security.from_settings(settings), settings)
     return demo

@@ -51,12 +51,81 @@ STYLE = """<style>
 #nwa-chat .icon-button-wrapper.top-panel{position:static;align-self:flex-end;flex:none}
 #nwa-chat .bubble-wrap{flex:1 1 auto;min-height:0}
 #nwa-chat .message{min-width:0;overflow-wrap:anywhere}
+.nwa-sources-title{font-size:1rem;font-weight:600;margin:0 0 .5em}
+.nwa-related{border:1px dashed #8a93a0;border-radius:8px;padding:.4em .7em;margin-top:.7em;font-size:.92em;
+  background:var(--background-fill-secondary, #f3f4f6)}
+.nwa-related-label{font-weight:600;font-size:.85em;text-transform:uppercase;letter-spacing:.03em;
+  margin:0 0 .2em}
+.nwa-related ul{margin:0;padding-left:1.1em}
+.nwa-link{color:var(--link-text-color, #1d4ed8);text-decoration:underline}
+/* focus you can see (3:1 and more against the page), on every control */
+.gradio-container :focus-visible,#nwa-question textarea:focus{outline:3px solid #1d4ed8 !important;
+  outline-offset:2px !important}
+/* tap targets of 24 px at least: the chat's icon buttons, the sources' summaries, the citations */
+#nwa-chat button.icon-button{min-width:28px;min-height:28px}
+#nwa-chat .message-buttons,#nwa-chat .message-buttons-right,#nwa-chat .message-buttons-left{position:static;
+  display:flex;gap:4px;margin:2px 0 4px}
+.nwa-source>summary,.nwa-turn>summary,.nwa-pending>summary{min-height:24px;padding:2px 0}
+.nwa-cite{display:inline-block;min-width:24px;min-height:24px;text-align:center}
+#nwa-export-md,#nwa-export-json,#nwa-new{color:var(--body-text-color, #1f2937) !important}
+.nwa-desk-wrap{overflow-x:auto}
+.nwa-desk{border-collapse:collapse;width:100%;font-size:.9em;margin:.5em 0}
+.nwa-desk th,.nwa-desk td{border-bottom:1px solid var(--border-color-primary, #ddd);padding:.35em .5em;
+  text-align:left;vertical-align:top;overflow-wrap:anywhere}
+.nwa-desk thead th{overflow-wrap:normal;white-space:nowrap}
+.nwa-desk caption{text-align:left;font-weight:600;padding:.3em 0}
+.nwa-desk tbody th{font-weight:500}
+.nwa-desk-summary{font-size:1.05em;font-weight:600}
+#nwa-announce{position:absolute !important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+  white-space:nowrap;border:0;padding:0}
+@media (prefers-reduced-motion: reduce){*{scroll-behavior:auto !important;animation:none !important;
+  transition:none !important}}
 </style>"""
 
-# Runs once per page: a click (or Enter) on a citation [n] opens that source's card.
+# Runs once per page: a click (or Enter) on a citation [n] opens that source's card; the conversation is
+# no live region (Gradio's would read every streamed word): the finished answer is said once, by
+# #nwa-announce; example questions are a group of buttons, not a list; a message's own HTML is not read
+# out as its label; a new question is scrolled to the top of the chat (and of the screen), its answer
+# growing below it.
 CITATION_SCRIPT = """
 if (!window.__nwaCitations) {
   window.__nwaCitations = true;
+  let asked = 0;
+  const reduced = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  const scroller = el => { for (let n = el.parentElement; n; n = n.parentElement) {
+      const style = getComputedStyle(n);
+      if (/(auto|scroll)/.test(style.overflowY) && n.scrollHeight > n.clientHeight) return n; }
+    return null; };
+  const showQuestion = row => {
+    const box = scroller(row);
+    if (box) box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    const top = row.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120)
+      window.scrollBy({top: top - 8, behavior: reduced() ? 'auto' : 'smooth'});
+  };
+  const tidy = () => {
+    for (const log of document.querySelectorAll('#nwa-chat [role=log], #nwa-chat .bubble-wrap')) {
+      if (log.getAttribute('role') !== 'region') log.setAttribute('role', 'region');
+      if (log.getAttribute('aria-live') !== 'off') log.setAttribute('aria-live', 'off'); }
+    for (const list of document.querySelectorAll('#nwa-chat .examples[role=list]')) {
+      list.setAttribute('role', 'group'); list.setAttribute('aria-label', 'Example questions'); }
+    for (const message of document.querySelectorAll('#nwa-chat [data-testid=bot][aria-label], '
+                                                     + '#nwa-chat [data-testid=user][aria-label]'))
+      message.removeAttribute('aria-label');
+    const announce = document.getElementById('nwa-announce');
+    if (announce && announce.getAttribute('role') !== 'status') {
+      announce.setAttribute('role', 'status'); announce.setAttribute('aria-live', 'polite');
+      announce.setAttribute('aria-atomic', 'true'); }
+    const questions = document.querySelectorAll('#nwa-chat [data-testid=user]');
+    if (questions.length > asked) {
+      const row = questions[questions.length - 1].closest('.message-row') || questions[questions.length - 1];
+      requestAnimationFrame(() => showQuestion(row));
+    }
+    asked = questions.length;
+  };
+  new MutationObserver(tidy).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                     attributeFilter: ['aria-live', 'role', 'aria-label']});
+  tidy();
   document.addEventListener('click', function (event) {
     const link = event.target instanceof Element ? event.target.closest('a.nwa-cite') : null;
     if (!link) return;
@@ -92,6 +161,7 @@ class ChatTab:
     date_from: gr.Textbox
     date_to: gr.Textbox
     dates_hint: gr.Markdown
+    announce: gr.HTML
     new: gr.Button
     export_md: gr.DownloadButton
     export_json: gr.DownloadButton
@@ -133,6 +203,7 @@ def conversation_column(settings: Settings, examples: list[dict[str, str]]) -> t
     """The chat and the question box: (chatbot, question, ask)."""
     chatbot = gr.Chatbot(
         label="Conversation", show_label=False, elem_id="nwa-chat", height=480, render_markdown=False,
+        autoscroll=False,  # the page's script keeps a new question at the top, its answer below it
         sanitize_html=True, allow_tags=False, latex_delimiters=[],
         feedback_options=("Like", "Dislike"), buttons=["copy", "copy_all"],
         placeholder="Ask a question about the articles, or pick one of these examples.",
@@ -148,7 +219,7 @@ def conversation_column(settings: Settings, examples: list[dict[str, str]]) -> t
 def sources_column(langs: list[tuple[str, str]], outlets: list[tuple[str, str]],
                    date_hint: str) -> tuple[Any, ...]:
     """The sources panel and the filters: (sources, lang, outlet, date_from, date_to, dates_hint)."""
-    sources = gr.HTML(EMPTY_SOURCES, label="Sources", show_label=True, container=True,
+    sources = gr.HTML(EMPTY_SOURCES, label="Sources", show_label=False, container=True,
                       elem_id="nwa-sources", head=STYLE, js_on_load=CITATION_SCRIPT, max_height=640)
     with gr.Accordion("Filters", open=False, elem_id="nwa-filters"):
         lang = gr.Dropdown(langs, value=ANY, label="Language", elem_id="nwa-lang")
@@ -179,8 +250,9 @@ def chat_tab(settings: Settings, examples: list[dict[str, str]], langs: list[tup
         with gr.Column(scale=2, min_width=320):
             sources, lang, outlet, date_from, date_to, dates_hint = sources_column(langs, outlets, date_hint)
     new, export_md, export_json = action_row()
+    announce = gr.HTML("", elem_id="nwa-announce", container=False)  # said once per finished answer
     return ChatTab(chatbot, question, ask, sources, lang, outlet, date_from, date_to, dates_hint,
-                   new, export_md, export_json)
+                   announce, new, export_md, export_json)
 
 
 def admin_tab(settings: Settings) -> AdminTab:

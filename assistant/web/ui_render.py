@@ -8,6 +8,8 @@ plain http(s) URLs.
     short_title("A long headline …", 80)      # cut at a word boundary, never right after "J.R."
     sources_html(turns)                       # the sources panel: one card per cited passage
     writing_html(evidence_dict, text, turn)   # while the model writes: the articles quoted, its text so far
+    related_html(answer_dict)                 # a refusal's closest articles ("Closest coverage …")
+    announcement(answer_dict)                 # what a screen reader is told once the answer is complete
     conversation_markdown(turns) / conversation_json(turns)
 """
 
@@ -36,10 +38,12 @@ EXAMPLE_TEMPLATES = {
     "vi": "Bài báo “{title}” đưa tin gì?",
 }
 
+SOURCES_HEADING = '<h3 class="nwa-sources-title">Sources</h3>'
 EMPTY_SOURCES = (
-    '<div class="nwa-sources"><p class="nwa-hint">Sources appear here. '
+    f'<div class="nwa-sources">{SOURCES_HEADING}<p class="nwa-hint">Sources appear here. '
     "Click a citation such as [1] in an answer to see its passage.</p></div>"
 )
+RELATED_HEADING = "Closest coverage (not an answer)"
 
 
 def esc(value: object) -> str:
@@ -115,7 +119,31 @@ def answer_html(answer: Mapping[str, Any], turn: int | None) -> str:
     body = _lines(CITATION.sub(link, esc(answer.get("answer", ""))))
     if answer.get("notice"):
         body += f'<br><small class="nwa-notice">{esc(answer["notice"])}</small>'
-    return body
+    return body + related_html(answer)
+
+
+def related_html(answer: Mapping[str, Any]) -> str:
+    """A refusal's closest articles (``related``; none when the field is missing): coverage of the topic
+    that does not answer, under its own heading, never numbered and never a citation."""
+    items = []
+    for source in answer.get("related") or []:
+        title = esc(short_title(source.get("title") or source.get("doc_id")))
+        url = safe_url(source.get("url"))
+        shown = (f'<a class="nwa-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+                 f"{title}</a>") if url else f'<span class="nwa-related-title">{title}</span>'
+        meta = " · ".join(esc(v) for v in (source.get("outlet"), source.get("date")) if v)
+        items.append(f"<li>{shown}" + (f' <span class="nwa-meta">{meta}</span>' if meta else "") + "</li>")
+    if not items:
+        return ""
+    return (f'<div class="nwa-related"><p class="nwa-related-label">{esc(RELATED_HEADING)}</p>'
+            f'<ul>{"".join(items)}</ul></div>')
+
+
+def announcement(answer: Mapping[str, Any]) -> str:
+    """The finished answer as one sentence for screen readers: its text, and how many sources it has."""
+    count = len(answer.get("sources") or [])
+    text = " ".join(str(answer.get("answer") or "").split())
+    return f"Answer: {text}" + (f" {count} source{'' if count == 1 else 's'}." if count else "")
 
 
 EVIDENCE_LABEL = "From the articles, while the model writes its answer (not the answer yet):"
@@ -210,7 +238,7 @@ def sources_html(turns: Sequence[Mapping[str, Any]], pending: Mapping[str, Any] 
     """
     if not turns and pending is None:
         return EMPTY_SOURCES
-    sections = []
+    sections = [SOURCES_HEADING]
     if pending is not None:
         cards = "".join(source_card(s, len(turns)) for s in pending.get("sources") or [])
         sections.append(
@@ -221,7 +249,8 @@ def sources_html(turns: Sequence[Mapping[str, Any]], pending: Mapping[str, Any] 
         answer = turns[turn]["answer"]
         cards = "".join(source_card(s, turn) for s in answer.get("sources") or [])
         if not cards:
-            cards = '<p class="nwa-hint">No sources: the articles do not answer this question.</p>'
+            cards = ('<p class="nwa-hint">No sources: the articles do not answer this question.</p>'
+                     + related_html(answer))
         heading = f'Sources for “{esc(turns[turn]["question"])}”'
         latest = turn == len(turns) - 1 and pending is None
         sections.append(

@@ -225,3 +225,21 @@ def test_exports_carry_questions_answers_and_sources() -> None:
     assert data["conversation_id"] == "conv-1"
     assert data["turns"][0]["question"] == f"Q {PAYLOAD}?"  # JSON keeps the exact text
     assert data["turns"][0]["answer"]["sources"][0]["doc_id"] == "004_c372befab5d8349c.txt"
+
+
+def test_a_refusals_related_articles_show_apart_and_are_never_citations() -> None:
+    from assistant.web.ui_render import RELATED_HEADING, announcement, related_html
+
+    refusal = {"answer": "The articles do not say who won.", "abstained": True, "sources": [], "related": [
+        {"number": 1, "doc_id": "tour-1997", "title": "The Tour de France of 1997 <b>", "url": "https://news.example/t",
+         "outlet": "Example", "date": "1997-07-28"},
+        {"number": 2, "doc_id": "bikes", "title": "Racing bikes", "url": "javascript:alert(1)"}]}
+    shown = answer_html(refusal, 0)
+    assert RELATED_HEADING in shown and "nwa-cite" not in shown and "[1]" not in shown
+    assert '<a class="nwa-link" href="https://news.example/t"' in shown and "&lt;b&gt;" in shown
+    assert "javascript" not in shown and '<span class="nwa-related-title">Racing bikes</span>' in shown
+    panel = sources_html([{"question": "Who won?", "answer": refusal}])
+    assert "No sources" in panel and RELATED_HEADING in panel and 'class="nwa-source"' not in panel
+    assert related_html({"answer": "x"}) == "" and RELATED_HEADING not in answer_html({"answer": "x"}, 0)
+    assert announcement(refusal) == "Answer: The articles do not say who won."
+    assert announcement({"answer": "Yes [1].", "sources": [{"number": 1}]}) == "Answer: Yes [1]. 1 source."
