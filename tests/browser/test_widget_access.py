@@ -248,3 +248,30 @@ def test_a_refused_site_reads_a_plain_sentence_and_the_console_says_what_to_set(
     finally:
         context.close()
         other.server.shutdown()
+
+
+def test_a_refusals_closest_coverage_shows_apart_from_sources_and_never_as_citations(
+        demo: RunningApp, browser: Any) -> None:
+    """A refusal whose answer names its closest articles (``related``), as a reader's conversation holds it
+    (the widget keeps the conversation in sessionStorage, and shows it again on every page)."""
+    refusal = {"role": "assistant", "text": "The articles do not say who won the race.", "abstained": True,
+               "sources": [], "turn_id": None, "related": [
+                   {"number": 1, "doc_id": "quortle-ferry", "title": "Quortle ferry festival returns",
+                    "url": ARTICLE["url"], "outlet": "Example News", "date": "2026-11-30"},
+                   {"number": 2, "doc_id": "regatta", "title": "Regatta <b>season</b> opens", "url": ""}]}
+    state = {"conversation": "c1", "open": True, "turns": [{"role": "user", "text": "Who won the race?"}, refusal]}
+    context, page, _ = new_page(browser, PHONE)
+    try:
+        context.add_init_script(f"sessionStorage.setItem('news-assistant:demo', {json.dumps(json.dumps(state))})")
+        page.goto(demo.url + "/widget/demo")
+        related = page.locator(".msg.bot .related")
+        related.wait_for()
+        settled(page)
+        assert related.locator("h3").inner_text().lower() == "closest coverage (not an answer)"
+        assert related.locator("li").count() == 2 and related.locator(".cite, .src").count() == 0
+        assert "[1]" not in related.inner_text() and "Regatta <b>season</b> opens" in related.inner_text()
+        assert related.locator("a").get_attribute("href") == ARTICLE["url"]
+        assert page.locator(".msg.bot .srcs").count() == 0  # not sources
+        assert blocking(axe_violations(page, "widget refusal with closest coverage 375x667")) == []
+    finally:
+        context.close()
