@@ -80,9 +80,13 @@ def history_of(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def corpus_documents(assistant: Assistant, limit: int = 2000) -> list[dict[str, str]]:
-    """(doc_id, title, lang, date, opening) of up to ``limit`` indexed documents, from their first chunks."""
+    """(doc_id, title, lang, date, opening) of up to ``limit`` indexed documents, from their first chunks;
+    none of EXCLUDE_SECTIONS (an example question about one would only be refused)."""
+    where: dict[str, Any] = {"chunk_index": 0}
+    if assistant.settings.excluded_sections:
+        where = {"$and": [where, {"section": {"$nin": list(assistant.settings.excluded_sections)}}]}
     try:
-        rows = assistant.index.get(where={"chunk_index": 0}, include=["metadatas", "documents"], limit=limit)
+        rows = assistant.index.get(where=where, include=["metadatas", "documents"], limit=limit)
     except Exception as exc:  # Chroma raises its own types; the examples are not worth a failure
         raise IndexNotReady(f"Cannot list the indexed documents: {exc}") from exc
     documents = []

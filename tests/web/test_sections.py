@@ -60,7 +60,7 @@ def test_a_publishers_section_is_stored_and_every_section_is_searched_by_default
 
 def test_exclude_sections_keeps_those_articles_out_of_retrieval_and_requests_leave_out_more(
         serve: Callable[..., Any]) -> None:
-    with serve(exclude_sections="opinion, SPONSORED") as (url, _):
+    with serve(exclude_sections="opinion, SPONSORED") as (url, settings):
         put_all(url)
         found = retrieved(url)
         assert "news-1" in found and "cited:news-1" in found
@@ -71,4 +71,9 @@ def test_exclude_sections_keeps_those_articles_out_of_retrieval_and_requests_lea
         widened = retrieved(url, {"exclude_sections": []})
         assert "opinion-1" not in widened and "sponsored-1" not in widened
         refused = chat(url, {"question": QUESTION, "filters": {"exclude_sections": "opinion"}})
+        from assistant.service import Assistant
+        from assistant.web.ui import corpus_documents
+
+        examples_from = {doc["doc_id"] for doc in corpus_documents(Assistant.open(settings))}
     assert refused.status_code == 422  # a list is expected: a lone string is not split into letters
+    assert "news-1" in examples_from and not {"opinion-1", "sponsored-1"} & examples_from  # no example either
