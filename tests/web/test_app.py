@@ -715,5 +715,5 @@ def test_openapi_docs_list_the_endpoints(base: str) -> None:
     assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
     paths = httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
     for path in ("/api/chat", "/api/health", "/api/stats", "/api/feedback", "/api/widget/session",
-                 "/api/admin/ingest", "/v1/chat/completions"):
+                 "/api/admin/ingest", "/api/admin/questions", "/v1/chat/completions"):
         assert path in paths
