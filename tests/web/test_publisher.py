@@ -32,7 +32,7 @@ def test_put_is_idempotent_and_an_update_replaces_the_old_version(serve: Callabl
         assert first.status_code == 200, first.text
         assert first.json()["status"] == "added" and first.json()["chunks"] >= 1
         again = put(url, "cms-4711", STORY)
-        assert again.json() == {"id": "cms-4711", "status": "unchanged", "chunks": 0}
+        assert again.json() == {"id": "cms-4711", "status": "unchanged", "chunks": 0, "answers": []}
         answer = chat(url, {"question": "How many books does the floating library in Oosthaven hold?"}).json()
         assert answer["sources"][0]["doc_id"] == "cms-4711"
         assert answer["sources"][0]["date"] == "2026-11-28"
