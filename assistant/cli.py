@@ -435,11 +435,17 @@ def evaluate(
     details: Annotated[Path | None, typer.Option(help="Write per-question details here (JSONL).")] = None,
     summary_json: Annotated[Path | None, typer.Option("--json", help="Write the summary here.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    leave_gold_out: Annotated[bool, typer.Option(
+        "--leave-gold-out", help="Answer each answerable question without its gold documents: a near "
+        "miss on its own topic, in its own language (the share abstained is the figure).")] = False,
 ) -> None:
     """Measure retrieval, answers, citations and abstention on a question set.
 
     Example: assistant eval --corpus ../shared/eval/corpora/news.jsonl
     --questions ../shared/eval/dev/nyt.jsonl --details nyt.jsonl --json nyt-summary.json
+
+    With --leave-gold-out each answerable question is answered with its gold documents excluded
+    from retrieval; the details list excluded_doc_ids beside retrieved_doc_ids.
     """
     from assistant.evaluation import evaluate as run_evaluation
 
@@ -448,7 +454,7 @@ def evaluate(
     with rendered_errors(settings), Progress(console=err, transient=True) as bar:
         task = bar.add_task("questions", total=None)
         summary = run_evaluation(
-            assistant, corpus, questions, details, limit=limit,
+            assistant, corpus, questions, details, limit=limit, leave_gold_out=leave_gold_out,
             on_ingest=lambda report: err.print(f"ingest: {report.summary()}", highlight=False),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )

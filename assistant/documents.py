@@ -187,8 +187,16 @@ class Filters:
     date_to: str | None = None
     # sections whose articles are never retrieved (EXCLUDE_SECTIONS, or a request's exclude_sections)
     exclude_sections: tuple[str, ...] = ()
+    # articles never retrieved: a publisher's withdrawn pieces, or an evaluation's gold documents
+    # (leave-gold-out: every answerable question becomes a near miss on its own topic)
+    exclude_doc_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.exclude_doc_ids, str) or not all(
+                isinstance(doc_id, str) for doc_id in self.exclude_doc_ids):
+            raise QuestionError("exclude_doc_ids must be a list of article ids (strings).")
+        object.__setattr__(self, "exclude_doc_ids", tuple(dict.fromkeys(
+            doc_id.strip() for doc_id in self.exclude_doc_ids if doc_id.strip())))
         if isinstance(self.exclude_sections, str) or not all(
                 isinstance(section, str) for section in self.exclude_sections):
             raise QuestionError("exclude_sections must be a list of section names (strings).")
@@ -204,20 +212,24 @@ class Filters:
 
     @classmethod
     def of(cls, lang: str | None = None, outlet: str | None = None, date_from: str | None = None,
-           date_to: str | None = None, exclude_sections: Sequence[str] = ()) -> Filters:
+           date_to: str | None = None, exclude_sections: Sequence[str] = (),
+           exclude_doc_ids: Sequence[str] = ()) -> Filters:
         """Filters from form fields or flags: blanks around values are dropped; empty means no filter."""
         def field_value(value: str | None) -> str | None:
             return (value or "").strip() or None
 
         return cls(lang=field_value(lang), outlet=field_value(outlet), date_from=field_value(date_from),
-                   date_to=field_value(date_to), exclude_sections=tuple(exclude_sections))
+                   date_to=field_value(date_to), exclude_sections=tuple(exclude_sections),
+                   exclude_doc_ids=tuple(exclude_doc_ids))
 
     def is_empty(self) -> bool:
-        return not (self.lang or self.outlet or self.date_from or self.date_to or self.exclude_sections)
+        return not (self.lang or self.outlet or self.date_from or self.date_to or self.exclude_sections
+                    or self.exclude_doc_ids)
 
     def conditions(self) -> list[tuple[str, str, str | int | tuple[str, ...]]]:
         """(metadata field, operator, value) of each filter, for any store to translate:
-        ``[("lang", "=", "nl"), ("date_int", ">=", 20250301), ("section", "not in", ("opinion",))]``."""
+        ``[("lang", "=", "nl"), ("date_int", ">=", 20250301), ("section", "not in", ("opinion",))]``;
+        ``exclude_doc_ids`` is ``("doc_id", "not in", ids)``."""
         found: list[tuple[str, str, str | int | tuple[str, ...]]] = []
         if self.lang:
             found.append(("lang", "=", self.lang.lower()))
@@ -229,6 +241,8 @@ class Filters:
             found.append(("date_int", "<=", int(self.date_to.replace("-", ""))))
         if self.exclude_sections:
             found.append(("section", "not in", self.exclude_sections))
+        if self.exclude_doc_ids:
+            found.append(("doc_id", "not in", self.exclude_doc_ids))
         return found
 
 

@@ -2,10 +2,18 @@
 
     summary = evaluate(assistant, corpus=Path("news.jsonl"), questions=Path("dev/nyt.jsonl"),
                        details=Path("out.jsonl"))
+    summary = evaluate(..., leave_gold_out=True)   # every answerable question as a near miss
 
 Per question it records the retrieved documents, the answer, the cited documents, whether the
 assistant abstained and the latency; the summary holds recall@k, MRR@10, answer-contains, citation
 precision and coverage, abstention, latency p50/p95, overall and per question language.
+
+Leave-gold-out answers each answerable question with its gold documents excluded from retrieval
+(``Filters.exclude_doc_ids``: a query-time filter, no re-index). The question keeps its topic and
+its language, but the articles left no longer answer it: a realistic near miss, so the share
+abstained is the abstention figure. A question whose answer string also occurs in a retrieved
+document is marked ``answer_elsewhere`` and scored apart (``abstained_answer_elsewhere``): there the
+assistant may rightly answer.
 """
 
 from __future__ import annotations
@@ -19,12 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from assistant.documents import Filters
 from assistant.errors import AssistantError, SourceError
 from assistant.ingest.pipeline import IngestReport, ingest
 from assistant.service import Assistant
 from assistant.text import normalise
 
 RECALL_AT = (1, 5, 10)
+ELSEWHERE_TOP = 5  # leave-gold-out: the retrieved documents searched for the answer string
+
+
 def load_questions(path: Path) -> list[dict[str, Any]]:
     questions = []
     with path.open(encoding="utf-8") as handle:
@@ -37,11 +49,20 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
     return questions
 
 
+def as_near_misses(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The answerable questions as near misses: each keeps its gold documents in ``excluded``
+    (left out of retrieval) and counts as unanswerable."""
+    return [{**q, "excluded": list(q["gold_doc_ids"]), "gold_doc_ids": [], "answerable": False}
+            for q in questions if q.get("answerable", True) and q.get("gold_doc_ids")]
+
+
 def run_question(assistant: Assistant, question: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
+    excluded = question.get("excluded") or []
     try:
-        answer = assistant.ask(question["question"], question.get("history") or [])
-        record = {
+        answer = assistant.ask(question["question"], question.get("history") or [],
+                               Filters(exclude_doc_ids=tuple(excluded)) if excluded else None)
+        record: dict[str, Any] = {
             "retrieved_doc_ids": answer.retrieved_doc_ids,
             "answer": answer.text,
             "cited_doc_ids": answer.cited_doc_ids,
@@ -49,11 +70,25 @@ def run_question(assistant: Assistant, question: dict[str, Any]) -> dict[str, An
             "mode": answer.mode,
             "notice": answer.notice,
         }
+        if excluded:
+            record["excluded_doc_ids"] = excluded
+            record["answer_elsewhere"] = answer_elsewhere(assistant, answer.retrieved_doc_ids[:ELSEWHERE_TOP],
+                                                          question.get("answers") or [])
     except AssistantError as exc:  # one bad question must not end the run
         record = {"retrieved_doc_ids": [], "answer": "", "cited_doc_ids": [], "abstained": True,
                   "error": str(exc)}
     record["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return {"id": question["id"], "lang": question.get("lang", ""), **record}
+
+
+def answer_elsewhere(assistant: Assistant, doc_ids: list[str], answers: list[str]) -> bool:
+    """Does any of the answer strings occur (normalised) in these documents' text?"""
+    wanted = [normalise(a) for a in answers if normalise(a)]
+    if not wanted or not doc_ids:
+        return False
+    stored = assistant.index.get(where={"doc_id": {"$in": doc_ids}}, include=["documents"])
+    text = normalise(" ".join(t or "" for t in stored["documents"]))
+    return any(a in text for a in wanted)
 
 
 def score(questions: list[dict[str, Any]], details: list[dict[str, Any]]) -> dict[str, Any]:
@@ -98,6 +133,13 @@ def _figures(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, An
     figures["citation_coverage"] = pct(sum(bool(d["cited_doc_ids"]) for _, d in answered), len(answered))
     figures["abstained_unanswerable"] = pct(sum(d["abstained"] for _, d in unanswerable), len(unanswerable))
     figures["abstained_answerable"] = pct(sum(d["abstained"] for _, d in answerable), len(answerable))
+    elsewhere = [d for _, d in unanswerable if d.get("answer_elsewhere")]
+    if any("answer_elsewhere" in d for _, d in unanswerable):  # a leave-gold-out run
+        figures["abstained_unanswerable"] = pct(sum(d["abstained"] for _, d in unanswerable
+                                                    if not d.get("answer_elsewhere")),
+                                                len(unanswerable) - len(elsewhere))
+        figures["answer_elsewhere"] = len(elsewhere)
+        figures["abstained_answer_elsewhere"] = pct(sum(d["abstained"] for d in elsewhere), len(elsewhere))
     latencies = [d["latency_ms"] for _, d in pairs]
     figures["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1) if latencies else None
     figures["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1) if latencies else None
@@ -113,13 +155,19 @@ def evaluate(
     limit: int | None = None,
     on_ingest: Callable[[IngestReport], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    leave_gold_out: bool = False,
 ) -> dict[str, Any]:
-    """Ingest ``corpus`` (incrementally) if given, answer every question, write details, score."""
+    """Ingest ``corpus`` (incrementally) if given, answer every question, write details, score.
+
+    ``leave_gold_out``: answer the answerable questions only, each without its gold documents
+    (see the module's docstring)."""
     if corpus is not None:
         report = ingest([corpus], assistant.settings, assistant.index)
         if on_ingest:
             on_ingest(report)
     items = load_questions(questions)[:limit] if limit else load_questions(questions)
+    if leave_gold_out:
+        items = as_near_misses(items)
     results = []
     for number, question in enumerate(items, start=1):
         results.append(run_question(assistant, question))
@@ -128,7 +176,7 @@ def evaluate(
     if details is not None:
         write_jsonl(details, results)
     summary = score(items, results)
-    summary["set"] = questions.name
+    summary["set"] = questions.name + (" (leave-gold-out)" if leave_gold_out else "")
     summary["mode"] = "llm" if assistant.chat_model is not None else "extractive"
     return summary
 

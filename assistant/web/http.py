@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -62,11 +62,15 @@ class FiltersIn(BaseModel):
     exclude_sections: list[str] = Field(
         default_factory=list, max_length=50,
         description="Leave out articles of these sections (e.g. [\"opinion\"]), besides EXCLUDE_SECTIONS.")
+    exclude_doc_ids: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=200,
+        description="Leave out these articles (their ids, as sent with PUT /api/documents/{id}).")
 
     def to_filters(self) -> Filters:
         """The checked Filters; a bad date is a QuestionError (400), worded as everywhere else."""
         return Filters.of(self.lang, self.outlet, self.date_from, self.date_to,
-                          exclude_sections=[section[:200] for section in self.exclude_sections])
+                          exclude_sections=[section[:200] for section in self.exclude_sections],
+                          exclude_doc_ids=self.exclude_doc_ids)
 
 
 def to_filters(filters: FiltersIn | None) -> Filters | None:

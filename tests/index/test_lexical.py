@@ -184,6 +184,17 @@ def test_excluded_sections_are_left_out_and_chunks_without_one_stay(open_store: 
         {"ad#0", "plain#0"}
 
 
+def test_excluded_articles_are_left_out_of_the_word_search(tmp_path: Path) -> None:
+    store = LexicalStore.open(tmp_path / "words.sqlite3")
+    store.upsert([entry("gold#0", "Zephyrine storm damaged the piers"),
+                  entry("gold#1", "Zephyrine storm closed the port"),
+                  entry("other#0", "Zephyrine storm reports")])
+    kept = store.search("Zephyrine storm", 10, Filters(exclude_doc_ids=("gold",)))
+    assert [cid for cid, _ in kept] == ["other#0"]
+    assert lexical.filter_sql(Filters(exclude_doc_ids=("gold", "x"))) == (" AND c.doc_id NOT IN (?,?)",
+                                                                          ["gold", "x"])
+
+
 def test_a_word_file_from_before_sections_gets_the_column_and_keeps_its_chunks(tmp_path: Path) -> None:
     import sqlite3
 

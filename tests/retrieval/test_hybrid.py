@@ -61,6 +61,23 @@ def test_outlet_and_date_filters(sample_assistant: Assistant) -> None:
     assert {p.doc_id for p in february} == {"002_c0aacf7ec5a8a527.txt"}
 
 
+def test_excluded_articles_never_come_back_however_well_they_match(sample_assistant: Assistant) -> None:
+    question = "Who directs the Russian Center for Science and Culture in Vietnam?"
+    gold = "000_9816ccc5144c5afd.txt"
+    assert sample_assistant.retriever.search(question, k=3)[0].doc_id == gold
+    left = sample_assistant.retriever.search(question, Filters(exclude_doc_ids=(gold, DUTCH)), k=10)
+    assert left and {p.doc_id for p in left}.isdisjoint({gold, DUTCH})  # dense and word search alike
+    answer = sample_assistant.ask(question, filters=Filters(exclude_doc_ids=(gold,)))
+    assert gold not in answer.retrieved_doc_ids and gold not in answer.cited_doc_ids
+
+
+def test_exclude_doc_ids_is_a_list_of_ids() -> None:
+    assert Filters.of(exclude_doc_ids=[" a.txt ", "a.txt", "", "b"]).exclude_doc_ids == ("a.txt", "b")
+    assert chroma_where(Filters(exclude_doc_ids=("a.txt",))) == {"doc_id": {"$nin": ["a.txt"]}}
+    with pytest.raises(QuestionError, match="exclude_doc_ids must be a list"):
+        Filters(exclude_doc_ids="a.txt")  # type: ignore[arg-type]
+
+
 def test_exact_names_come_from_bm25(sample_assistant: Assistant) -> None:
     passages = sample_assistant.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=5)
     assert passages[0].doc_id == DUTCH

@@ -77,3 +77,13 @@ def test_exclude_sections_keeps_those_articles_out_of_retrieval_and_requests_lea
         examples_from = {doc["doc_id"] for doc in corpus_documents(Assistant.open(settings))}
     assert refused.status_code == 422  # a list is expected: a lone string is not split into letters
     assert "news-1" in examples_from and not {"opinion-1", "sponsored-1"} & examples_from  # no example either
+
+
+def test_a_request_can_leave_out_articles_by_id(serve: Callable[..., Any]) -> None:
+    with serve() as (url, _):
+        put_all(url)
+        found = retrieved(url, {"exclude_doc_ids": ["news-1", "opinion-1"]})
+        refused = chat(url, {"question": QUESTION, "filters": {"exclude_doc_ids": "news-1"}})
+    assert "sponsored-1" in found
+    assert not {"news-1", "opinion-1", "cited:news-1", "cited:opinion-1"} & set(found)
+    assert refused.status_code == 422  # a list of ids, not one string
