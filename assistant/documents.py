@@ -122,6 +122,8 @@ class Answer:
     retrieved_doc_ids: list[str] = field(default_factory=list)
     mode: Literal["extractive", "llm"] = "extractive"
     notice: str = ""
+    # a refusal's closest articles (on the topic, not answering): listed apart, never cited
+    related: list[Source] = field(default_factory=list)
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -138,6 +140,7 @@ class Answer:
             "cited_doc_ids": self.cited_doc_ids,
             "mode": self.mode,
             "notice": self.notice,
+            "related": [s.to_dict() for s in self.related],
         }
 
 

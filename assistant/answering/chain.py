@@ -26,7 +26,7 @@ from langchain_core.runnables import (
 )
 from langchain_core.runnables.utils import AddableDict
 
-from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.extractive import ExtractiveAnswerer, Reading
 from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
@@ -61,6 +61,7 @@ class Turnstate:
     frame: TimeFrame | None = None  # when the asked-about articles appeared ("yesterday", "latest")
     model_failure: ModelError | None = None  # the model failed earlier in this turn
     instructions: str = ""  # the reader's own instructions for the model (an OpenAI system message)
+    reading: Reading | None = None  # the evidence and the decision, once for both answer paths
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -130,13 +131,14 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
         RunnableLambda(steps.prepare).with_config(run_name="prepare")
         | RunnableLambda(steps.rewrite).with_config(run_name="condense_question")
         | RunnableLambda(steps.retrieve).with_config(run_name="retrieve")
+        | RunnableLambda(steps.read).with_config(run_name="read")
         | RunnableGenerator(steps.respond).with_config(run_name="answer")
     ).with_config(run_name="news_assistant")
 
 
 @dataclass
 class TurnSteps:
-    """The chain's steps, in order: prepare → rewrite (condense_question) → retrieve → respond."""
+    """The chain's steps, in order: prepare → rewrite (condense_question) → retrieve → read → respond."""
 
     settings: Settings
     retriever: HybridRetriever
@@ -204,16 +206,25 @@ class TurnSteps:
             return in_frame_first(found, state.frame)
         return found
 
+    def read(self, state: Turnstate) -> Turnstate:
+        """The evidence, the decision and the quote: once per turn, for whichever path answers."""
+        vocabulary = self.retriever.vocabulary()
+        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
+        state.reading = answerer.read(state.question, state.passages, state.lang,
+                                      context=history_context(state.topic, self.settings.max_history_turns))
+        return state
+
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         """The answer's events: the model's verified stream, or the extractive answer at once."""
         for state in states:
+            assert state.reading is not None  # the read step ran
             if self.model_answerer is None:
-                answer = self.extractive(state)
+                answer = replace(state.reading.answer)
                 # word by word, as a model's answer streams: readers and clients see one behaviour
                 words = [AddableDict(token=word) for word in WORDS.findall(answer.text)]
                 events: Iterator[AddableDict] = iter([*words, AddableDict(answer=answer)])
             else:
-                events = self.model_answerer.stream(state.question, state.passages, state.lang,
+                events = self.model_answerer.stream(state.question, state.passages, state.lang, state.reading,
                                                     state.history, state.standalone, state.model_failure,
                                                     instructions=state.instructions)
             for event in events:
@@ -221,12 +232,6 @@ class TurnSteps:
                     event["answer"].search_query = state.search_query
                     event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
                 yield event
-
-    def extractive(self, state: Turnstate) -> Answer:
-        vocabulary = self.retriever.vocabulary()
-        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
-        return answerer.answer(state.question, state.passages, state.lang,
-                               context=history_context(state.topic, self.settings.max_history_turns))
 
 
 # Cosine similarities (e5). A question switches topic only when it matches a passage well on its

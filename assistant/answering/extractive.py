@@ -1,11 +1,13 @@
 """Answers without a language model: the retrieved sentences that best answer the question, cited.
 
-    answer = ExtractiveAnswerer(settings, vocabulary).answer(question, passages)
+    reading = ExtractiveAnswerer(settings, vocabulary, chunks).read(question, passages, lang)
+    reading.abstain, reading.answer      # the decision (for a model too), the quote or the refusal
 
 Each chosen sentence is quoted as it stands in its article and followed by [n]; source n is the
 retrieved passage the sentence comes from, so a citation can only point at something retrieved for
 this question. When the evidence is too weak (see ``Evidence``) the answer says so and cites
-nothing.
+nothing; when the passages are on the question's topic all the same, the refusal lists the closest
+articles apart (``Answer.related``): coverage to read, clearly not an answer.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ KIND_BONUS = 0.1
 # best sentence's passage holds no answer of the kind asked for, the answer may quote the other
 # (tuned on dev: 0.005–0.01 answer no near miss; 0.02 answered two).
 NEAR_TIE = 0.01
+RELATED = 3  # a refusal's closest articles, at most
 # Text that is not a question about the news: instructions to the assistant, SQL, markup. It gets
 # the abstention, never a quote that shares a word with it.
 NOT_A_QUESTION = re.compile(
@@ -135,6 +138,17 @@ class Evidence:
         return self.similarity < floor or (self.sparse is not None and self.sparse < SPARSE_FLOOR)
 
 
+@dataclass
+class Reading:
+    """One turn's evidence and decision, computed once (``ExtractiveAnswerer.read``)."""
+
+    evidence: Evidence | None  # None: nothing was retrieved
+    abstain: bool  # the evidence is too weak for any answer: the extractive one or a model's
+    # the quote, or the refusal (also when no passage holds the kind of answer asked for, which a
+    # model may still find); the refusal lists the closest articles when they are on the topic
+    answer: Answer
+
+
 class ExtractiveAnswerer:
     """Pick, quote and cite the best sentences of the retrieved passages."""
 
@@ -150,14 +164,21 @@ class ExtractiveAnswerer:
         return NOT_A_QUESTION.search(question) is not None or evidence.off_topic() \
             or evidence.unanswerable_probability() > self.settings.abstain_threshold
 
-    def abstains(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> bool:
-        """Is the evidence too weak for any answer? The one test, with or without a model.
+    def read(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Reading:
+        """The turn's one reading: the evidence, whether it abstains, and the quote (or the refusal),
+        for the extractive answer and the model path alike.
 
         A follow-up has few words of its own ("and when was it signed?"): like the search, the test
         reads it with the earlier questions (``context``). On coqa dev this cut wrong abstentions
         from 17.4% to 11.4%.
         """
-        return not passages or self.should_abstain(self.evidence(question, passages, lang, context), question)
+        if not passages:
+            return Reading(None, True, refusal(question, passages, lang, related=False))
+        evidence = self.evidence(question, passages, lang, context)
+        abstain = self.should_abstain(evidence, question)
+        on_topic = NOT_A_QUESTION.search(question) is None and not evidence.off_topic()
+        quote = None if abstain else self.quote(question, passages, lang, context)
+        return Reading(evidence, abstain, quote or refusal(question, passages, lang, related=on_topic))
 
     def evidence(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Evidence:
         """The Evidence of the passages for the question (read with ``context``, as above)."""
@@ -167,18 +188,22 @@ class ExtractiveAnswerer:
     def answer(
         self, question: str, passages: Sequence[Passage], lang: str, context: str = ""
     ) -> Answer:
-        """An Answer quoting up to ``answer_sentences`` sentences of one passage, or an abstention.
+        """The reading's answer: a quote, or an abstention (``read``)."""
+        return self.read(question, passages, lang, context).answer
+
+    def quote(self, question: str, passages: Sequence[Passage], lang: str,
+              context: str = "") -> Answer | None:
+        """An Answer quoting up to ``answer_sentences`` sentences of one passage (None: no passage
+        holds the kind of answer asked for).
 
         One passage, not a mix: quoting several articles in one breath made a wrong source look as
         good as the right one (measured on nyt dev: citation precision 65% → 86%). The passage of the
         best sentence, unless its quote does not hold the kind of answer asked for and another
         passage retrieved as well (within NEAR_TIE) has one that does.
         """
-        ranked = [] if self.abstains(question, passages, lang, context) else \
-            self.rank_sentences(question, passages, context, lang)
-        abstention = Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True)
+        ranked = self.rank_sentences(question, passages, context, lang)
         if not ranked:
-            return abstention
+            return None
         first = passages[ranked[0][1]].score
         candidates = [index for index in dict.fromkeys(r[1] for r in ranked)
                       if abs(passages[index].score - first) <= NEAR_TIE]
@@ -189,7 +214,7 @@ class ExtractiveAnswerer:
             if answers_kind(question, passage, [sentence for *_, sentence in chosen], lang):
                 break
         else:
-            return abstention
+            return None
         source = make_source(1, passage)  # best sentence first
         source.supporting = [sentence for *_, sentence in chosen]
         count = sum(1 for r in ranked if r[1] == best_passage)  # ranked holds every sentence of it
@@ -248,6 +273,14 @@ class ExtractiveAnswerer:
                 ranked.append((score, p_index, s_index, sentence))
         ranked.sort(key=lambda r: -r[0])
         return ranked
+
+
+def refusal(question: str, passages: Sequence[Passage], lang: str, related: bool) -> Answer:
+    """The abstention; when the passages are on the question's topic (only not answering it), the
+    closest articles go with it, listed apart as ``related``: never cited, never an answer."""
+    closest = list({p.doc_id: p for p in passages[:RELATED]}.values()) if related else []  # one per article
+    return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
+                  related=[make_source(number, passage) for number, passage in enumerate(closest, 1)])
 
 
 def clip(standardised: float) -> float:

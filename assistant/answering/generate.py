@@ -4,7 +4,7 @@
     rewriter = QuestionRewriter(settings, chat_model, guard)
     query = rewriter.rewrite("and when?", history)           # raises ModelError when the model failed
     answerer = ModelAnswerer(settings, chat_model, retriever, guard)
-    for event in answerer.stream(question, passages, lang, history):  # {"evidence"}, {"token"}.., {"answer"}
+    for event in answerer.stream(question, passages, lang, reading, history):  # {"evidence"}, {"token"}..
         ...
 
 Before any model call the reader gets the turn's sources and the articles quoted (``QuotedEvidence``):
@@ -34,7 +34,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.citations import MARKER, MARKER_WITH_SPACE, CitationStream, CitationVerifier
-from assistant.answering.extractive import Evidence, ExtractiveAnswerer
+from assistant.answering.extractive import Evidence, Reading, refusal
 from assistant.answering.judge import AnswerabilityJudge
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
@@ -42,7 +42,6 @@ from assistant.config import Settings
 from assistant.documents import Answer, Passage, QuotedEvidence, Turn, make_source
 from assistant.errors import ConfigError, ModelError
 from assistant.retrieval.hybrid import HybridRetriever
-from assistant.retrieval.rewrite import history_context
 from assistant.text import NO_ANSWER, language_name, no_answer_text, normalise, split_sentences
 from assistant.tokens import encoding_for_model
 
@@ -196,7 +195,7 @@ class ModelAnswerer:
             budget -= size
         return "\n".join(blocks), used
 
-    def stream(self, question: str, passages: Sequence[Passage], lang: str,
+    def stream(self, question: str, passages: Sequence[Passage], lang: str, reading: Reading,
                history: Sequence[Turn] = (), standalone: str = "",
                failure: ModelError | None = None, instructions: str = "") -> Iterator[AddableDict]:
         """{"evidence": QuotedEvidence} at once, {"token": text} events as the verified answer grows,
@@ -208,22 +207,17 @@ class ModelAnswerer:
         through the citation check, then settle what the reader gets (``settle``).
         ``instructions``: the reader's own (e.g. an OpenAI system message), added to the system prompt.
         """
-        vocabulary = self.retriever.vocabulary()
-        extractive = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
-        context = history_context(history, self.settings.max_history_turns)
-
-        quote = extractive.answer(question, passages, lang, context=context)
+        quote = replace(reading.answer)
         quote.text = without_foreign_markers(quote.text, {s.number for s in quote.sources})
 
         def quoted(notice: str = "") -> Answer:
             return replace(quote, sources=list(quote.sources), notice=notice)
 
         yield AddableDict(evidence=quoted_evidence(quote, passages))  # before any model call
-        evidence = extractive.evidence(question, passages, lang, context)
-        if not passages or extractive.should_abstain(evidence, question):
-            yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
-                                        abstained=True))
+        if reading.abstain or reading.evidence is None:  # the extractive path's decision, the same
+            yield from events_of(replace(reading.answer, abstained=True))
             return
+        evidence = reading.evidence
         if failure is not None:  # the model already failed this turn (while rewriting)
             yield from events_of(quoted(UNAVAILABLE.format(reason=failure.reader)))
             return
@@ -239,15 +233,16 @@ class ModelAnswerer:
             except ModelError as exc:  # logged by the guard: a model fault, as if the answer call failed
                 yield from events_of(quoted(UNAVAILABLE.format(reason=exc.reader)))
                 return
-            if answerable is False:
-                yield from events_of(Answer(question=question, text=no_answer_text(lang), sources=[],
-                                            abstained=True, mode="llm"))
+            if answerable is False:  # on the topic (the evidence held), not stated: the closest articles
+                yield from events_of(replace(refusal(question, passages, lang, related=True), mode="llm"))
                 return
-        verifier = CitationVerifier(used, self.retriever.index.embedder, vocabulary,
+        verifier = CitationVerifier(used, self.retriever.index.embedder, self.retriever.vocabulary(),
                                     split_sentences, lang=lang)
         checker = CitationStream(verifier, lang=lang)
         error = yield from self.verified_tokens(messages, checker)
         answer, replaced = self.settle(question, lang, checker, error, evidence, quoted)
+        if answer.abstained:
+            answer.related = refusal(question, passages, lang, related=True).related
         if replaced:  # the reader sees the replacement after what was shown
             yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
         yield AddableDict(answer=answer)

@@ -118,7 +118,7 @@ def extras(answer: Answer, turn_id: str | None, conversation_id: str) -> dict[st
     """What travels with an OpenAI response besides the text: the sources and the turn's facts."""
     result = result_of(answer, turn_id, conversation_id)
     return {key: result[key] for key in
-            ("sources", "citations", "abstained", "turn_id", "conversation_id", "mode", "notice")}
+            ("sources", "citations", "abstained", "related", "turn_id", "conversation_id", "mode", "notice")}
 
 
 def usage(messages: list[Message], answer: str, cache_dir: Any = None) -> dict[str, int]:

@@ -191,6 +191,25 @@ def test_the_model_is_not_asked_what_the_extractive_default_would_abstain_on(
     assert stub.requests == []
 
 
+def test_both_paths_take_one_decision_and_refuse_with_the_same_closest_articles(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    # ABSTAIN_THRESHOLD=0: any doubt about the evidence abstains; the passages are on the topic
+    question = "What did the Russian ambassador say about tourism numbers in 2030?"
+    doubtful = sample_settings.model_copy(update={"abstain_threshold": 0.0})
+    extractive = Assistant.open(doubtful).ask(question)
+    stub.script(Reply(text="Thirty million [1]."))
+    _, answer = run(Assistant.open(with_model(doubtful, stub.url)), question)
+    assert extractive.abstained and answer.abstained and stub.requests == []  # the model is never asked
+    assert [s.doc_id for s in answer.related] == [s.doc_id for s in extractive.related] != []
+    # and when the model's judge says the sources do not state it, the refusal offers them too
+    judged = with_model(sample_settings, stub.url, llm_judge=True)
+    stub.judge = "NONE"
+    _, refused = run(Assistant.open(judged))
+    assert refused.abstained and refused.mode == "llm" and refused.sources == []
+    assert "000_9816ccc5144c5afd.txt" in [s.doc_id for s in refused.related]
+
+
 def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_settings: Settings) -> None:
     settings = with_model(sample_settings, f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=1)
     tokens, answer = run(Assistant.open(settings))

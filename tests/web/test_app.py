@@ -185,6 +185,14 @@ def test_follow_up_continues_the_conversation(base: str, store: Store) -> None:
     assert [t["turn_id"] for t in turns] == [first["turn_id"], second["turn_id"]]
 
 
+def test_a_refusal_on_the_topic_offers_the_closest_articles_apart_from_citations(base: str) -> None:
+    result = chat(base, {"question": "What did the Russian ambassador say about tourism numbers in 2030?"}).json()
+    assert result["abstained"] and result["sources"] == [] and result["citations"] == []
+    assert result["related"] and result["related"][0]["doc_id"] == "000_9816ccc5144c5afd.txt"
+    assert {r["doc_id"] for r in result["related"]} <= set(result["retrieved_doc_ids"])
+    assert chat(base, {"question": "What is the recipe for lasagne?"}).json()["related"] == []
+
+
 def test_unanswerable_question_abstains_without_sources(base: str) -> None:
     result = chat(base, {"question": "Wie won de Tour de France in 1998 en met welke fiets?"}).json()
     assert result["abstained"] and result["sources"] == [] and result["citations"] == []
