@@ -512,9 +512,15 @@
     showFrom(asked);
     sendBtn.disabled = true;
     var streamed = "", done = null, failed = null;
-    var payload = { question: question, history: history };
-    if (state.conversation) payload.conversation_id = state.conversation;
+    // The server keeps the conversation: a follow-up sends its id only. When the server no longer has
+    // it (expired: 404), the turns on this page go as history and a new conversation starts.
+    var fresh = { question: question, history: history };
+    var payload = state.conversation ? { question: question, conversation_id: state.conversation } : fresh;
     send("/api/chat", payload, "text/event-stream").then(function (r) {
+      if (r.status !== 404 || payload === fresh) return r;
+      state.conversation = null;
+      return send("/api/chat", fresh, "text/event-stream");
+    }).then(function (r) {
       if (!r.ok) return failure(r);
       return readEvents(r, function (name, data) {
         var value = JSON.parse(data);
