@@ -124,10 +124,16 @@ class Answer:
     notice: str = ""
     # a refusal's closest articles (on the topic, not answering): listed apart, never cited
     related: list[Source] = field(default_factory=list)
+    lang: str = ""  # the question's language: the reader's, for the labels and "as of"
 
     @property
     def cited_doc_ids(self) -> list[str]:
         return [s.doc_id for s in self.sources]
+
+    @property
+    def as_of(self) -> str | None:
+        """The publication date of the newest article the answer cites (None when none is dated)."""
+        return max((s.date for s in self.sources if is_iso_date(s.date)), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +147,16 @@ class Answer:
             "mode": self.mode,
             "notice": self.notice,
             "related": [s.to_dict() for s in self.related],
+            "as_of": self.as_of,
+            "as_of_label": as_of_label(self.as_of, self.lang),
         }
+
+
+def as_of_label(iso_date: str | None, lang: str) -> str:
+    """"As of 2 April 2025" in the reader's language ("" without a date)."""
+    from assistant.wording import as_of
+
+    return as_of(iso_date, lang or "en")
 
 
 @dataclass

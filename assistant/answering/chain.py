@@ -231,6 +231,7 @@ class TurnSteps:
                 if "answer" in event:
                     event["answer"].search_query = state.search_query
                     event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
+                    event["answer"].lang = state.lang
                 yield event
 
 

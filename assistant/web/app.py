@@ -194,7 +194,9 @@ def add_chat_routes(app: FastAPI) -> None:
         turn's sources and the articles quoted, citing them: `{"answer", "abstained", "sources",
         "citations"}`; to read while the model writes, never the answer), then `token` events
         (`{"text"}`), a `sources` event, then `done` with the final result; otherwise the final result
-        as JSON: answer, sources, citations, abstained, turn_id, conversation_id."""
+        as JSON: answer, sources, citations, abstained, turn_id, conversation_id, lang (the question's),
+        as_of (the publication date, YYYY-MM-DD, of the newest article cited; null when none is dated)
+        and as_of_label (the same in the question's language: "As of 2 April 2025"; "" without a date)."""
         caller: Caller = authorize(request)
         conversation_id, history = await conversation_turn(
             request, caller, body.conversation_id, [turn.model_dump() for turn in body.history])

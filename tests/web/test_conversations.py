@@ -118,3 +118,22 @@ def test_the_openai_api_continues_a_stored_conversation(server: tuple[str, Store
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="news-assistant", messages=[{"role": "user", "content": FOLLOW_UP}],
                                        extra_body={"conversation_id": "made-up-id"})
+
+
+@pytest.mark.parametrize(("question", "as_of", "label"), [
+    ("Who is Gennady Bezdetko?", "2025-04-02", "As of 2 April 2025"),
+    ("Ai đã tiếp Thứ trưởng Ngoại giao Nga Rudenko?", "2025-02-22", "Tính đến 22 tháng 2, 2025"),
+    ("Who directs the Russian Center for Science and Culture in Vietnam?", None, ""),  # an undated article
+])
+def test_every_answer_says_how_current_it_is(server: tuple[str, Store], question: str, as_of: str | None,
+                                             label: str) -> None:
+    base, _ = server
+    result = chat(base, {"question": question}).json()
+    assert not result["abstained"]
+    assert result["as_of"] == as_of and result["as_of_label"] == label
+    assert result["as_of"] == max((s["date"] for s in result["sources"] if s["date"]), default=None)
+
+
+def test_a_refusal_is_as_of_nothing(server: tuple[str, Store]) -> None:
+    result = chat(server[0], {"question": "What is the recipe for lasagne?"}).json()
+    assert result["abstained"] and result["as_of"] is None and result["as_of_label"] == ""

@@ -87,6 +87,7 @@
     ".user{align-self:flex-end;background:var(--user);color:var(--on-user)}",
     ".bot{align-self:flex-start;background:var(--bot);border:1px solid var(--line)}",
     ".note{align-self:center;color:var(--muted);font-size:13px;text-align:center}",
+    ".as-of{color:var(--muted);font-size:13px;margin-top:4px}",
     ".error{align-self:stretch;background:var(--err-bg);border:1px solid var(--err-line);color:var(--err-fg)}",
     ".elabel{font-size:12px;font-style:italic;color:var(--muted)}",
     ".equote{color:var(--muted);font-size:14px;border-left:3px solid var(--line);padding:2px 8px;margin:2px 0 8px}",
@@ -375,6 +376,7 @@
     msg.appendChild(body);
     var numbers = (turn.sources || []).map(function (s) { return s.number; });
     answerText(body, turn.text, numbers);
+    if (turn.as_of_label) msg.appendChild(el("div", { "class": "as-of" }, turn.as_of_label));
     if (turn.sources && turn.sources.length) msg.appendChild(sourcesList(turn.sources));
     if (turn.related && turn.related.length) msg.appendChild(relatedList(turn.related));
     if (turn.turn_id) msg.appendChild(feedbackRow(turn));
@@ -540,7 +542,8 @@
       if (!done) throw new Error(T.failed);
       state.conversation = done.conversation_id;
       var turn = { role: "assistant", text: done.answer, sources: done.sources, related: done.related || [],
-                   turn_id: done.turn_id, abstained: done.abstained };
+                   turn_id: done.turn_id, abstained: done.abstained,
+                   as_of_label: done.as_of_label || "" };
       state.turns.push(turn);
       log.replaceChild(botMessage(turn), msg);
       var count = (done.sources || []).length;
