@@ -147,6 +147,7 @@ class Answer:
             "mode": self.mode,
             "notice": self.notice,
             "related": [s.to_dict() for s in self.related],
+            "lang": self.lang,
             "as_of": self.as_of,
             "as_of_label": as_of_label(self.as_of, self.lang),
         }

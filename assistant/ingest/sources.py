@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.documents import RawDocument
+from assistant.documents import RawDocument, is_iso_date
 from assistant.errors import SourceError
 
 if TYPE_CHECKING:
@@ -77,7 +77,49 @@ def read_text(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sour
         yield SourceError(doc_id, "is empty")
         return
     fmt = "md" if path.suffix.lower() in {".md", ".markdown"} else "txt"
-    yield RawDocument(doc_id=doc_id, text=text, content_hash=content_hash(data, salt), fmt=fmt)
+    try:
+        fields, text = front_matter(text, doc_id)
+    except SourceError as err:
+        yield err
+        return
+    yield RawDocument(doc_id=doc_id, text=text, content_hash=content_hash(data, salt), fmt=fmt, **fields)
+
+
+FRONT_MATTER_FIELDS = ("title", "date", "outlet", "lang", "url", "section")
+
+
+def front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
+    """(metadata, body) of a text file that opens with a front matter block, else ({}, text):
+
+        ---
+        title: Tô Lâm receives the Russian ambassador
+        date: 2025-04-02
+        outlet: Việt Nam News
+        lang: en
+        ---
+
+    Only FRONT_MATTER_FIELDS; lines starting with # are comments. A field it does not know, a line
+    that is not ``field: value`` or a date that is not YYYY-MM-DD is a SourceError naming the line."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    end = next((number for number, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+    if end is None:
+        raise SourceError(name, "opens a front matter block with --- but never closes it; end it with ---")
+    fields: dict[str, str] = {}
+    for number, line in enumerate(lines[1:end], 2):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, colon, value = line.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if not colon or key not in FRONT_MATTER_FIELDS:
+            raise SourceError(name, f"line {number} of its front matter is not one of "
+                              f"{', '.join(f'{field}: …' for field in FRONT_MATTER_FIELDS)}")
+        if key == "date" and not is_iso_date(value):
+            raise SourceError(name, f"its front matter date {value!r} is not a date; write it as YYYY-MM-DD")
+        if value:
+            fields[key] = value
+    return fields, "\n".join(lines[end + 1:])
 
 
 @reader(".html", ".htm")

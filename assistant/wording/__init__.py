@@ -19,12 +19,10 @@ from pathlib import Path
 
 from babel.dates import format_date
 
-from assistant.text import message_language
-
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "phrases", "say", "wording_language"]
+__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "wording_language"]
 
 
 @functools.cache
@@ -34,10 +32,23 @@ def languages() -> frozenset[str]:
 
 
 @functools.cache
+def _file(lang: str) -> dict[str, object]:
+    with (FOLDER / f"{lang}.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
 def phrases(lang: str) -> dict[str, str]:
     """The phrases of language ``lang`` (one with a file; see ``wording_language``)."""
-    with (FOLDER / f"{lang}.toml").open("rb") as file:
-        return {key: str(value) for key, value in tomllib.load(file).items()}
+    return {key: str(value) for key, value in _file(lang).items() if isinstance(value, str)}
+
+
+def question_words(lang: str) -> frozenset[str]:
+    """The words that ask in language ``lang`` ("wie", "wat"; its file's ``question_words``), lower
+    case; none for a language without a file. Language detection weighs short questions by them."""
+    if lang not in languages():
+        return frozenset()
+    words = _file(lang).get("question_words", [])
+    return frozenset(str(word).lower() for word in words) if isinstance(words, list) else frozenset()
 
 
 def wording_language(lang: str) -> str:
@@ -45,6 +56,8 @@ def wording_language(lang: str) -> str:
     code = (lang or FALLBACK).lower().replace("_", "-").split("-")[0]
     if code in languages():
         return code
+    from assistant.text import message_language  # text reads this package's question words
+
     regional = message_language(code)
     return regional if regional in languages() else FALLBACK
 
