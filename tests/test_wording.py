@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from assistant.documents import Source, revision_label
 from assistant.wording import as_of, languages, long_date, phrases, say, wording_language
 
 
@@ -27,3 +30,10 @@ def test_a_language_without_a_file_reads_its_regions_or_english() -> None:
     assert wording_language("nl-BE") == "nl"
     assert as_of(None, "en") == "" and long_date("2025-02-22", "en") == "22 February 2025"
     assert say("corrected", "de", date="3. April 2025") == "Korrigiert am 3. April 2025"
+
+
+def test_a_correction_or_update_is_labelled_in_the_readers_language() -> None:
+    corrected = Source(1, "b", "b#1", "T", "", "2026-11-29", "", "en", "x", supersedes="a", revision="correction")
+    assert revision_label([corrected], "nl") == "Gecorrigeerd op 29 november 2026"
+    assert revision_label([replace(corrected, revision="update", date="")], "de") == "Aktualisiert"
+    assert revision_label([replace(corrected, revision="", supersedes="")], "en") == ""

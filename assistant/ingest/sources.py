@@ -302,7 +302,7 @@ def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") 
     return RawDocument(doc_id=doc_id, text=str(fields.get("text") or ""), content_hash=hashed,
                        title=fields.get("title"), url=fields.get("url"), lang=fields.get("lang"),
                        outlet=fields.get("outlet"), date=fields.get("date"), section=fields.get("section"),
-                       fmt="jsonl")
+                       supersedes=fields.get("supersedes"), revision=fields.get("revision"), fmt="jsonl")
 
 
 def _str_or_none(value: object) -> str | None:

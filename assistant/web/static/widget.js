@@ -376,6 +376,7 @@
     msg.appendChild(body);
     var numbers = (turn.sources || []).map(function (s) { return s.number; });
     answerText(body, turn.text, numbers);
+    if (turn.revision_label) msg.appendChild(el("div", { "class": "as-of revision" }, turn.revision_label));
     if (turn.as_of_label) msg.appendChild(el("div", { "class": "as-of" }, turn.as_of_label));
     if (turn.sources && turn.sources.length) msg.appendChild(sourcesList(turn.sources));
     if (turn.related && turn.related.length) msg.appendChild(relatedList(turn.related));
@@ -543,7 +544,7 @@
       state.conversation = done.conversation_id;
       var turn = { role: "assistant", text: done.answer, sources: done.sources, related: done.related || [],
                    turn_id: done.turn_id, abstained: done.abstained,
-                   as_of_label: done.as_of_label || "" };
+                   as_of_label: done.as_of_label || "", revision_label: done.revision_label || "" };
       state.turns.push(turn);
       log.replaceChild(botMessage(turn), msg);
       var count = (done.sources || []).length;
