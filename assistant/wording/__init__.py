@@ -22,7 +22,8 @@ from babel.dates import format_date
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "wording_language"]
+__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "word_list",
+           "wording_language"]
 
 
 @functools.cache
@@ -42,13 +43,19 @@ def phrases(lang: str) -> dict[str, str]:
     return {key: str(value) for key, value in _file(lang).items() if isinstance(value, str)}
 
 
+def word_list(lang: str, key: str) -> list[str]:
+    """A list of words or phrases of language ``lang``'s file (``question_words``, ``news_phrases``),
+    lower case; none for a language without a file or without that list."""
+    if lang not in languages():
+        return []
+    words = _file(lang).get(key, [])
+    return [str(word).lower() for word in words] if isinstance(words, list) else []
+
+
 def question_words(lang: str) -> frozenset[str]:
     """The words that ask in language ``lang`` ("wie", "wat"; its file's ``question_words``), lower
     case; none for a language without a file. Language detection weighs short questions by them."""
-    if lang not in languages():
-        return frozenset()
-    words = _file(lang).get("question_words", [])
-    return frozenset(str(word).lower() for word in words) if isinstance(words, list) else frozenset()
+    return frozenset(word_list(lang, "question_words"))
 
 
 def wording_language(lang: str) -> str:
