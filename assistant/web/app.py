@@ -196,7 +196,10 @@ def add_chat_routes(app: FastAPI) -> None:
         (`{"text"}`), a `sources` event, then `done` with the final result; otherwise the final result
         as JSON: answer, sources, citations, abstained, turn_id, conversation_id, lang (the question's),
         as_of (the publication date, YYYY-MM-DD, of the newest article cited; null when none is dated)
-        and as_of_label (the same in the question's language: "As of 2 April 2025"; "" without a date)."""
+        and as_of_label (the same in the question's language: "As of 2 April 2025"; "" without a date),
+        revision_label ("Corrected on 29 November 2026" when a cited article corrects an earlier one, see
+        `supersedes` in PUT /api/documents; "" otherwise). Questions about what is new ("What happened
+        this week?") and timelines ("Give me a timeline of X") answer with one cited line per article."""
         caller: Caller = authorize(request)
         conversation_id, history = await conversation_turn(
             request, caller, body.conversation_id, [turn.model_dump() for turn in body.history])
