@@ -261,12 +261,15 @@ def feeds_remove(
 
 
 @app.command()
-def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+         refresh: Annotated[bool, typer.Option(
+             "--refresh", help="Also re-fetch the pages of unchanged entries (conditional GET each); "
+             "those whose text changed are updated.")] = False) -> None:
     """Fetch every followed feed and ingest its new or updated articles; report per feed.
 
     The exit status is 3 when a feed failed or an article could not be ingested.
 
-    Example: assistant sync
+    Example: assistant sync --refresh
     """
     from assistant.ingest.sync import sync_feeds
 
@@ -274,7 +277,7 @@ def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report 
     feeds = open_feeds(settings)
     assistant = open_assistant(settings)
     with rendered_errors(settings):
-        report = sync_feeds(settings, assistant.index, feeds)
+        report = sync_feeds(settings, assistant.index, feeds, refresh=refresh)
     if not as_json:
         report_answered(settings, assistant,
                         [doc_id for feed in report.feeds for doc_id in [*feed.added, *feed.updated]])

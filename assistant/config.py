@@ -169,6 +169,9 @@ class Settings(BaseSettings):
         f"sqlite:///{PROJECT_ROOT / 'vectorstore' / 'assistant.db'}",
         description="SQLAlchemy URL for feedback and conversations.",
     )
+    conversation_ttl_hours: float = Field(
+        24, gt=0, le=24 * 365, description="Hours after its last turn that a conversation can still be"
+        " continued by its conversation_id (POST /api/chat, /v1); later it is a 404.")
     admin_token: SecretStr | None = None
     question_retention_days: int = Field(
         90, ge=1, le=3650, description="Days the unanswered-questions queue keeps a refused or disliked"

@@ -28,6 +28,8 @@ class RawDocument:
     date: str | None = None
     fmt: str = "txt"
     section: str | None = None  # the publisher's section or category ("opinion", "sport")
+    supersedes: str | None = None  # the id of the article this one corrects or updates (publisher API)
+    revision: str | None = None  # "correction" or "update", with supersedes
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Article:
     outlet: str = ""
     date: str = ""  # ISO yyyy-mm-dd, or "" when unknown
     section: str = ""  # lower case, "" when unknown (see section_name)
+    supersedes: str = ""  # the article this one corrects or updates: never quoted while this exists
+    revision: str = ""  # "correction" or "update" ("" unless it supersedes one)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class Source:
     lang: str
     passage: str
     supporting: list[str] = field(default_factory=list)
+    supersedes: str = ""  # the article this one corrects or updates
+    revision: str = ""  # "correction" or "update"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +113,7 @@ def make_source(number: int, passage: Passage) -> Source:
         title=str(meta.get("title") or passage.doc_id), outlet=str(meta.get("outlet") or ""),
         date=str(meta.get("date") or ""), url=str(meta.get("url") or ""),
         lang=str(meta.get("lang") or ""), passage=passage.text,
+        supersedes=str(meta.get("supersedes") or ""), revision=str(meta.get("revision") or ""),
     )
 
 
@@ -124,10 +131,16 @@ class Answer:
     notice: str = ""
     # a refusal's closest articles (on the topic, not answering): listed apart, never cited
     related: list[Source] = field(default_factory=list)
+    lang: str = ""  # the question's language: the reader's, for the labels and "as of"
 
     @property
     def cited_doc_ids(self) -> list[str]:
         return [s.doc_id for s in self.sources]
+
+    @property
+    def as_of(self) -> str | None:
+        """The publication date of the newest article the answer cites (None when none is dated)."""
+        return max((s.date for s in self.sources if is_iso_date(s.date)), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +154,32 @@ class Answer:
             "mode": self.mode,
             "notice": self.notice,
             "related": [s.to_dict() for s in self.related],
+            "lang": self.lang,
+            "as_of": self.as_of,
+            "as_of_label": as_of_label(self.as_of, self.lang),
+            "revision_label": revision_label(self.sources, self.lang),
         }
+
+
+def as_of_label(iso_date: str | None, lang: str) -> str:
+    """"As of 2 April 2025" in the reader's language ("" without a date)."""
+    from assistant.wording import as_of
+
+    return as_of(iso_date, lang or "en")
+
+
+def revision_label(sources: Sequence[Source], lang: str) -> str:
+    """"Corrected on 3 April 2025" when a cited article corrects (or updates) an earlier one, in the
+    reader's language; "" otherwise."""
+    from assistant.wording import long_date, say
+
+    for source in sources:
+        if source.revision in ("correction", "update"):
+            key = "corrected" if source.revision == "correction" else "updated"
+            if is_iso_date(source.date):
+                return say(key, lang or "en", date=long_date(source.date, lang or "en"))
+            return say(f"{key}_undated", lang or "en")
+    return ""
 
 
 @dataclass

@@ -66,6 +66,19 @@ class FeedItemRow(FeedBase):
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PageRow(FeedBase):
+    """The validators of an article page's last fetch, for `assistant sync --refresh`'s conditional GET."""
+
+    __tablename__ = "feed_pages"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+Validators = tuple[str | None, str | None]  # (ETag, Last-Modified)
+
+
 @dataclass(frozen=True)
 class FeedState:
     url: str
@@ -148,6 +161,28 @@ class FeedStore:
                 raise FeedNotFound(f"No feed {redact_url(url)!r} is followed; add it with "
                                    "`assistant feeds add`.")
             return _state(row)
+
+    def page_validators(self, urls: list[str]) -> dict[str, Validators]:
+        """{page URL: (ETag, Last-Modified)} of the pages among ``urls`` fetched before."""
+        found: dict[str, Validators] = {}
+        with self._session() as session:
+            for start in range(0, len(urls), 500):
+                for row in session.scalars(select(PageRow).where(PageRow.url.in_(urls[start:start + 500]))):
+                    found[row.url] = (row.etag, row.last_modified)
+        return found
+
+    def record_pages(self, validators: dict[str, Validators]) -> None:
+        """Keep each page's validators (pages that sent none are forgotten: nothing to ask with)."""
+        with self._session.begin() as session:
+            for url, (etag, last_modified) in validators.items():
+                row = session.get(PageRow, url)
+                if not (etag or last_modified):
+                    if row is not None:
+                        session.delete(row)
+                elif row is None:
+                    session.add(PageRow(url=url, etag=etag, last_modified=last_modified))
+                else:
+                    row.etag, row.last_modified = etag, last_modified
 
     def seen(self, url: str) -> dict[str, str]:
         """{entry URL: stamp} of the entries of this feed already ingested."""

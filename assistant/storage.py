@@ -4,6 +4,7 @@
     turn_id = store.save_turn(conversation_id, question, answer.to_dict(), source="api")
     store.add_feedback(turn_id, +1, "spot on")
     store.conversation(conversation_id)   # [{"turn_id", "question", "answer", "source", ...}]
+    store.continued(conversation_id, owner="widget:demo", ttl_hours=24)   # its turns, or 404
     store.feedback_counts()               # {"up": 1, "down": 0, "total": 1}
     store.turn(turn_id)                   # {"turn_id", "question", "answer", ...} or None
     store.turns_since(moment) / store.ratings_since(moment)   # what the Editors page counts
@@ -13,8 +14,9 @@ Every write is committed before the call returns, so nothing is lost when the se
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,24 @@ class TurnNotFound(DocumentNotFound):
     """No stored turn has that id."""
 
 
+class ConversationNotFound(DocumentNotFound):
+    """No live conversation with that id for this caller (unknown, expired, or another site's)."""
+
+
 class Base(DeclarativeBase):
     pass
+
+
+class ConversationRow(Base):
+    """Who may continue a conversation, and when it was last used (for CONVERSATION_TTL_HOURS)."""
+
+    __tablename__ = "conversations"
+
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # "" for the API, the UI and /v1; "widget:<site key>" for a widget session's
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_active_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class TurnRow(Base):
@@ -59,6 +77,16 @@ class FeedbackRow(Base):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def new_conversation_id() -> str:
+    """An unguessable conversation id: 192 random bits, URL-safe (32 characters)."""
+    return secrets.token_urlsafe(24)
 
 
 class Store:
@@ -90,17 +118,46 @@ class Store:
         Base.metadata.create_all(engine)
         return cls(engine)
 
-    def save_turn(self, conversation_id: str, question: str, answer: dict[str, Any], source: str) -> str:
-        """Store one question and its answer (Answer.to_dict()); returns the new turn's id."""
+    def save_turn(self, conversation_id: str, question: str, answer: dict[str, Any], source: str,
+                  owner: str = "") -> str:
+        """Store one question and its answer (Answer.to_dict()); returns the new turn's id.
+
+        The first turn of a conversation records its ``owner`` (who may continue it, see
+        ``continued``); every turn keeps the conversation alive for another TTL."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         if not conversation_id:
             raise ValueError("conversation_id is empty")
         turn_id = str(uuid.uuid4())
+        now = _now()
         with self._session.begin() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None:
+                session.add(ConversationRow(conversation_id=conversation_id, owner=owner, created_at=now,
+                                            last_active_at=now))
+            else:
+                row.last_active_at = now
             session.add(TurnRow(turn_id=turn_id, conversation_id=conversation_id, question=question,
-                                answer=answer, source=source, created_at=_now()))
+                                answer=answer, source=source, created_at=now))
         return turn_id
+
+    def continued(self, conversation_id: str, owner: str, ttl_hours: float) -> list[dict[str, Any]]:
+        """The turns of a conversation that ``owner`` may continue, oldest first.
+
+        Raises ConversationNotFound (one message for all three) when there is none with that id, it
+        was last used more than ``ttl_hours`` ago, or another owner started it: a widget's
+        conversation continues only in that site's sessions, and nobody learns that an id exists.
+        """
+        with self._session() as session:
+            row = session.get(ConversationRow, conversation_id)
+            live = row is not None and row.owner == owner and (
+                _aware(row.last_active_at) >= _now() - timedelta(hours=ttl_hours))
+        if not live:
+            raise ConversationNotFound(
+                f"No conversation {conversation_id!r} to continue: it is unknown, it was started"
+                f" elsewhere, or it expired ({ttl_hours:g} hours after its last turn). Leave out"
+                " conversation_id to start a new one, or send the earlier turns as history.")
+        return self.conversation(conversation_id)
 
     def add_feedback(self, turn_id: str, rating: int, comment: str = "") -> None:
         """Thumbs up (+1) or down (-1) on a stored turn; raises TurnNotFound for unknown ids."""

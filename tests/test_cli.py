@@ -95,9 +95,9 @@ def test_stats_are_readable_lines(env: Settings) -> None:
         "  en  4 documents",
         "  nl  1 document",
         "outlets:",
-        "  VNS           2 documents",
-        "  VOV.VN        2 documents",
-        "  baoquocte.vn  1 document",
+        "  VOV.VN         2 documents",
+        "  Việt Nam News  2 documents",
+        "  baoquocte.vn   1 document",
     ]
 
 

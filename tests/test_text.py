@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.text import split_sentences
+import pytest
+
+from assistant.text import detect_language, function_words, quoted_in, split_sentences
 
 
 def test_a_title_does_not_end_a_sentence() -> None:
@@ -17,3 +19,27 @@ def test_a_title_does_not_end_a_sentence() -> None:
         "It rained.",
     ]
     assert split_sentences("Đây là câu một. Đây là câu hai.", "vi") == ["Đây là câu một.", "Đây là câu hai."]
+
+
+@pytest.mark.parametrize(("question", "lang"), [
+    # short Dutch questions full of names, which fastText alone took for German or English
+    ("Wat is de Joint Venture Bank?", "nl"), ("Wat gebeurde er gisteren?", "nl"), ("Wat zei Poetin?", "nl"),
+    ("Wie is Bezdetko?", "nl"), ("Wie ontving de ambassadeur?", "nl"), ("Wat is er gisteren gebeurd?", "nl"),
+    ("Wat is het laatste nieuws over Vietnam en Rusland?", "nl"),
+    # and the others stay what they are
+    ("Who is Bezdetko?", "en"), ("When?", "en"), ("Wer ist Bezdetko?", "de"), ("Wie heißt der Botschafter?", "de"),
+    ("Кто такой Бездетко?", "ru"), ("Ai là Bezdetko?", "vi"),
+])
+def test_short_questions_are_read_in_their_language(question: str, lang: str) -> None:
+    assert detect_language(question) == lang
+
+
+def test_without_the_function_words_fasttext_alone_misread_them() -> None:
+    assert detect_language("Wie is Bezdetko?", unsure_below=0) == "de"
+    assert detect_language("Wat is de Joint Venture Bank?", unsure_below=0) == "en"
+    assert {"wie", "wat", "het"} <= function_words("nl") and "wie" not in function_words("en")
+    assert function_words("xx") == frozenset()
+
+
+def test_a_dutch_reader_gets_a_dutch_label() -> None:
+    assert quoted_in("nl", "en") == "Geciteerd in het Engels"

@@ -15,12 +15,15 @@ Feeds (tests/data/feeds/*.xml, SITE replaced by the site's address): /feeds/rss.
 /feeds/malformed.xml, each with an ETag and a
 Last-Modified (304 when a request's If-None-Match matches); /feeds/slow.xml answers after
 SLOW_SECONDS; /feeds/all.xml lists every article page, /news/<slug> (NEWS), each served after
-``site.page_delay`` (``site.max_in_flight``: most served at once). ``site.conditions`` records each
-feed request's (path, If-None-Match, If-Modified-Since).
+``site.page_delay`` (``site.max_in_flight``: most served at once), with an ETag of its bytes (304 when
+If-None-Match matches), saying ``site.edits[slug]`` instead of its text when set, ``site.layout``
+added around it. ``site.conditions`` records each feed and page request's (path, If-None-Match,
+If-Modified-Since).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -58,8 +61,8 @@ NEWS = {
 }
 
 
-def news_page(slug: str) -> bytes:
-    title, text = NEWS[slug]
+def news_page(slug: str, text: str | None = None) -> bytes:
+    title, text = NEWS[slug][0], text or NEWS[slug][1]
     paragraphs = "".join(f"<p>{sentence}.</p>" for sentence in text.rstrip(".").split(". "))
     filler = ("<p>Officials said more details would follow in the coming weeks, and that the public "
               "would be consulted on every further step of the plan before any decision is taken.</p>")
@@ -73,6 +76,8 @@ class Site:
     requests: list[str] = field(default_factory=list)
     conditions: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     page_delay: float = 0.0  # seconds each /news/ page takes, to see how many are fetched at once
+    edits: dict[str, str] = field(default_factory=dict)  # slug → the text its /news/ page says instead
+    layout: str = ""  # markup around every /news/ article that changes without the article changing
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -131,7 +136,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(site.page_delay)
             with site.lock:
                 site.in_flight -= 1
-            self.reply(200, news_page(path[6:]), "text/html; charset=utf-8")
+            slug = path[6:]
+            body = news_page(slug, site.edits.get(slug)).replace(b"</body>", site.layout.encode() + b"</body>")
+            etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+            site.conditions.append((self.path, self.headers.get("If-None-Match"), None))
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.reply(200, body, "text/html; charset=utf-8", {"ETag": etag})
         elif path == "/feeds/slow.xml":
             time.sleep(SLOW_SECONDS)
             self.reply(200, (FEEDS / "rss.xml").read_bytes(), "application/rss+xml")

@@ -27,6 +27,14 @@ from langchain_core.runnables import (
 from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.extractive import ExtractiveAnswerer, Reading
+from assistant.answering.news import (
+    NewsRequest,
+    TimelineRequest,
+    latest_news,
+    news_request,
+    timeline,
+    timeline_request,
+)
 from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
@@ -62,6 +70,9 @@ class Turnstate:
     model_failure: ModelError | None = None  # the model failed earlier in this turn
     instructions: str = ""  # the reader's own instructions for the model (an OpenAI system message)
     reading: Reading | None = None  # the evidence and the decision, once for both answer paths
+    news: NewsRequest | None = None  # "what's new?", "what happened this week?"
+    timeline: TimelineRequest | None = None  # "give me a timeline of X", "how has X developed since 2024?"
+    news_answer: Answer | None = None  # the newest articles or the timeline, each cited (not a reading)
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -160,13 +171,16 @@ class TurnSteps:
             # corpus without dates, such words are only words: "the contract ratified last week")
             filters = replace(filters or Filters(), date_from=frame.start.isoformat(),  # type: ignore[union-attr]
                               date_to=frame.end.isoformat())  # type: ignore[union-attr]
+        lang = detect_language(question) or "en"
         return Turnstate(
             question=question,
             history=parse_history(inputs.get("history")),
             filters=filters,
-            lang=detect_language(question) or "en",
+            lang=lang,
             frame=frame,
             instructions=str(inputs.get("instructions") or "").strip(),
+            news=news_request(question, lang, frame),
+            timeline=timeline_request(question, lang),
         )
 
     def rewrite(self, state: Turnstate) -> Turnstate:
@@ -207,7 +221,16 @@ class TurnSteps:
         return found
 
     def read(self, state: Turnstate) -> Turnstate:
-        """The evidence, the decision and the quote: once per turn, for whichever path answers."""
+        """The evidence, the decision and the quote: once per turn, for whichever path answers. A
+        question about what is new is answered by the newest articles instead (answering/news.py)."""
+        if state.timeline is not None:
+            state.news_answer = timeline(state.timeline, state.question, self.retriever, self.settings,
+                                         state.filters)
+        elif state.news is not None:
+            state.news_answer = latest_news(state.news, state.question, self.retriever, self.settings,
+                                            state.filters)
+        if state.news_answer is not None:
+            return state
         vocabulary = self.retriever.vocabulary()
         answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
         state.reading = answerer.read(state.question, state.passages, state.lang,
@@ -217,20 +240,23 @@ class TurnSteps:
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         """The answer's events: the model's verified stream, or the extractive answer at once."""
         for state in states:
-            assert state.reading is not None  # the read step ran
-            if self.model_answerer is None:
-                answer = replace(state.reading.answer)
+            if state.news_answer is not None or self.model_answerer is None:
+                assert state.news_answer is not None or state.reading is not None  # the read step ran
+                answer = replace(state.news_answer or state.reading.answer)  # type: ignore[union-attr]
                 # word by word, as a model's answer streams: readers and clients see one behaviour
                 words = [AddableDict(token=word) for word in WORDS.findall(answer.text)]
                 events: Iterator[AddableDict] = iter([*words, AddableDict(answer=answer)])
             else:
+                assert state.reading is not None  # the read step ran
                 events = self.model_answerer.stream(state.question, state.passages, state.lang, state.reading,
                                                     state.history, state.standalone, state.model_failure,
                                                     instructions=state.instructions)
             for event in events:
                 if "answer" in event:
                     event["answer"].search_query = state.search_query
-                    event["answer"].retrieved_doc_ids = state.retrieved_doc_ids
+                    event["answer"].retrieved_doc_ids = state.retrieved_doc_ids if state.news_answer is None \
+                        else list(dict.fromkeys([*state.news_answer.cited_doc_ids, *state.retrieved_doc_ids]))
+                    event["answer"].lang = state.lang
                 yield event
 
 

@@ -164,6 +164,7 @@ class Index:
         self.write_batch = write_batch  # at most the client's max batch size (one upsert)
         self.partitions: dict[str, Any] = {}  # language key → its collection
         self._stores: dict[str, Chroma] = {}
+        self._superseded: tuple[str, tuple[str, ...]] = ("", ())  # (index version, superseded ids)
         self._discover()
 
     @classmethod
@@ -440,6 +441,17 @@ class Index:
             where = {"doc_id": wanted[0]} if len(wanted) == 1 else {"doc_id": {"$in": wanted}}
             found = self.get(where=where, include=["metadatas"])
             yield from ((i, m or {}, None) for i, m in zip(found["ids"], found["metadatas"], strict=True))
+
+    def superseded_ids(self) -> tuple[str, ...]:
+        """The articles that an article in the index supersedes (a publisher's correction): no search
+        returns them while their successor is here. Read once per index version."""
+        version = self.version()
+        if self._superseded[0] != version:
+            rows = self.get(where={"$and": [{"chunk_index": 0}, {"supersedes": {"$ne": ""}}]},
+                            include=["metadatas"])
+            self._superseded = (version, tuple(sorted({str(m["supersedes"]) for m in rows["metadatas"]
+                                                       if m and m.get("supersedes")})))
+        return self._superseded[1]
 
     def has_dates(self) -> bool:
         """Does any article carry a publication date? (An undated corpus is never filtered by date.)"""

@@ -360,6 +360,14 @@ class LexicalStore:
         """How many chunks it holds."""
         return self._fact(self.db, "chunks")
 
+    def newest_documents(self, limit: int, start: int = 1, end: int = 99_991_231) -> list[tuple[str, int]]:
+        """(doc id, date as yyyymmdd) of the ``limit`` most recently published documents whose date is
+        within [start, end] (yyyymmdd), newest first; undated documents never."""
+        rows = self.db.execute(
+            f"SELECT doc_id, date_int FROM documents WHERE date_int >= {max(int(start), 1)} AND date_int <= "
+            f"{int(end)} ORDER BY date_int DESC, doc_id LIMIT {int(limit)}").fetchall()
+        return [(str(doc_id), int(date_int)) for doc_id, date_int in rows]
+
     def stats(self) -> dict[str, Any]:
         """Documents in all, and per language and outlet; the publication dates' range."""
         def per(field: str) -> dict[str, int]:

@@ -43,6 +43,8 @@ def article_metadata(article: Article) -> dict[str, Any]:
         "outlet": article.outlet,
         "date": article.date,
         "section": article.section,  # "" when unknown; EXCLUDE_SECTIONS filters on it
+        "supersedes": article.supersedes,  # "" or the id of the article this one corrects
+        "revision": article.revision,
         # Dates as yyyymmdd integers so that Chroma can filter ranges ($gte/$lte).
         "date_int": int(article.date.replace("-", "")) if article.date else 0,
     }

@@ -107,6 +107,8 @@ def clean(raw: RawDocument) -> Article:
         outlet=outlet,
         date=date,
         section=section_name(raw.section),
+        supersedes=raw.supersedes or "",
+        revision=(raw.revision or "correction") if raw.supersedes else "",
     )
 
 

@@ -93,11 +93,15 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str, *, feeds: bool = False) -> Page:
+    def fetch(self, url: str, *, feeds: bool = False, etag: str | None = None,
+              last_modified: str | None = None) -> Page:
         """GET an HTML page (or, with ``feeds``, a feed or sitemap too: see ``Page.content_type``);
-        every failure is a SourceError that names the URL and what to do."""
+        every failure is a SourceError that names the URL and what to do. With the validators of an
+        earlier fetch the GET is conditional: a 304 is a Page with ``not_modified`` set."""
+        conditions = {"If-None-Match": etag or "", "If-Modified-Since": last_modified or ""}
         return self._fetch(url, HTML_TYPES + FEED_TYPES if feeds else HTML_TYPES,
-                           "is not an HTML page ({}); download it and ingest the file instead")
+                           "is not an HTML page ({}); download it and ingest the file instead",
+                           {k: v for k, v in conditions.items() if v})
 
     def fetch_feed_or_page(self, url: str) -> Page:
         """GET what an operator gave as a feed's address: a feed or sitemap, or a web page (whose feed

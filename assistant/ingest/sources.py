@@ -17,18 +17,18 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.documents import RawDocument
+from assistant.documents import RawDocument, is_iso_date
 from assistant.errors import SourceError
 
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.ingest.extract import ExtractedArticle
     from assistant.ingest.feeds import FeedEntry
-    from assistant.ingest.fetch import Fetcher
+    from assistant.ingest.fetch import Fetcher, Page
 
 # Bump when reading or cleaning changes, so that re-ingest re-processes every document.
 PIPELINE_VERSION = "4"
@@ -77,7 +77,49 @@ def read_text(path: Path, doc_id: str, salt: str) -> Iterator[RawDocument | Sour
         yield SourceError(doc_id, "is empty")
         return
     fmt = "md" if path.suffix.lower() in {".md", ".markdown"} else "txt"
-    yield RawDocument(doc_id=doc_id, text=text, content_hash=content_hash(data, salt), fmt=fmt)
+    try:
+        fields, text = front_matter(text, doc_id)
+    except SourceError as err:
+        yield err
+        return
+    yield RawDocument(doc_id=doc_id, text=text, content_hash=content_hash(data, salt), fmt=fmt, **fields)
+
+
+FRONT_MATTER_FIELDS = ("title", "date", "outlet", "lang", "url", "section")
+
+
+def front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
+    """(metadata, body) of a text file that opens with a front matter block, else ({}, text):
+
+        ---
+        title: Tô Lâm receives the Russian ambassador
+        date: 2025-04-02
+        outlet: Việt Nam News
+        lang: en
+        ---
+
+    Only FRONT_MATTER_FIELDS; lines starting with # are comments. A field it does not know, a line
+    that is not ``field: value`` or a date that is not YYYY-MM-DD is a SourceError naming the line."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    end = next((number for number, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+    if end is None:
+        raise SourceError(name, "opens a front matter block with --- but never closes it; end it with ---")
+    fields: dict[str, str] = {}
+    for number, line in enumerate(lines[1:end], 2):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, colon, value = line.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if not colon or key not in FRONT_MATTER_FIELDS:
+            raise SourceError(name, f"line {number} of its front matter is not one of "
+                              f"{', '.join(f'{field}: …' for field in FRONT_MATTER_FIELDS)}")
+        if key == "date" and not is_iso_date(value):
+            raise SourceError(name, f"its front matter date {value!r} is not a date; write it as YYYY-MM-DD")
+        if value:
+            fields[key] = value
+    return fields, "\n".join(lines[end + 1:])
 
 
 @reader(".html", ".htm")
@@ -99,7 +141,6 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "", *,
 
     With ``max_entries``, a URL may also be an RSS/Atom feed or a sitemap: its first ``max_entries``
     entries' pages are read (ids: the entries' URLs; the feed fills a title or date a page lacks)."""
-    from assistant.ingest.extract import extract_article
     from assistant.ingest.fetch import FEED_TYPES
 
     for url in urls:
@@ -111,23 +152,53 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher, salt: str = "", *,
         if page.content_type in FEED_TYPES and max_entries is not None:
             yield from _read_feed(page.content, page.url, url, fetcher, salt, max_entries)
             continue
-        fields = extract_article(page.content, url=page.url)
-        # The hash covers what is kept, not the page's bytes: ads and timestamps change on every visit.
-        # (a section is hashed only when there is one: pages without one keep the hashes they had)
-        kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body]
-                          + ([fields.section] if fields.section else []))
-        yield _page_document(fields, url, content_hash(kept.encode(), f"{PIPELINE_VERSION}|{salt}"))
+        yield page_document(page, url, salt)
+
+
+def page_document(page: Page, url: str, salt: str = "") -> RawDocument | SourceError:
+    """A fetched article page as a document whose id is ``url``."""
+    from assistant.ingest.extract import extract_article
+
+    fields = extract_article(page.content, url=page.url)
+    # The hash covers what is kept, not the page's bytes: ads and timestamps change on every visit.
+    # (a section is hashed only when there is one: pages without one keep the hashes they had)
+    kept = json.dumps([fields.title, fields.date, fields.outlet, fields.url, fields.body]
+                      + ([fields.section] if fields.section else []))
+    return _page_document(fields, url, content_hash(kept.encode(), f"{PIPELINE_VERSION}|{salt}"))
 
 
 def read_feed_entry(entry: FeedEntry, fetcher: Fetcher, salt: str = "") -> RawDocument | SourceError:
     """A feed entry's page as a document (its id is the entry's URL); the feed fills a title, date or
     section (its category) that the page lacks."""
-    item = next(iter(read_urls([entry.url], fetcher, salt=salt)))
+    return fetch_feed_entry(entry, fetcher, salt).document or SourceError(entry.url, "was not modified")
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """A feed entry's page as fetched: its document (None when a conditional GET found it unchanged)
+    and the validators for the next conditional GET."""
+
+    document: RawDocument | SourceError | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def fetch_feed_entry(entry: FeedEntry, fetcher: Fetcher, salt: str = "", etag: str | None = None,
+                     last_modified: str | None = None) -> EntryPage:
+    """Fetch a feed entry's page (conditionally with the validators of its last fetch) and read it
+    like ``read_feed_entry``."""
+    try:
+        page = fetcher.fetch(entry.url, etag=etag, last_modified=last_modified)
+    except SourceError as err:
+        return EntryPage(err)
+    if page.not_modified:
+        return EntryPage(None, page.etag or etag, page.last_modified or last_modified)
+    item = page_document(page, entry.url, salt)
     if isinstance(item, RawDocument):
         item = replace(item, title=item.title or entry.title or None,
                        date=item.date or (entry.published[:10] if entry.published else None),
                        section=item.section or entry.section or None)
-    return item
+    return EntryPage(item, page.etag, page.last_modified)
 
 
 def _read_feed(content: bytes, final_url: str, url: str, fetcher: Fetcher, salt: str,
@@ -260,7 +331,7 @@ def pushed_document(doc_id: str, fields: dict[str, str | None], salt: str = "") 
     return RawDocument(doc_id=doc_id, text=str(fields.get("text") or ""), content_hash=hashed,
                        title=fields.get("title"), url=fields.get("url"), lang=fields.get("lang"),
                        outlet=fields.get("outlet"), date=fields.get("date"), section=fields.get("section"),
-                       fmt="jsonl")
+                       supersedes=fields.get("supersedes"), revision=fields.get("revision"), fmt="jsonl")
 
 
 def _str_or_none(value: object) -> str | None:

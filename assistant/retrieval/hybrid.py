@@ -99,6 +99,10 @@ class HybridRetriever:
         self.index.follow(self.index.version())
         if self.index.words.size == 0:
             return []
+        superseded = self.index.superseded_ids()  # a correction's predecessor is never quoted
+        if superseded:
+            filters = replace(filters or Filters(), exclude_doc_ids=(
+                *(filters.exclude_doc_ids if filters else ()), *superseded))
         with self.index.lock.reading():
             return self._search(query, filters, k)
 

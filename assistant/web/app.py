@@ -12,7 +12,6 @@ import asyncio
 import html
 import logging
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,6 +42,7 @@ from assistant.web.http import (
     HistoryTurn,
     TurnRunner,
     authorize,
+    conversation_turn,
     dumps,
     error_body,
     error_response,
@@ -77,8 +77,11 @@ class ChatRequest(BaseModel):
     question: str = Field(description="The question, in any language.")
     history: list[HistoryTurn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     filters: FiltersIn | None = None
-    conversation_id: str | None = Field(None, pattern=CONVERSATION_ID,
-                                        description="Continue this conversation (returned by every answer).")
+    conversation_id: str | None = Field(
+        None, pattern=CONVERSATION_ID,
+        description="Continue this stored conversation (every answer returns its id): without `history`"
+        " the server reads the earlier turns itself. Unknown, expired (CONVERSATION_TTL_HOURS after its last"
+        " turn) or another site's: 404.")
 
 
 class FeedbackRequest(BaseModel):
@@ -191,18 +194,23 @@ def add_chat_routes(app: FastAPI) -> None:
         turn's sources and the articles quoted, citing them: `{"answer", "abstained", "sources",
         "citations"}`; to read while the model writes, never the answer), then `token` events
         (`{"text"}`), a `sources` event, then `done` with the final result; otherwise the final result
-        as JSON: answer, sources, citations, abstained, turn_id, conversation_id."""
+        as JSON: answer, sources, citations, abstained, turn_id, conversation_id, lang (the question's),
+        as_of (the publication date, YYYY-MM-DD, of the newest article cited; null when none is dated)
+        and as_of_label (the same in the question's language: "As of 2 April 2025"; "" without a date),
+        revision_label ("Corrected on 29 November 2026" when a cited article corrects an earlier one, see
+        `supersedes` in PUT /api/documents; "" otherwise). Questions about what is new ("What happened
+        this week?") and timelines ("Give me a timeline of X") answer with one cited line per article."""
         caller: Caller = authorize(request)
-        conversation_id = body.conversation_id or uuid.uuid4().hex
-        history = [turn.model_dump() for turn in body.history]
+        conversation_id, history = await conversation_turn(
+            request, caller, body.conversation_id, [turn.model_dump() for turn in body.history])
         runner: TurnRunner = request.app.state.runner
         source = "widget" if caller.kind == "widget" else "api"
         if not wants_events(request):
             final = await runner.answer(body.question, history, to_filters(body.filters))
-            turn_id = await save_turn(request, conversation_id, final, source)
+            turn_id = await save_turn(request, conversation_id, final, source, caller)
             return result_of(final, turn_id, conversation_id)
         events = await started(runner.events(body.question, history, to_filters(body.filters)))
-        return EventSourceResponse(chat_events(request, events, conversation_id, source), ping=15)
+        return EventSourceResponse(chat_events(request, events, conversation_id, source, caller), ping=15)
 
     @app.post("/api/feedback", tags=["chat"], summary="Thumbs up (+1) or down (-1) on an answer")
     async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
@@ -313,7 +321,7 @@ def add_not_found(app: FastAPI) -> None:
 
 
 async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], conversation_id: str,
-                      source: str) -> AsyncIterator[dict[str, str]]:
+                      source: str, caller: Caller) -> AsyncIterator[dict[str, str]]:
     """`evidence` (with a model), `token` events, then `sources`, then `done`; an `error` event if the
     turn fails midway."""
     try:
@@ -325,7 +333,7 @@ async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], c
             if "answer" in event:
                 answer = event["answer"]
                 yield {"event": "sources", "data": dumps({"sources": [s.to_dict() for s in answer.sources]})}
-                turn_id = await save_turn(request, conversation_id, answer, source)
+                turn_id = await save_turn(request, conversation_id, answer, source, caller)
                 yield {"event": "done", "data": dumps(result_of(answer, turn_id, conversation_id))}
                 return
         raise AssistantError("The answer stream ended without an answer; try again.")

@@ -31,6 +31,7 @@ from assistant.errors import (
     SourceError,
 )
 from assistant.service import Assistant
+from assistant.storage import new_conversation_id
 from assistant.web.security import (
     AccessDenied,
     AdminRequired,
@@ -253,13 +254,43 @@ async def started(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[s
     return replay()
 
 
-async def save_turn(request: Request, conversation_id: str, answer: Answer, source: str) -> str | None:
+def owner_of(caller: Caller) -> str:
+    """Who may continue a conversation ``caller`` starts: a widget's stays with its site."""
+    return f"widget:{caller.site_key}" if caller.kind == "widget" else ""
+
+
+async def conversation_turn(request: Request, caller: Caller, conversation_id: str | None,
+                            history: Sequence[dict[str, str]]) -> tuple[str, list[dict[str, str]]]:
+    """(conversation id, history) of a turn: a new unguessable id when none is sent; the stored
+    conversation's turns when an id comes without ``history`` (an explicit history wins). An id
+    that is unknown, expired or another site's is a 404 (ConversationNotFound) either way."""
+    if not conversation_id:
+        return new_conversation_id(), list(history)
+    state = request.app.state
+    turns = await asyncio.to_thread(state.store.continued, conversation_id, owner_of(caller),
+                                    state.settings.conversation_ttl_hours)
+    return conversation_id, list(history) if history else history_of(turns)
+
+
+def history_of(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """The history the chain reads, from stored turns (``Store.conversation``)."""
+    history = []
+    for turn in turns:
+        history.append({"role": "user", "content": str(turn["question"])})
+        history.append({"role": "assistant", "content": str(turn["answer"].get("answer", ""))})
+    return history
+
+
+async def save_turn(request: Request, conversation_id: str, answer: Answer, source: str,
+                    caller: Caller | None = None) -> str | None:
     """Store the turn (in a thread), and a refusal in the unanswered-questions queue; a storage failure
     is logged and does not lose the answer."""
     store = request.app.state.store
     record = answer.to_dict()
+    owner = owner_of(caller) if caller is not None else ""
     try:
-        turn_id = await asyncio.to_thread(store.save_turn, conversation_id, answer.question, record, source)
+        turn_id = await asyncio.to_thread(store.save_turn, conversation_id, answer.question, record, source,
+                                          owner)
     except Exception:
         log.exception("could not store a turn of conversation %s", conversation_id)
         turn_id = None

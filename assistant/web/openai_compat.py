@@ -51,6 +51,7 @@ from assistant.web.http import (
     FiltersIn,
     TurnRunner,
     authorize,
+    conversation_turn,
     dumps,
     error_body,
     result_of,
@@ -159,10 +160,11 @@ def build_router() -> APIRouter:
     async def completions(body: CompletionRequest, request: Request) -> Any:
         """The answer as `choices[0].message.content`; `sources`, `citations`, `abstained`, `turn_id`
         ride along at the top level of the response (or of the last chunk when streaming)."""
-        authorize(request)
+        caller = authorize(request)
         if body.model != MODEL_NAME:
             return model_not_found(body.model)
         question, history = split_messages(body.messages)
+        conversation_id, history = await conversation_turn(request, caller, body.conversation_id, history)
         instructions = instructions_of(body.messages)
         settings = request.app.state.settings
         cache_dir = settings.tiktoken_cache_dir
@@ -173,12 +175,11 @@ def build_router() -> APIRouter:
             return answer
 
         runner: TurnRunner = request.app.state.runner
-        conversation_id = body.conversation_id or uuid.uuid4().hex
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if not body.stream:
             answer = noted(await runner.answer(question, history, to_filters(body.filters), instructions))
-            turn_id = await save_turn(request, conversation_id, answer, "openai")
+            turn_id = await save_turn(request, conversation_id, answer, "openai", caller)
             extra = extras(answer, turn_id, conversation_id)
             return {
                 "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
@@ -210,7 +211,7 @@ def build_router() -> APIRouter:
                         yield chunk({"content": event["token"]})
                     if "answer" in event:
                         answer = noted(event["answer"])
-                        turn_id = await save_turn(request, conversation_id, answer, "openai")
+                        turn_id = await save_turn(request, conversation_id, answer, "openai", caller)
                         yield chunk({}, "stop", **extras(answer, turn_id, conversation_id))
                         if body.stream_options and body.stream_options.include_usage:
                             yield chunk(None, usage=usage(body.messages, answer.text, cache_dir))

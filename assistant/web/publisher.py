@@ -44,11 +44,18 @@ class DocumentIn(BaseModel):
     outlet: str | None = Field(None, max_length=300)
     section: str | None = Field(None, max_length=200, description="The publisher's section, e.g. opinion: "
                                 "EXCLUDE_SECTIONS (and a question's exclude_sections) leave sections out.")
+    supersedes: str | None = Field(
+        None, pattern=DOCUMENT_ID, description="The id of the article this one corrects or updates: that one"
+        " is never quoted again while this one exists, and answers quoting this one say \"Corrected on …\".")
+    revision: Literal["correction", "update"] | None = Field(
+        None, description="With supersedes: a correction (default) or an update (\"Updated on …\").")
 
     @model_validator(mode="after")
     def _one_body(self) -> DocumentIn:
         if bool((self.text or "").strip()) == bool((self.html or "").strip()):
             raise ValueError('send the article as "text" or as "html" (exactly one of them, not empty)')
+        if self.revision and not self.supersedes:
+            raise ValueError('"revision" goes with "supersedes": send the id of the article it corrects')
         return self
 
 
@@ -84,6 +91,8 @@ def build_router() -> APIRouter:
         check_id(doc_id)
         state = request.app.state
         check_size(body, state.settings)
+        if body.supersedes:
+            await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, state.assistant.index)
 
         def write() -> Any:  # extracting a page's text is work too: off the event loop
             raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
@@ -133,6 +142,16 @@ def check_size(body: DocumentIn, settings: Settings) -> None:
         raise RequestTooLarge(f"The article's html is {len(body.html):,} characters long; a page may be "
                               f"{settings.fetch_max_bytes:,} (FETCH_MAX_BYTES), as a fetched one. Send its "
                               "text, or raise FETCH_MAX_BYTES.")
+
+
+def check_supersedes(doc_id: str, superseded: str, index: Any) -> None:
+    """The article a correction supersedes must be another one, and indexed (else a 400 or a 404)."""
+    if superseded == doc_id:
+        raise QuestionError(f"An article cannot supersede itself: send the corrected text as {doc_id!r} "
+                            "again to replace it, or give the correction an id of its own.")
+    if not index.document_states([superseded]):
+        raise DocumentNotFound(f"No article {superseded!r} is indexed to be superseded: send the id it was "
+                               "PUT with (GET /api/stats counts the articles), or leave out supersedes.")
 
 
 def check_id(doc_id: str) -> None:

@@ -17,7 +17,6 @@ import logging
 import shutil
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from assistant.errors import AssistantError, IndexNotReady, ModelError, Question
 from assistant.feed_store import FeedStore
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
-from assistant.storage import Store
+from assistant.storage import Store, new_conversation_id
 from assistant.web.security import AdminRequired, RateLimited, Security
 from assistant.web.ui_editors import editors_tab, wire_editors
 from assistant.web.ui_exports import ExportFolders
@@ -191,7 +190,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             gr.Warning(esc(exc))
             yield (skip,) * 8
             return
-        conversation_id = conversation_id or uuid.uuid4().hex
+        conversation_id = conversation_id or new_conversation_id()
         shown = [*chat_messages(turns), {"role": "user", "content": question_html(question)}]
 
         def showing(reply_html: str, sources: Any = skip) -> tuple[Any, ...]:  # the reply so far
@@ -259,7 +258,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 
     def new_conversation(previous: str) -> tuple[Any, ...]:
         exports.discard(previous)
-        return ("", [], EMPTY_SOURCES, [], uuid.uuid4().hex,
+        return ("", [], EMPTY_SOURCES, [], new_conversation_id(),
                 gr.DownloadButton(value=None, interactive=False),
                 gr.DownloadButton(value=None, interactive=False), "")
 

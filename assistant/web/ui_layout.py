@@ -24,6 +24,7 @@ STYLE = """<style>
   color:var(--color-accent, #2563eb);cursor:pointer}
 .nwa-cite:hover,.nwa-cite:focus{text-decoration:underline;background:var(--color-accent-soft, #dbeafe)}
 .nwa-notice{font-size:.85em;opacity:.8;font-style:italic;margin-top:.4em}
+.nwa-as-of{font-size:.85em;margin-top:.4em}
 .nwa-error{color:var(--error-text-color, #b91c1c)}
 .nwa-evidence{opacity:.8;font-size:.92em;border-left:3px solid var(--border-color-accent, #999);
   padding:.1em .7em;margin-bottom:.6em}

@@ -117,6 +117,10 @@ def answer_html(answer: Mapping[str, Any], turn: int | None) -> str:
                 f"[{number}]</a>")
 
     body = _lines(CITATION.sub(link, esc(answer.get("answer", ""))))
+    if turn is not None:
+        for key in ("revision_label", "as_of_label"):  # "Corrected on …", "As of …"
+            if answer.get(key):
+                body += f'<br><small class="nwa-as-of">{esc(answer[key])}</small>'
     if answer.get("notice"):
         body += f'<br><small class="nwa-notice">{esc(answer["notice"])}</small>'
     return body + related_html(answer)

@@ -182,6 +182,30 @@ def test_widget_streams_a_cited_answer_on_an_allowed_origin(sites: tuple[Running
     assert not page_log.errors and not page_log.dialogs and not page_log.outside_requests
 
 
+def test_widget_follow_ups_go_by_the_servers_conversation_and_answers_say_how_current_they_are(
+        sites: tuple[RunningApp, HostSite, HostSite], page: Any, page_log: Any) -> None:
+    _, allowed, _ = sites
+    page.goto(allowed.url)
+    first = ask(page, "Who is Gennady Bezdetko?")
+    assert first.locator(".as-of").inner_text() == "As of 2 April 2025"  # Tô Lâm received him that day
+    with page.expect_request(re.compile(r"/api/chat$")) as sent:
+        follow_up = ask(page, "Which Vietnamese leader received him?")
+    payload = sent.value.post_data_json
+    assert payload["conversation_id"] and "history" not in payload  # the server keeps the turns
+    assert "Tô Lâm" in follow_up.locator(".text").inner_text()
+    assert follow_up.locator(".as-of").inner_text() == "As of 2 April 2025"
+
+    # When the server has forgotten the conversation (expired), the page's turns go as history.
+    page.evaluate("""() => { const key = "news-assistant:news";  // the widget's state for site "news"
+        const state = JSON.parse(sessionStorage.getItem(key)); state.conversation = "expired-id";
+        sessionStorage.setItem(key, JSON.stringify(state)); }""")
+    page.reload()
+    page.locator(".msg.bot .cite").first.wait_for()
+    again = ask(page, "Which Vietnamese leader received him?")
+    assert "Tô Lâm" in again.locator(".text").inner_text()
+    assert not page_log.errors and not page_log.dialogs
+
+
 def test_widget_shows_the_evidence_while_the_model_writes(sample_index_dir: Path, tmp_path: Path,
                                                          page: Any, page_log: Any,
                                                          screenshot: Callable[[str], Path]) -> None:

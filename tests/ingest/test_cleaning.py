@@ -35,7 +35,7 @@ def test_dated_article_gets_its_date_and_sign_off_outlet(articles: dict[str, Art
     assert article.date == "2025-04-02"
     assert " date " not in article.text[:20]
     assert article.text.startswith("HÀ NỘI")
-    assert article.outlet == "VNS"
+    assert article.outlet == "Việt Nam News"  # its front matter names the VNS of its sign-off
     assert not article.text.rstrip().endswith("VNS")
     assert articles["002_c0aacf7ec5a8a527.txt"].date == "2025-02-22"
 
@@ -85,3 +85,24 @@ def test_html_page_yields_article_text_and_metadata() -> None:
     assert "sixty countries" in article.text
     for furniture in ("tracker", "Home", "celebrity gossip", "Copyright", "Delegates arrive"):
         assert furniture not in article.text
+
+
+def test_the_sample_ships_the_metadata_its_text_gives(articles: dict[str, Article]) -> None:
+    """Titles, dates where stated, outlets and languages; no URL or date that the text does not give."""
+    shown = {doc_id: (a.title, a.date, a.outlet, a.lang) for doc_id, a in articles.items()}
+    assert shown == {
+        "000_9816ccc5144c5afd.txt": ("Vietnam-Russia Comprehensive Strategic Partnership yields impressive "
+                                     "results in 2024", "", "VOV.VN", "en"),
+        # no headline: the first sentence, as before (a headline written for them would be invented)
+        "001_f0321c9b8754cbef.txt": ("HÀ NỘI – Party General Secretary Tô Lâm reaffirmed that Việt Nam always "
+                                     "considers Russia…", "2025-04-02", "Việt Nam News", "en"),
+        "002_c0aacf7ec5a8a527.txt": ("HÀ NỘI — Deputy Foreign Minister Lê Thị Thu Hằng and her Russian "
+                                     "counterpart A.", "2025-02-22", "Việt Nam News", "en"),
+        "003_024cb3686d4085ed.txt": ("Blijf standvastig in het aangezicht van elke uitdaging", "",
+                                     "baoquocte.vn", "nl"),
+        "004_c372befab5d8349c.txt": ("Chief diplomats work to prepare for Party leader To Lam’s coming trip "
+                                     "to Russia", "", "VOV.VN", "en"),
+    }
+    assert [doc_id for doc_id, a in articles.items() if a.url] == ["003_024cb3686d4085ed.txt"]  # its Bron line
+    for doc_id in articles:
+        assert (ARTICLES / doc_id).read_text(encoding="utf-8").startswith("---\n"), doc_id  # front matter

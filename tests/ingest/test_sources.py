@@ -111,3 +111,25 @@ def test_symbolic_link_loops_are_reported_as_loops(tmp_path: Path) -> None:
                                     "links to folders are not followed")
     with pytest.raises(SourceError, match="symbolic link loop"):
         list(read_paths([folder / "self.txt"]))
+
+
+def test_a_text_files_front_matter_becomes_its_metadata(tmp_path: Path) -> None:
+    (tmp_path / "dated.txt").write_text(
+        "---\n# what the text states\ntitle: Tô Lâm receives the ambassador\ndate: 2025-04-02\n"
+        "outlet: Việt Nam News\nlang: en\n---\nHÀ NỘI – Party General Secretary Tô Lâm received him.\n")
+    (tmp_path / "plain.txt").write_text("---\nNo front matter: a rule, then text.\n")
+    (tmp_path / "bad-date.txt").write_text("---\ndate: 2 April 2025\n---\nText.\n")
+    (tmp_path / "bad-field.txt").write_text("---\nauthor: Someone\n---\nText.\n")
+    (tmp_path / "open.txt").write_text("---\ntitle: Never closed\nText.\n")
+    docs, errors = read([tmp_path])
+    dated = docs["dated.txt"]
+    assert (dated.title, dated.date, dated.outlet, dated.lang, dated.url) == (
+        "Tô Lâm receives the ambassador", "2025-04-02", "Việt Nam News", "en", None)
+    assert dated.text == "HÀ NỘI – Party General Secretary Tô Lâm received him.\n"
+    assert errors == {
+        "plain.txt": "opens a front matter block with --- but never closes it; end it with ---",
+        "bad-date.txt": "its front matter date '2 April 2025' is not a date; write it as YYYY-MM-DD",
+        "bad-field.txt": "line 2 of its front matter is not one of title: …, date: …, outlet: …, lang: …, "
+                         "url: …, section: …",
+        "open.txt": "opens a front matter block with --- but never closes it; end it with ---",
+    }

@@ -272,3 +272,34 @@ def test_feeds_add_refuses_what_is_not_a_feed_and_says_why(tmp_path: Path, site:
     offered = runner.invoke(app, ["feeds", "add", f"{site.base}/feeds/rss.xml"])
     assert offered.output == (f"Following {site.base}/feeds/rss.xml (Delta Daily): an RSS feed of 3 entries. "
                               "`assistant sync` ingests its articles.\n")
+
+
+def test_refresh_re_reads_pages_whose_entry_is_unchanged_conditionally_and_the_text_decides(
+        tmp_path: Path, site: Site) -> None:
+    settings = feed_settings(tmp_path)
+    index = Index.open(settings, make_embedder(settings))
+    feeds = FeedStore.open(settings.database_url)
+    url = f"{site.base}/feeds/rss.xml"
+    feeds.add(url)
+    sync_feeds(settings, index, feeds)
+    metro = f"{site.base}/news/hanoi-metro"
+    site.edits["hanoi-metro"] = ("The second metro line of Hanoi opened on Monday with fourteen stations. "
+                                 "The city expects forty thousand passengers a day in its first year.")
+    site.requests.clear()
+    plain = sync_feeds(settings, index, feeds).feeds[0]
+    assert (plain.status, plain.updated, page_requests(site)) == ("unchanged", [], [])  # the feed's 304
+
+    site.conditions.clear()
+    refreshed = sync_feeds(settings, index, feeds, refresh=True).feeds[0]
+    assert refreshed.status == "unchanged" and refreshed.updated == [metro]
+    asked = {path: etag for path, etag, _ in site.conditions if path.startswith("/news/")}
+    assert set(asked) == {"/news/rice-exports", "/news/hanoi-metro"} and all(asked.values())  # conditional
+    assert refreshed.not_modified == 1 and refreshed.refreshed == 2
+    passages = index.get(where={"doc_id": metro}, include=["documents"])["documents"]
+    assert any("fourteen stations" in text for text in passages)
+    assert not any("twelve stations" in text for text in passages)  # the old version is gone
+
+    site.layout = "<aside>Most read: the weather</aside>"  # the page changed, its article did not
+    again = sync_feeds(settings, index, feeds, refresh=True).feeds[0]
+    assert again.not_modified == 0 and again.updated == [] and again.skipped == []
+    assert "2 pages re-checked (0 not modified)" in again.summary()

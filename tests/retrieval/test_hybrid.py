@@ -52,7 +52,7 @@ def test_language_filter(sample_assistant: Assistant) -> None:
 
 
 def test_outlet_and_date_filters(sample_assistant: Assistant) -> None:
-    by_outlet = sample_assistant.retriever.search("Russia Vietnam", Filters(outlet="VNS"), k=5)
+    by_outlet = sample_assistant.retriever.search("Russia Vietnam", Filters(outlet="Việt Nam News"), k=5)
     assert {p.doc_id for p in by_outlet} == {"001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt"}
     march_on = sample_assistant.retriever.search("Russia Vietnam", Filters(date_from="2025-03-01"), k=5)
     assert {p.doc_id for p in march_on} == {"001_f0321c9b8754cbef.txt"}

@@ -91,3 +91,37 @@ def test_bad_requests_are_refused_with_reasons(serve: Callable[..., Any]) -> Non
     with serve(admin_token=None) as (url, _):
         assert_error(put(url, "cms-1", STORY, headers={"Authorization": "Bearer x"}), 403, "AdminRequired",
                      "disabled")
+
+
+def test_a_correction_supersedes_the_wrong_figure_until_it_is_removed(serve: Callable[..., Any]) -> None:
+    question = "How many books does the floating library in Oosthaven hold?"
+    correction = {**STORY, "title": "Correction: Oosthaven's floating library holds 1,200 books",
+                  "text": STORY["text"].replace("12,000", "1,200") + " An earlier version gave the wrong figure.",
+                  "date": "2026-11-29", "supersedes": "cms-4711"}
+    with serve() as (url, _):
+        assert put(url, "cms-4711", STORY).json()["status"] == "added"
+        assert_error(put(url, "cms-4712", {**correction, "supersedes": "cms-0000"}), 404, "DocumentNotFound",
+                     "No article 'cms-0000' is indexed to be superseded")
+        assert_error(put(url, "cms-4711", {**correction}), 400, "QuestionError", "cannot supersede itself")
+        assert put(url, "cms-4712", correction).json()["status"] == "added"
+        for asked in (question, "What did the librarian Joke Verbeek say about 12,000 books?"):
+            answer = chat(url, {"question": asked}).json()
+            assert "cms-4711" not in answer["retrieved_doc_ids"] and "12,000" not in answer["answer"]
+        answer = chat(url, {"question": question}).json()
+        assert answer["sources"][0]["doc_id"] == "cms-4712" and "1,200" in answer["answer"]
+        assert answer["sources"][0]["supersedes"] == "cms-4711"
+        assert answer["revision_label"] == "Corrected on 29 November 2026"
+        assert answer["as_of"] == "2026-11-29"
+
+        update = put(url, "cms-4713", {**STORY, "text": STORY["text"] + " It now visits seven villages.",
+                                       "date": "2026-12-01", "supersedes": "cms-4712", "revision": "update"})
+        assert update.json()["status"] == "added"
+        answer = chat(url, {"question": question}).json()
+        assert answer["sources"][0]["doc_id"] == "cms-4713"
+        assert answer["revision_label"] == "Updated on 1 December 2026"
+
+        # the successors removed, the first version is quotable again
+        for doc_id in ("cms-4713", "cms-4712"):
+            assert httpx.delete(f"{url}/api/documents/{doc_id}", headers=ADMIN_HEADERS, timeout=60).status_code == 200
+        answer = chat(url, {"question": question}).json()
+        assert answer["sources"][0]["doc_id"] == "cms-4711" and answer["revision_label"] == ""

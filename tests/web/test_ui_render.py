@@ -68,6 +68,14 @@ def test_answer_citations_link_to_their_source_cards_only() -> None:
     assert parsed.all_text() == "Signed in Hanoi [1]. Unknown [7]."
 
 
+def test_a_finished_answer_says_how_current_it_is() -> None:
+    answer = {"answer": "Signed in Hanoi [1].", "sources": [source(1)], "as_of": "2025-04-02",
+              "as_of_label": "As of 2 April 2025"}
+    assert Elements(answer_html(answer, 0)).all_text().endswith("As of 2 April 2025")
+    assert "As of" not in answer_html(answer, None)  # not while it streams
+    assert "nwa-as-of" not in answer_html({**answer, "as_of": None, "as_of_label": ""}, 0)
+
+
 def test_streaming_answer_has_no_links_yet() -> None:
     assert "<a" not in answer_html({"answer": "Partial [1]"}, None)
 

@@ -87,6 +87,7 @@
     ".user{align-self:flex-end;background:var(--user);color:var(--on-user)}",
     ".bot{align-self:flex-start;background:var(--bot);border:1px solid var(--line)}",
     ".note{align-self:center;color:var(--muted);font-size:13px;text-align:center}",
+    ".as-of{color:var(--muted);font-size:13px;margin-top:4px}",
     ".error{align-self:stretch;background:var(--err-bg);border:1px solid var(--err-line);color:var(--err-fg)}",
     ".elabel{font-size:12px;font-style:italic;color:var(--muted)}",
     ".equote{color:var(--muted);font-size:14px;border-left:3px solid var(--line);padding:2px 8px;margin:2px 0 8px}",
@@ -375,6 +376,8 @@
     msg.appendChild(body);
     var numbers = (turn.sources || []).map(function (s) { return s.number; });
     answerText(body, turn.text, numbers);
+    if (turn.revision_label) msg.appendChild(el("div", { "class": "as-of revision" }, turn.revision_label));
+    if (turn.as_of_label) msg.appendChild(el("div", { "class": "as-of" }, turn.as_of_label));
     if (turn.sources && turn.sources.length) msg.appendChild(sourcesList(turn.sources));
     if (turn.related && turn.related.length) msg.appendChild(relatedList(turn.related));
     if (turn.turn_id) msg.appendChild(feedbackRow(turn));
@@ -512,9 +515,15 @@
     showFrom(asked);
     sendBtn.disabled = true;
     var streamed = "", done = null, failed = null;
-    var payload = { question: question, history: history };
-    if (state.conversation) payload.conversation_id = state.conversation;
+    // The server keeps the conversation: a follow-up sends its id only. When the server no longer has
+    // it (expired: 404), the turns on this page go as history and a new conversation starts.
+    var fresh = { question: question, history: history };
+    var payload = state.conversation ? { question: question, conversation_id: state.conversation } : fresh;
     send("/api/chat", payload, "text/event-stream").then(function (r) {
+      if (r.status !== 404 || payload === fresh) return r;
+      state.conversation = null;
+      return send("/api/chat", fresh, "text/event-stream");
+    }).then(function (r) {
       if (!r.ok) return failure(r);
       return readEvents(r, function (name, data) {
         var value = JSON.parse(data);
@@ -534,7 +543,8 @@
       if (!done) throw new Error(T.failed);
       state.conversation = done.conversation_id;
       var turn = { role: "assistant", text: done.answer, sources: done.sources, related: done.related || [],
-                   turn_id: done.turn_id, abstained: done.abstained };
+                   turn_id: done.turn_id, abstained: done.abstained,
+                   as_of_label: done.as_of_label || "", revision_label: done.revision_label || "" };
       state.turns.push(turn);
       log.replaceChild(botMessage(turn), msg);
       var count = (done.sources || []).length;

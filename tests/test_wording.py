@@ -1,0 +1,39 @@
+"""The assistant's own phrases: one file per language, each complete, dates written by Babel."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from assistant.documents import Source, revision_label
+from assistant.wording import as_of, languages, long_date, phrases, say, wording_language
+
+
+def test_every_language_file_has_every_phrase_of_the_english_one() -> None:
+    assert {"en", "nl", "vi", "de", "ru"} <= languages()
+    for lang in languages():
+        assert set(phrases(lang)) == set(phrases("en")), lang
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", "As of 2 April 2025"), ("nl", "Stand van 2 april 2025"), ("vi", "Tính đến 2 tháng 4, 2025"),
+    ("de", "Stand: 2. April 2025"), ("ru", "По состоянию на 2 апреля 2025\u202fг."),
+])
+def test_as_of_is_said_in_the_readers_language(lang: str, expected: str) -> None:
+    assert as_of("2025-04-02", lang) == expected
+
+
+def test_a_language_without_a_file_reads_its_regions_or_english() -> None:
+    assert wording_language("tt") == "ru"  # Tatar → Russia's Russian
+    assert wording_language("ja") == "en"
+    assert wording_language("nl-BE") == "nl"
+    assert as_of(None, "en") == "" and long_date("2025-02-22", "en") == "22 February 2025"
+    assert say("corrected", "de", date="3. April 2025") == "Korrigiert am 3. April 2025"
+
+
+def test_a_correction_or_update_is_labelled_in_the_readers_language() -> None:
+    corrected = Source(1, "b", "b#1", "T", "", "2026-11-29", "", "en", "x", supersedes="a", revision="correction")
+    assert revision_label([corrected], "nl") == "Gecorrigeerd op 29 november 2026"
+    assert revision_label([replace(corrected, revision="update", date="")], "de") == "Aktualisiert"
+    assert revision_label([replace(corrected, revision="", supersedes="")], "en") == ""
