@@ -8,8 +8,11 @@ shares the question's words ("What is the population of Hanoi?" → a sentence a
 signed in Hanoi). The question word tells what an answer must contain: "how many" a number, "when"
 a date, "in 2015" the year 2015, "who", "where" or "which company" a name the question does not
 already give, "why" a reason. A quote without it is not an answer (measured in BENCHMARKS.md).
-Only English, Vietnamese, Russian, German and Dutch question words are known (the evaluation's
-languages and the sample articles'); any other question expects nothing in particular.
+What each language contributes (its question words per kind, month and number words, the words
+that give a reason or name an office…) is data: the table ``answer_types`` of its file in
+``assistant/wording/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
+question in a language without cues expects nothing in particular. The checks read every language's
+cues at once, since a quote may be in another language than its question.
 """
 
 from __future__ import annotations
@@ -18,168 +21,85 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from assistant.wording import languages, table
+
+
+def _cues(key: str) -> list[str]:
+    """What every language's file (assistant/wording/<lang>.toml, table ``answer_types``) lists under
+    ``key``: regular expressions, one language's each; a check reads them all, since a quote may be
+    in another language than its question."""
+    return [cue for lang in sorted(languages()) for cue in table(lang, "answer_types").get(key, [])]
+
+
+def _by_name(key: str) -> dict[str, list[str]]:
+    """A sub-table joined over the languages: each office or noun (named in English) with its names."""
+    joined: dict[str, list[str]] = {}
+    for lang in sorted(languages()):
+        for name, values in table(lang, "answer_types").get(key, {}).items():
+            joined.setdefault(name, []).extend(values)
+    return joined
+
+
+def _either(key: str) -> str:
+    """The cues of ``key`` as one alternation."""
+    return "|".join(_cues(key))
+
+
+def _words(key: str) -> str:
+    """The cues of ``key`` as whole words."""
+    return r"\b(" + "|".join(_cues(key)) + r")\b"
+
+
 # "which company", "at which Yorkshire hotel": the noun that the answer's name names
-NAMED_NOUN = (
-    r"^((in |at |from |to |for |by )?(which|what) "
-    r"|what (is|was|are|were) the names? of (the |a |an |its |their )?)([\w-]+ ){0,2}"
-    r"(?P<noun>company|companies|firm|group|organi[sz]ation"
-    r"|party|king|queen|judge|politician|minister|president|official|team|club|channels?|hotel"
-    r"|town|city|village|country|state|county|province|region|publisher|clinic|university"
-    r"|school|college|bank|agency|newspaper|network|studio|brand|person|man|woman|architect"
-    r"|players?|author|writer|artist|band|station|airport|stadium|church|court|law school)\b")
-# Question word patterns, first match wins; matched against the lower-cased question.
-KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("percent", re.compile(
-        r"\b(what|which) (percentage|percent|proportion|share)\b"
-        r"|\b(growth|inflation|unemployment|interest) rate\b"
-        r"|\bbao nhiêu phần trăm\b|\btỷ lệ\b|\bсколько процентов\b|\bкакой процент\b|\bwie viel prozent\b"
-        r"|\bwachstumsrate\b|\binflationsrate\b")),
-    ("money", re.compile(
-        r"\bhow much money\b"
-        r"|\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|fined|charge|charged|earn|earned"
-        r"|raise|raised)\b"
-        r"|^what (is|was|were|are|will be) (the )?((?!of\b)[\w']+ ){0,3}(cost|price|budget|fine|salary)\b"
-        r"|^(what|how much) (is|was|were|are|will be|did) (the |its |their |his |her )?"
-        r"((?!of\b)[\w'’-]+ ){0,3}?"
-        r"(net )?(profits?|income|revenues?|earnings|sales)\b(?! (tax|rate|growth))"
-        r"|\bwie hoch (war|ist|waren|sind) (der|die|das) \w*(gewinn|umsatz|erlös)\w*\b"
-        r"|\bbao nhiêu tiền\b|\bchi phí\b|\bсколько (стоит|стоил|будет стоить)\b|\bстоимость\b"
-        r"|\bwie viel (kostet|kostete|kosten)\b|\bkosten\b")),
-    ("date", re.compile(
-        r"^(when|what year|which year|in what year|in which year|what date|on what date|wanneer)\b"
-        r"|\b(in|by) (what|which) year\b|\bnăm nào\b|\bkhi nào\b|\bbao giờ\b|\bngày nào\b|\bnăm bao nhiêu\b"
-        r"|^когда\b|\bв каком году\b|\bкакого числа\b|^wann\b|\bin welchem jahr\b|\bseit wann\b")),
-    ("number", re.compile(
-        r"^how (many|much)\b|\bhow (many|much)\b|^hoeveel\b"
-        r"|\bwhat (percentage|percent|proportion|share|number)\b"
-        r"|\bhow (long|old|tall|high|far|large|big|fast)\b"
-        r"|\bbao nhiêu\b|\bmấy\b|\bсколько\b|\bкакой (длины|высоты|ширины)\b"
-        r"|\bкаков[аоы]? (численность|стоимость|длина)\b"
-        r"|\bwie (viele?|hoch|lange?|groß|alt|weit)\b"
-        r"|^what (is|was|were|are|will be) (the )?((?!of\b)[\w']+ ){0,3}"
-        r"(population|cost|price|rate|percentage"
-        r"|amount|budget|salary|revenue|value|size|length|height|area|total|death toll|turnout)\b"
-        r"|\bdân số\b|\bчисленность населения\b|\beinwohnerzahl\b")),
-    ("office", re.compile(
-        r"^(?!.*\bplay)(what (is|was|are|were) [\w'’. -]{2,40}?\b(job )?(title|position|post)\b(?! of)"
-        r"|what (job|title|position|post) (did|does|do|has|had|will)\b)"
-        r"|\bwelche[nrs]? (titel|position|funktion|amt)\b|\bchức (vụ|danh) (gì|nào)\b"
-        r"|\bкакую должность\b|\bкакой пост\b")),
-    ("reason", re.compile(
-        r"^why\b|\bwhat (caused|causes|led to|prompted|triggered|ignited|sparked)\b|\bhow did .+ die\b"
-        r"|\b(the )?(reason|cause) (for|of)\b|\btại sao\b|\bvì sao\b|\blý do\b|\bnguyên nhân\b"
-        r"|^waarom\b|^почему\b|\bзачем\b|\bпо какой причине\b|\bпричин[аеуы]\b|^(warum|wieso|weshalb)\b"
-        r"|\b(grund|ursache)\b")),
-    ("name", re.compile(
-        r"^(who|whom|whose)\b|^(and |but )?who\b|^where\b|\bwhat (is|was|are|were) the names? of\b"
-        r"|\bwhat (is|was|are|were) (it|they|he|she|.+) called\b|\bwhat name\b|"
-        + NAMED_NOUN +
-        r"|\bai\b|\bở đâu\b|\b(thành phố|nơi|quốc gia|nước|tỉnh|công ty|khách sạn) nào\b|\btên (là )?gì\b"
-        r"|^кто\b|\bкем\b|\bкого\b|\bкому\b|^где\b|\bв каком (городе|государстве|отеле|штате)\b"
-        r"|\bкак (называется|назывался|называлась|звали|зовут)\b"
-        r"|^(wer|wen|wem|wessen|wo)\b|\bin welche[rm]? (stadt|land|hotel|ort)\b"
-        r"|\bwie (heißt|hieß|hießen|heißen)\b"
-        r"|^wie (is|was|zijn|waren|heeft|hebben|werd|wordt|leidt|leidde)\b|^waar\b")),
-)
+NAMED_NOUN = _either("named_noun")
+# Question word patterns, tried in this order (first match wins), against the lower-cased question
+KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
+ASKS = _by_name("asks")
+KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile("|".join([*ASKS.get(kind, []), *([NAMED_NOUN] if kind == "name" else [])])))
+    for kind in KIND_ORDER)
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
-MONTHS = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|century|centuries|decade|yesterday|today|tomorrow|tháng|thế kỷ|thập niên"
-    r"|январ[ья]|феврал[ья]|март[а]?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|август[а]?|сентябр[ья]"
-    r"|октябр[ья]|ноябр[ья]|декабр[ья]|век[а]?|januar|februar|märz|mai|juni|juli|oktober|dezember"
-    r"|jahrhundert|januari|februari|maart|mei|augustus|maandag|dinsdag|woensdag|donderdag|vrijdag"
-    r"|zaterdag|zondag|quarter|kwartaal|quartal|квартал[аеу]?|quý|spring|summer|autumn|winter)\b")
-NUMBER_WORDS = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-    r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|double|twice"
-    r"|một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười|trăm|nghìn|ngàn|triệu|tỷ|tỉ"
-    r"|од(ин|на|но)|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|сто|тысяч[иа]?"
-    r"|миллион(а|ов)?|миллиард(а|ов)?|ein|eine|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn"
-    r"|hundert|tausend|millionen|milliarden?)\b")
+MONTHS = re.compile(_words("months"))
+NUMBER_WORDS = re.compile(_words("number_words"))
 
 # Vietnamese ordinals and weekdays ("thứ hai": second, Monday) are no count
-ORDINAL = re.compile(r"\bthứ \w+")
+ORDINAL = re.compile(_either("ordinal"))
 
-PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b|\bphần trăm\b|\bпроцент|\bprozent")
-MONEY = re.compile(
-    r"[$€£¥₫₽]|\b(dollars?|usd|euros?|eur|pounds?|yen|yuan|rubles?|roubles?|vnd|dong|đồng|cents?"
-    r"|francs?|rupees?)\b|\b(долл|евро|рубл)")
+PERCENT = re.compile("|".join(["%", *_cues("percent")]))
+MONEY = re.compile("|".join([r"[$€£¥₫₽]", *_cues("money")]))
 
 # "$230,000", "12 percent", "€ 5": numbers that are amounts, no part of a date
 AMOUNT = re.compile(r"[$€£¥₫₽]\s?\d[\d.,]*|\d[\d.,]*\s?(%|per ?cent\b|percent\b)")
 
-REASON = re.compile(
-    r",\s*as\b|\b\w+ed (\w+ ){0,5}for\b|\bfor \w+ (purposes|reasons)\b"
-    r"|\b(because|due to|owing to|thanks to|as a result|result of|caused|causing|cause[sd]?"
-    r"|in order to|so that|reasons?|blamed|led to|after|following|amid|died (of|from)|killed"
-    r"|vì|do|bởi|nên|nhờ|nguyên nhân|lý do|để"
-    r"|потому что|из-за|так как|поскольку|вследствие|благодаря|причин|чтобы|после"
-    r"|weil|wegen|aufgrund|denn|da|grund|ursache|nachdem|damit|um)\b")
-WHO = re.compile(r"^(and |but )?(who|whom)\b|\b(what|which) group of\b|\bai\b|^кто\b|^(wer|wen|wem)\b")
-PEOPLE = re.compile(
-    r"\b(famil(y|ies)|residents?|villagers?|officials?|authorities|police|workers?|volunteers?"
-    r"|students?|teachers?|doctors?|nurses?|scientists?|researchers?|farmers?|soldiers?|experts?"
-    r"|artisans?|craftsmen|fishermen|engineers?|lawyers?|judges?|voters?|parents?|children|women|men"
-    r"|people|neighbou?rs?|locals|[^\W\d_]{3,}(ists|ians)|monks?|inmates?|prisoners?|band|team|government|ministry"
-    r"|gia đình|người dân|cư dân|nông dân|công nhân|chính quyền|семь[ия]|жител\w*|рабоч\w*|власти"
-    r"|familien?|bewohner|einwohner|arbeiter|behörden?|polizei)\b")
+REASON = re.compile(_either("reason"))
+WHO = re.compile(_either("who"))
+PEOPLE = re.compile(_words("people"))
+
 # Capitalised words that are not names: titles, and the first word of a sentence is skipped.
-NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "in", "on", "at", "but", "and",
-                       "he", "she", "it", "they", "we", "i", "his", "her", "their", "this", "that"})
+NOT_NAMES = frozenset(_cues("not_names"))
 CAPITALISED = re.compile(r"(?<![\w.])(?:(?:[A-Z]\.){2,}|[^\W\d_][\w'’-]*)", re.UNICODE)
 # "Vietnamese", "English", "Russische", "Israeli-Palestinian": capitalised, yet no one's name
-ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^\W\d_]+$")
-TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
+ADJECTIVE_OF_A_PLACE = re.compile("(" + _either("place_adjective_endings") + r")$|^[^\W\d_]+-[^\W\d_]+$")
+TITLE = re.compile(_either("title_before_name"))
 
 # Words that introduce a name: "…the law firm that filed the brief, now called Sidley Austin"
-CALLED = re.compile(r"called|named|dubbed|gọi|genannt|heißt|genaamd|heet|называем\w*|под названием")
-TITLED = re.compile(r"\b(Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame)\.?\s+[^\W\d_][\w'’-]*")
-# The nouns of "which hotel", "what company"… in the other languages of the articles, so that a quote
-# in Vietnamese, German, Dutch or Russian is read for them too.
-NOUN_IN: dict[str, tuple[str, ...]] = {
-    "hotel": ("khách sạn", "отел", "гостиниц"),
-    "company": ("công ty", "firma", "unternehmen", "bedrijf", "компани"),
-    "companies": ("công ty", "firmen", "unternehmen", "bedrijven", "компани"),
-    "city": ("thành phố", "stadt", "stad", "город"),
-    "town": ("thị trấn", "stadt", "stad", "город"),
-    "country": ("quốc gia", "стран"),
-    "party": ("đảng", "partei", "partij", "парти"),
-    "team": ("đội", "mannschaft", "ploeg", "команд"),
-    "club": ("câu lạc bộ", "verein", "клуб"),
-    "university": ("đại học", "universität", "universiteit", "университет"),
-    "bank": ("ngân hàng", "банк"),
-    "newspaper": ("tờ báo", "zeitung", "krant", "газет"),
-    "church": ("nhà thờ", "kirche", "kerk", "церк"),
-    "stadium": ("sân vận động", "stadion", "стадион"),
-    "airport": ("sân bay", "flughafen", "luchthaven", "аэропорт"),
-}
+CALLED = re.compile(_either("called"))
+TITLED = re.compile(_either("titled_name"))
+# The nouns of "which hotel", "what company"… in each language, so that a quote in any of them is
+# read for them too.
+NOUN_IN: dict[str, tuple[str, ...]] = {noun: tuple(names) for noun, names in _by_name("nouns").items()}
 # "how many colleges": English only (German "wie viele" was tried: its answers, quoted from English
 # articles, never name the noun in German)
-COUNTED = re.compile(r"^how many (?P<noun>\w+)")
-NOT_COUNTED = frozenset({"of", "times", "more", "people", "were", "are", "did", "do", "does", "have", "has"})
-DURATION_ASKED = re.compile(
-    r"\bhow long\b|\bwie lange?\b|\bbao lâu\b|\bкак долго\b|\bсколько (лет|времени)\b")
-DURATION = re.compile(
-    r"\b(years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries|jahren?|monaten?|wochen?"
-    r"|tagen?|stunden?|jahrzehnten?|лет|годы?|года|месяц\w*|недел\w*|дн\w+|час\w*|năm|tháng|tuần"
-    r"|ngày|giờ|phút|thập kỷ)\b")
+COUNTED = re.compile(_either("counted"))
+NOT_COUNTED = frozenset(_cues("not_counted"))
+DURATION_ASKED = re.compile(_either("duration_asked"))
+DURATION = re.compile(_words("duration"))
 
 
 # "The suspect, whose name was not released…", "There was no immediate reaction from…": the
 # sentence says the article does not know what was asked, so it holds no answer.
-WITHHELD = re.compile(
-    r"\b(name|identit(y|ies)|details|cause|amount|terms|price|figure)s? (was|were|has|have|had|is|are)"
-    r" not (yet |immediately )?(been )?(released|disclosed|made public|revealed|known|available|given)\b"
-    r"|\bno immediate (reaction|comment|response|word|explanation)\b"
-    r"|\bdeclined to (comment|say|disclose|identify|name|specify|elaborate)\b"
-    r"|\b(did|would|could) not (say|disclose|specify|reveal|identify|name)\b"
-    r"|\b(không|chưa) (được )?(tiết lộ|công bố)\b"
-    r"|\bне (сообщается|раскрывается|называется|уточняется)\b|\bотказал\w* от комментари"
-    r"|\b(wurde|wurden) nicht (genannt|bekannt gegeben|veröffentlicht)\b"
-    r"|\b(wollte|wollten) sich nicht äußern\b"
-    r"|\b(werd|werden) niet (bekendgemaakt|genoemd|vrijgegeven)\b|\bwilde(n)? niet zeggen\b")
+WITHHELD = re.compile(_either("withheld"))
 
 
 WHAT_NOUN = re.compile(r"^(what|which) (?P<noun>[^\W\d_]{4,}) (?!is|was|are|were|of|in|on|at|to|for|and)")
@@ -208,45 +128,20 @@ def withheld(sentence: str) -> bool:
 # Carlton Reeves", "King Henry III"), so a quote in the question's language that never says "judge"
 # names none (Ms. Smith, the plaintiff, is no judge). Roles named by their work are left out: "What
 # artist provided the woodcuts?" → "…woodcuts by Lucas Cranach".
-ROLES = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official"})
+ROLES = frozenset(_cues("roles"))
 # Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
-PERSONS = ROLES | {"person", "man", "woman", "architect", "player", "players", "author", "writer", "artist"}
+PERSONS = ROLES | frozenset(_cues("persons"))
 # "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…", "Who founded…": the same,
 # asked with "who", and read in any language: each office with its names (and the verbs that say it)
 # in the languages the articles are in.
-OFFICES: tuple[tuple[str, ...], ...] = (
-    ("director", "directs", "directed", "directeur", "direktor", "giám đốc", "директор"),
-    ("president", "präsident", "tổng thống", "chủ tịch", "президент"),
-    ("chairman", "chairwoman", "chair", "chaired", "voorzitter", "vorsitzende", "chủ tịch", "председател"),
-    ("chief executive", "ceo", "geschäftsführer", "tổng giám đốc", "giám đốc điều hành", "генеральн"),
-    ("mayor", "burgemeester", "bürgermeister", "thị trưởng", "мэр"),
-    ("governor", "gouverneur", "thống đốc", "губернатор"),
-    ("prime minister", "premier", "minister-president", "ministerpräsident", "thủ tướng", "премьер"),
-    ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
-    ("coach", "coached", "trainer", "huấn luyện viên", "тренер"),
-    ("founder", "founded", "oprichter", "opgericht", "gründer", "gegründet", "người sáng lập", "thành lập",
-     "основател", "основал"),
-    ("leader", "head", "heads", "headed", "led", "leads", "runs", "run by", "leider", "leidt", "leidde",
-     "leiter", "leitet", "leitete", "führt", "führte", "anführer", "trưởng nhóm", "người đứng đầu",
-     "đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "руковод", "лидер", "глава", "возглав"),
-    ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
-     "спроектир"),
-)
+OFFICES: tuple[tuple[str, ...], ...] = tuple(tuple(names) for names in _by_name("offices").values())
 HOLDER_OF = re.compile(
-    r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?"
-    r"|who (?=(led|leads|headed|heads|directed|directs|founded|designed|coached|chaired)\b)"
-    r"|wie (?=(leidt|leidde|leiden)\b)|wer (?=(leitet|leitete|führt|führte)\b)"
-    r"|ai (?=(lãnh đạo|đứng đầu|dẫn đầu)\b)|кто (?=(возглав|руковод))"
-    r"|wie (is|was|zijn|waren) (de |het )?"
-    r"|wer (ist|war) (der |die )?|ai (là|đang là|từng là) |кто (является |был |была )?)"
-    r"(?P<office>" + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True))
-    + r")")
+    "^(" + _either("holder_of") + ")(?P<office>"
+    + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True)) + ")")
 
 
 # "What is his title?": any office, in any of the languages
-OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | {
-    "chief", "executive", "officer", "manager", "editor", "secretary", "head of", "vice", "deputy", "partner",
-    "producer", "leiter", "vorsitz", "chef", "trưởng", "phó", "руководител", "заместител"}
+OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | set(_cues("office_words"))
 OFFICE_NAMES = re.compile(r"(?<!\w)(" + "|".join(sorted(OFFICE_WORDS, key=len, reverse=True)) + ")")
 
 
