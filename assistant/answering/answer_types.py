@@ -17,18 +17,23 @@ cues at once, since a quote may be in another language than its question.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from assistant.wording import languages, table
 
+# the kinds of answer, in the order their question words are tried (first match wins)
+KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
 
-def _cues(key: str) -> list[str]:
-    """What every language's file (assistant/wording/<lang>.toml, table ``answer_types``) lists under
-    ``key``: regular expressions, one language's each; a check reads them all, since a quote may be
-    in another language than its question."""
-    return [cue for lang in sorted(languages()) for cue in table(lang, "answer_types").get(key, [])]
+
+def _cues(key: str, only: str | None = None) -> list[str]:
+    """What the languages' files (assistant/wording/<lang>.toml, table ``answer_types``) list under
+    ``key``: regular expressions; language ``only``'s, or every language's (None)."""
+    return [cue for lang in sorted(languages()) if only in (None, lang)
+            for cue in table(lang, "answer_types").get(key, [])]
 
 
 def _by_name(key: str) -> dict[str, list[str]]:
@@ -40,24 +45,62 @@ def _by_name(key: str) -> dict[str, list[str]]:
     return joined
 
 
-def _either(key: str) -> str:
-    """The cues of ``key`` as one alternation."""
-    return "|".join(_cues(key))
+def _either(key: str, only: str | None = None) -> str:
+    """The cues of ``key`` as one alternation ("(?!)", which never matches, when there are none)."""
+    return "|".join(_cues(key, only)) or "(?!)"
 
 
-def _words(key: str) -> str:
+def _words(key: str, only: str | None = None) -> str:
     """The cues of ``key`` as whole words."""
-    return r"\b(" + "|".join(_cues(key)) + r")\b"
+    return r"\b(" + _either(key, only) + r")\b"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a sentence in one language shows: the cues of its language (``evidence_in``)."""
+
+    months: re.Pattern[str]
+    number_words: re.Pattern[str]
+    ordinal: re.Pattern[str]
+    percent: re.Pattern[str]
+    money: re.Pattern[str]
+    reason: re.Pattern[str]
+    people: re.Pattern[str]
+    duration: re.Pattern[str]
+    withheld: re.Pattern[str]
+
+
+@functools.cache
+def evidence_in(lang: str | None) -> Evidence:
+    """The cues a sentence in ``lang`` is read with: its language's own, or every language's when
+    its language is unknown or has no cues (a sentence is read in its own language only: the
+    Vietnamese "do" (because) gives no English sentence a reason, nor "da" a German one)."""
+    only = lang if lang in languages() and table(lang, "answer_types") else None
+    return Evidence(
+        months=re.compile(_words("months", only)), number_words=re.compile(_words("number_words", only)),
+        ordinal=re.compile(_either("ordinal", only)),
+        percent=re.compile("|".join(["%", *_cues("percent", only)])),
+        money=re.compile("|".join([r"[$€£¥₫₽]", *_cues("money", only)])),
+        reason=re.compile(_either("reason", only)), people=re.compile(_words("people", only)),
+        duration=re.compile(_words("duration", only)), withheld=re.compile(_either("withheld", only)))
+
+
+@functools.cache
+def asks_in(lang: str | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The question words of each kind, in ``KIND_ORDER``, of language ``lang`` (every language's
+    when it is unknown or has none)."""
+    only = lang if lang in languages() and table(lang, "answer_types") else None
+    asks = {kind: [cue for code in sorted(languages()) if only in (None, code)
+                   for cue in table(code, "answer_types").get("asks", {}).get(kind, [])] for kind in KIND_ORDER}
+    named = _cues("named_noun", only)
+    return tuple((kind, re.compile("|".join([*asks[kind], *(named if kind == "name" else [])]) or "(?!)"))
+                 for kind in KIND_ORDER)
 
 
 # "which company", "at which Yorkshire hotel": the noun that the answer's name names
 NAMED_NOUN = _either("named_noun")
 # Question word patterns, tried in this order (first match wins), against the lower-cased question
-KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
-ASKS = _by_name("asks")
-KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile("|".join([*ASKS.get(kind, []), *([NAMED_NOUN] if kind == "name" else [])])))
-    for kind in KIND_ORDER)
+KINDS = asks_in(None)
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
 MONTHS = re.compile(_words("months"))
@@ -162,10 +205,11 @@ def normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def expected_kind(question: str) -> str:
-    """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular)."""
+def expected_kind(question: str, lang: str | None = None) -> str:
+    """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular),
+    by the question words of its language ``lang`` (every language's when unknown)."""
     text = normal(question).strip()
-    for kind, pattern in KINDS:
+    for kind, pattern in asks_in(lang):
         if pattern.search(text):
             return kind
     return ""
@@ -175,25 +219,29 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))
 
 
-def holds(kind: str, quote: str, question: str, same_language: bool | None = None) -> bool:
+def holds(kind: str, quote: str, question: str, same_language: bool | None = None,
+          quote_lang: str | None = None) -> bool:
     """Does ``quote`` contain an answer of ``kind`` that the question does not already state? A quote
     saying the answer is not known or not told (``withheld``) holds none, of any kind.
 
     Some checks read the quote for the question's own words ("how many colleges" → "colleges"):
     only a quote in the question's language can fail them. ``same_language`` says whether it is; when
-    unknown (None), a quote sharing two of the question's words is taken to be."""
-    if withheld(quote):
+    unknown (None), a quote sharing two of the question's words is taken to be. The quote's own
+    words (months, numbers, reasons…) are read in its language ``quote_lang`` (every language's when
+    unknown)."""
+    cue = evidence_in(quote_lang)
+    if cue.withheld.search(normal(quote)):
         return False
     if not kind:
         return True
     text, asked = normal(quote), normal(question)
     new_numbers = _numbers(text) - _numbers(asked)
     if kind == "percent":
-        return bool(PERCENT.search(text))
+        return bool(cue.percent.search(text))
     if kind == "money":
-        return bool(MONEY.search(text)) and bool(new_numbers or NUMBER_WORDS.search(text))
+        return bool(cue.money.search(text)) and bool(new_numbers or cue.number_words.search(text))
     if kind == "reason":
-        return bool(REASON.search(text))
+        return bool(cue.reason.search(text))
     if kind == "office":
         return bool(OFFICE_NAMES.search(text))
     if kind == "name":
@@ -209,9 +257,9 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         if new_names(quote, question):
             return True
         # "Who makes the lanterns?" — "local families": people named by what they are
-        return bool(WHO.search(asked)) and bool(set(PEOPLE.findall(text)) - set(PEOPLE.findall(asked)))
+        return bool(WHO.search(asked)) and bool(set(cue.people.findall(text)) - set(PEOPLE.findall(asked)))
     if kind == "number":
-        if DURATION_ASKED.search(asked) and DURATION.search(text):
+        if DURATION_ASKED.search(asked) and cue.duration.search(text):
             return True
         counted = COUNTED.search(asked)
         if counted and counted.group("noun") not in NOT_COUNTED and not counted.group("noun").endswith("ed"):
@@ -220,14 +268,15 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
             found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
-        return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(ORDINAL.sub(" ", text)))
+        return bool(new_numbers) or bool({found for found in cue.number_words.findall(cue.ordinal.sub(" ", text))}
                                          - set(NUMBER_WORDS.findall(asked)))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     dates = new_numbers - _numbers(" ".join(m.group() for m in AMOUNT.finditer(text)))
-    return bool(years) or bool(dates) or bool(MONTHS.search(text))
+    return bool(years) or bool(dates) or bool(cue.months.search(text))
 
 
-def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: bool | None = None) -> bool:
+def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: bool | None = None,
+                quote_lang: str | None = None) -> bool:
     """Does a quote (its best sentence first) hold an answer of ``kind``? One of its sentences must
     (``holds``); and when the best one speaks of the thing asked for without naming it ("Which
     companies…?" → "…to divest from three companies that…"; "What parasite…?" → "…by a parasite"),
@@ -239,7 +288,7 @@ def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: b
         return False
     if quote and unspecified(quote[0], asked):
         return False
-    return any(holds(kind, sentence, question, same_language) for sentence in quote)
+    return any(holds(kind, sentence, question, same_language, quote_lang) for sentence in quote)
 
 
 def missing_years(question: str, passage: str) -> set[str]:
