@@ -91,7 +91,8 @@ def asks_in(lang: str | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
     when it is unknown or has none)."""
     only = lang if lang in languages() and table(lang, "answer_types") else None
     asks = {kind: [cue for code in sorted(languages()) if only in (None, code)
-                   for cue in table(code, "answer_types").get("asks", {}).get(kind, [])] for kind in KIND_ORDER}
+                   for cue in table(code, "answer_types").get("asks", {}).get(kind, [])]
+            for kind in KIND_ORDER}
     named = _cues("named_noun", only)
     return tuple((kind, re.compile("|".join([*asks[kind], *(named if kind == "name" else [])]) or "(?!)"))
                  for kind in KIND_ORDER)
@@ -215,6 +216,11 @@ def expected_kind(question: str, lang: str | None = None) -> str:
     return ""
 
 
+def words_of(pattern: re.Pattern[str], text: str) -> set[str]:
+    """What ``pattern`` finds in ``text``, as the words found (whatever groups it has)."""
+    return {found.group(0) for found in pattern.finditer(text)}
+
+
 def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))
 
@@ -257,7 +263,7 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         if new_names(quote, question):
             return True
         # "Who makes the lanterns?" — "local families": people named by what they are
-        return bool(WHO.search(asked)) and bool(set(cue.people.findall(text)) - set(PEOPLE.findall(asked)))
+        return bool(WHO.search(asked)) and bool(words_of(cue.people, text) - words_of(PEOPLE, asked))
     if kind == "number":
         if DURATION_ASKED.search(asked) and cue.duration.search(text):
             return True
@@ -268,8 +274,8 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
             found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
-        return bool(new_numbers) or bool({found for found in cue.number_words.findall(cue.ordinal.sub(" ", text))}
-                                         - set(NUMBER_WORDS.findall(asked)))
+        spelled = words_of(cue.number_words, cue.ordinal.sub(" ", text))
+        return bool(new_numbers) or bool(spelled - words_of(NUMBER_WORDS, asked))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     dates = new_numbers - _numbers(" ".join(m.group() for m in AMOUNT.finditer(text)))
     return bool(years) or bool(dates) or bool(cue.months.search(text))

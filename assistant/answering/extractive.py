@@ -235,7 +235,8 @@ class ExtractiveAnswerer:
         def relevance(score: float, sentence: str) -> float:
             """The score without the answer-kind bonus: a sentence joins the best one for its words,
             not for merely holding a number ("…cite it as source number 4")."""
-            return score - (KIND_BONUS if kind and holds(kind, sentence, question, same, passage_lang) else 0.0)
+            held = kind and holds(kind, sentence, question, same, passage_lang)
+            return score - (KIND_BONUS if held else 0.0)
 
         best_score = relevance(ranked[0][0], ranked[0][3])
         chosen = [r for r in ranked
