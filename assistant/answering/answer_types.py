@@ -11,8 +11,9 @@ already give, "why" a reason. A quote without it is not an answer (measured in B
 What each language contributes (its question words per kind, month and number words, the words
 that give a reason or name an office…) is data: the table ``answer_types`` of its file in
 ``assistant/wording/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
-question in a language without cues expects nothing in particular. The checks read every language's
-cues at once, since a quote may be in another language than its question.
+question is read by its own language's question words, and a sentence by its own language's words
+(``evidence_in``): the Vietnamese "do" (because) gives no English sentence a reason. Where the
+language is unknown or has no cues, every language's are read.
 """
 
 from __future__ import annotations

@@ -187,6 +187,20 @@ def test_why_needs_a_reason() -> None:
     assert holds("reason", "Он ушёл из-за болезни.", "Почему он ушёл?")
 
 
+def test_a_sentence_is_read_in_its_own_language_and_a_question_by_its_words() -> None:
+    asked = "Why did the talks stall?"
+    # Vietnamese "do" (because) and German "da" (since) give no English sentence a reason
+    assert not holds("reason", "They do not expect a deal, officials said.", asked, quote_lang="en")
+    assert holds("reason", "Cuộc đàm phán bị đình trệ do bất đồng về giá.", asked, quote_lang="vi")
+    assert holds("reason", "They stalled because the prices differ.", asked, quote_lang="en")
+    # a question's kind comes from its own language's question words: Vietnamese "ai" (who) is no
+    # English word, so "Is AI safe?" asks for no name
+    assert expected_kind("Is AI safe for newsrooms?", "en") == ""
+    assert expected_kind("Ai là đại sứ Nga?", "vi") == "name"
+    # a language without cues, or none given, reads every language's (as a quote of unknown language)
+    assert expected_kind("Ai là đại sứ Nga?") == "name" == expected_kind("Ai là đại sứ Nga?", "xx")
+
+
 def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_are() -> None:
     answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
     strong = Passage(chunk_id="a#1#0", doc_id="a", text=TEXT, metadata={"lang": "en"}, score=0.1,
