@@ -37,3 +37,24 @@ def test_a_correction_or_update_is_labelled_in_the_readers_language() -> None:
     assert revision_label([corrected], "nl") == "Gecorrigeerd op 29 november 2026"
     assert revision_label([replace(corrected, revision="update", date="")], "de") == "Aktualisiert"
     assert revision_label([replace(corrected, revision="", supersedes="")], "en") == ""
+
+
+def test_each_languages_answer_type_cues_are_its_own_and_valid() -> None:
+    import re
+
+    from assistant.answering.answer_types import KIND_ORDER, NAMED_NOUN, OFFICES
+    from assistant.wording import table
+
+    nouns = set(re.search(r"\(\?P<noun>([^)]*)\)", NAMED_NOUN).group(1).split("|"))  # type: ignore[union-attr]
+    offices = set(table("en", "answer_types")["offices"])
+    for lang in ("en", "nl", "de", "vi", "ru"):
+        cues = table(lang, "answer_types")
+        assert cues["asks"], lang  # every language says how it asks for each kind of answer it knows
+        assert set(cues["asks"]) <= set(KIND_ORDER), lang
+        assert set(cues.get("offices", {})) <= offices, lang  # offices are named as English names them
+        assert set(cues.get("nouns", {})) <= nouns, lang
+        for value in cues.values():
+            for cue in value if isinstance(value, list) else [c for v in value.values() for c in v]:
+                re.compile(cue)  # each a valid regular expression
+    # the Dutch director is read in a quote for "Who is the director of…?" in any language
+    assert any("directeur" in names and "director" in names for names in OFFICES)

@@ -8,245 +8,157 @@ shares the question's words ("What is the population of Hanoi?" → a sentence a
 signed in Hanoi). The question word tells what an answer must contain: "how many" a number, "when"
 a date, "in 2015" the year 2015, "who", "where" or "which company" a name the question does not
 already give, "why" a reason. A quote without it is not an answer (measured in BENCHMARKS.md).
-Only English, Vietnamese, Russian, German and Dutch question words are known (the evaluation's
-languages and the sample articles'); any other question expects nothing in particular.
+What each language contributes (its question words per kind, month and number words, the words
+that give a reason or name an office…) is data: the table ``answer_types`` of its file in
+``assistant/wording/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
+question is read by its own language's question words, and a sentence by its own language's words
+(``evidence_in``): the Vietnamese "do" (because) gives no English sentence a reason. Where the
+language is unknown or has no cues, every language's are read.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.wording import languages, table
+
+# the kinds of answer, in the order their question words are tried (first match wins)
+KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
+
+
+def _cues(key: str, only: str | None = None) -> list[str]:
+    """What the languages' files (assistant/wording/<lang>.toml, table ``answer_types``) list under
+    ``key``: regular expressions; language ``only``'s, or every language's (None)."""
+    return [cue for lang in sorted(languages()) if only in (None, lang)
+            for cue in table(lang, "answer_types").get(key, [])]
+
+
+def _by_name(key: str) -> dict[str, list[str]]:
+    """A sub-table joined over the languages: each office or noun (named in English) with its names."""
+    joined: dict[str, list[str]] = {}
+    for lang in sorted(languages()):
+        for name, values in table(lang, "answer_types").get(key, {}).items():
+            joined.setdefault(name, []).extend(values)
+    return joined
+
+
+def _either(key: str, only: str | None = None) -> str:
+    """The cues of ``key`` as one alternation ("(?!)", which never matches, when there are none)."""
+    return "|".join(_cues(key, only)) or "(?!)"
+
+
+def _words(key: str, only: str | None = None) -> str:
+    """The cues of ``key`` as whole words."""
+    return r"\b(" + _either(key, only) + r")\b"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a sentence in one language shows: the cues of its language (``evidence_in``)."""
+
+    months: re.Pattern[str]
+    number_words: re.Pattern[str]
+    ordinal: re.Pattern[str]
+    percent: re.Pattern[str]
+    money: re.Pattern[str]
+    reason: re.Pattern[str]
+    people: re.Pattern[str]
+    duration: re.Pattern[str]
+
+
+@functools.cache
+def evidence_in(lang: str | None) -> Evidence:
+    """The cues a sentence in ``lang`` is read with: its language's own, or every language's when
+    its language is unknown or has no cues (a sentence is read in its own language only: the
+    Vietnamese "do" (because) gives no English sentence a reason, nor "da" a German one)."""
+    only = lang if lang in languages() and table(lang, "answer_types") else None
+    return Evidence(
+        months=re.compile(_words("months", only)), number_words=re.compile(_words("number_words", only)),
+        ordinal=re.compile(_either("ordinal", only)),
+        percent=re.compile("|".join(["%", *_cues("percent", only)])),
+        money=re.compile("|".join([r"[$€£¥₫₽]", *_cues("money", only)])),
+        reason=re.compile(_either("reason", only)), people=re.compile(_words("people", only)),
+        duration=re.compile(_words("duration", only)))
+
+
+@functools.cache
+def asks_in(lang: str | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The question words of each kind, in ``KIND_ORDER``, of language ``lang`` (every language's
+    when it is unknown or has none)."""
+    only = lang if lang in languages() and table(lang, "answer_types") else None
+    asks = {kind: [cue for code in sorted(languages()) if only in (None, code)
+                   for cue in table(code, "answer_types").get("asks", {}).get(kind, [])]
+            for kind in KIND_ORDER}
+    named = _cues("named_noun", only)
+    return tuple((kind, re.compile("|".join([*asks[kind], *(named if kind == "name" else [])]) or "(?!)"))
+                 for kind in KIND_ORDER)
+
 
 # "which company", "at which Yorkshire hotel": the noun that the answer's name names
-NAMED_NOUN = (
-    r"^((in |at |from |to |for |by )?(which|what) "
-    r"|what (is|was|are|were) the names? of (the |a |an |its |their )?)([\w-]+ ){0,2}"
-    r"(?P<noun>company|companies|firm|group|organi[sz]ation"
-    r"|party|king|queen|judge|politician|minister|president|official|team|club|channels?|hotel"
-    r"|town|city|village|country|state|county|province|region|publisher|clinic|university"
-    r"|school|college|bank|agency|newspaper|network|studio|brand|person|man|woman|architect"
-    r"|players?|author|writer|artist|band|station|airport|stadium|church|court|law school)\b")
-# Question word patterns, first match wins; matched against the lower-cased question.
-KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("percent", re.compile(
-        r"\b(what|which) (percentage|percent|proportion|share)\b"
-        r"|\b(growth|inflation|unemployment|interest) rate\b"
-        r"|\bbao nhiêu phần trăm\b|\btỷ lệ\b|\bсколько процентов\b|\bкакой процент\b|\bwie viel prozent\b"
-        r"|\bwachstumsrate\b|\binflationsrate\b")),
-    ("money", re.compile(
-        r"\bhow much money\b"
-        r"|\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|fined|charge|charged|earn|earned"
-        r"|raise|raised)\b"
-        r"|^what (is|was|were|are|will be) (the )?((?!of\b)[\w']+ ){0,3}(cost|price|budget|fine|salary)\b"
-        r"|^(what|how much) (is|was|were|are|will be|did) (the |its |their |his |her )?"
-        r"((?!of\b)[\w'’-]+ ){0,3}?"
-        r"(net )?(profits?|income|revenues?|earnings|sales)\b(?! (tax|rate|growth))"
-        r"|\bwie hoch (war|ist|waren|sind) (der|die|das) \w*(gewinn|umsatz|erlös)\w*\b"
-        r"|\bbao nhiêu tiền\b|\bchi phí\b|\bсколько (стоит|стоил|будет стоить)\b|\bстоимость\b"
-        r"|\bwie viel (kostet|kostete|kosten)\b|\bkosten\b")),
-    ("date", re.compile(
-        r"^(when|what year|which year|in what year|in which year|what date|on what date|wanneer)\b"
-        r"|\b(in|by) (what|which) year\b|\bnăm nào\b|\bkhi nào\b|\bbao giờ\b|\bngày nào\b|\bnăm bao nhiêu\b"
-        r"|^когда\b|\bв каком году\b|\bкакого числа\b|^wann\b|\bin welchem jahr\b|\bseit wann\b")),
-    ("number", re.compile(
-        r"^how (many|much)\b|\bhow (many|much)\b|^hoeveel\b"
-        r"|\bwhat (percentage|percent|proportion|share|number)\b"
-        r"|\bhow (long|old|tall|high|far|large|big|fast)\b"
-        r"|\bbao nhiêu\b|\bmấy\b|\bсколько\b|\bкакой (длины|высоты|ширины)\b"
-        r"|\bкаков[аоы]? (численность|стоимость|длина)\b"
-        r"|\bwie (viele?|hoch|lange?|groß|alt|weit)\b"
-        r"|^what (is|was|were|are|will be) (the )?((?!of\b)[\w']+ ){0,3}"
-        r"(population|cost|price|rate|percentage"
-        r"|amount|budget|salary|revenue|value|size|length|height|area|total|death toll|turnout)\b"
-        r"|\bdân số\b|\bчисленность населения\b|\beinwohnerzahl\b")),
-    ("office", re.compile(
-        r"^(?!.*\bplay)(what (is|was|are|were) [\w'’. -]{2,40}?\b(job )?(title|position|post)\b(?! of)"
-        r"|what (job|title|position|post) (did|does|do|has|had|will)\b)"
-        r"|\bwelche[nrs]? (titel|position|funktion|amt)\b|\bchức (vụ|danh) (gì|nào)\b"
-        r"|\bкакую должность\b|\bкакой пост\b")),
-    ("reason", re.compile(
-        r"^why\b|\bwhat (caused|causes|led to|prompted|triggered|ignited|sparked)\b|\bhow did .+ die\b"
-        r"|\b(the )?(reason|cause) (for|of)\b|\btại sao\b|\bvì sao\b|\blý do\b|\bnguyên nhân\b"
-        r"|^waarom\b|^почему\b|\bзачем\b|\bпо какой причине\b|\bпричин[аеуы]\b|^(warum|wieso|weshalb)\b"
-        r"|\b(grund|ursache)\b")),
-    ("name", re.compile(
-        r"^(who|whom|whose)\b|^(and |but )?who\b|^where\b|\bwhat (is|was|are|were) the names? of\b"
-        r"|\bwhat (is|was|are|were) (it|they|he|she|.+) called\b|\bwhat name\b|"
-        + NAMED_NOUN +
-        r"|\bai\b|\bở đâu\b|\b(thành phố|nơi|quốc gia|nước|tỉnh|công ty|khách sạn) nào\b|\btên (là )?gì\b"
-        r"|^кто\b|\bкем\b|\bкого\b|\bкому\b|^где\b|\bв каком (городе|государстве|отеле|штате)\b"
-        r"|\bкак (называется|назывался|называлась|звали|зовут)\b"
-        r"|^(wer|wen|wem|wessen|wo)\b|\bin welche[rm]? (stadt|land|hotel|ort)\b"
-        r"|\bwie (heißt|hieß|hießen|heißen)\b"
-        r"|^wie (is|was|zijn|waren|heeft|hebben|werd|wordt|leidt|leidde)\b|^waar\b")),
-)
+NAMED_NOUN = _either("named_noun")
+# Question word patterns, tried in this order (first match wins), against the lower-cased question
+KINDS = asks_in(None)
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
-MONTHS = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|century|centuries|decade|yesterday|today|tomorrow|tháng|thế kỷ|thập niên"
-    r"|январ[ья]|феврал[ья]|март[а]?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|август[а]?|сентябр[ья]"
-    r"|октябр[ья]|ноябр[ья]|декабр[ья]|век[а]?|januar|februar|märz|mai|juni|juli|oktober|dezember"
-    r"|jahrhundert|januari|februari|maart|mei|augustus|maandag|dinsdag|woensdag|donderdag|vrijdag"
-    r"|zaterdag|zondag|quarter|kwartaal|quartal|квартал[аеу]?|quý|spring|summer|autumn|winter)\b")
-NUMBER_WORDS = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-    r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|double|twice"
-    r"|một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười|trăm|nghìn|ngàn|triệu|tỷ|tỉ"
-    r"|од(ин|на|но)|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|сто|тысяч[иа]?"
-    r"|миллион(а|ов)?|миллиард(а|ов)?|ein|eine|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn"
-    r"|hundert|tausend|millionen|milliarden?)\b")
+MONTHS = re.compile(_words("months"))
+NUMBER_WORDS = re.compile(_words("number_words"))
 
 # Vietnamese ordinals and weekdays ("thứ hai": second, Monday) are no count
-ORDINAL = re.compile(r"\bthứ \w+")
+ORDINAL = re.compile(_either("ordinal"))
 
-PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b|\bphần trăm\b|\bпроцент|\bprozent")
-MONEY = re.compile(
-    r"[$€£¥₫₽]|\b(dollars?|usd|euros?|eur|pounds?|yen|yuan|rubles?|roubles?|vnd|dong|đồng|cents?"
-    r"|francs?|rupees?)\b|\b(долл|евро|рубл)")
+PERCENT = re.compile("|".join(["%", *_cues("percent")]))
+MONEY = re.compile("|".join([r"[$€£¥₫₽]", *_cues("money")]))
 
 # "$230,000", "12 percent", "€ 5": numbers that are amounts, no part of a date
 AMOUNT = re.compile(r"[$€£¥₫₽]\s?\d[\d.,]*|\d[\d.,]*\s?(%|per ?cent\b|percent\b)")
 
-REASON = re.compile(
-    r",\s*as\b|\b\w+ed (\w+ ){0,5}for\b|\bfor \w+ (purposes|reasons)\b"
-    r"|\b(because|due to|owing to|thanks to|as a result|result of|caused|causing|cause[sd]?"
-    r"|in order to|so that|reasons?|blamed|led to|after|following|amid|died (of|from)|killed"
-    r"|vì|do|bởi|nên|nhờ|nguyên nhân|lý do|để"
-    r"|потому что|из-за|так как|поскольку|вследствие|благодаря|причин|чтобы|после"
-    r"|weil|wegen|aufgrund|denn|da|grund|ursache|nachdem|damit|um)\b")
-WHO = re.compile(r"^(and |but )?(who|whom)\b|\b(what|which) group of\b|\bai\b|^кто\b|^(wer|wen|wem)\b")
-PEOPLE = re.compile(
-    r"\b(famil(y|ies)|residents?|villagers?|officials?|authorities|police|workers?|volunteers?"
-    r"|students?|teachers?|doctors?|nurses?|scientists?|researchers?|farmers?|soldiers?|experts?"
-    r"|artisans?|craftsmen|fishermen|engineers?|lawyers?|judges?|voters?|parents?|children|women|men"
-    r"|people|neighbou?rs?|locals|[^\W\d_]{3,}(ists|ians)|monks?|inmates?|prisoners?|band|team|government|ministry"
-    r"|gia đình|người dân|cư dân|nông dân|công nhân|chính quyền|семь[ия]|жител\w*|рабоч\w*|власти"
-    r"|familien?|bewohner|einwohner|arbeiter|behörden?|polizei)\b")
+REASON = re.compile(_either("reason"))
+WHO = re.compile(_either("who"))
+PEOPLE = re.compile(_words("people"))
+
 # Capitalised words that are not names: titles, and the first word of a sentence is skipped.
-NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "in", "on", "at", "but", "and",
-                       "he", "she", "it", "they", "we", "i", "his", "her", "their", "this", "that"})
+NOT_NAMES = frozenset(_cues("not_names"))
 CAPITALISED = re.compile(r"(?<![\w.])(?:(?:[A-Z]\.){2,}|[^\W\d_][\w'’-]*)", re.UNICODE)
 # "Vietnamese", "English", "Russische", "Israeli-Palestinian": capitalised, yet no one's name
-ADJECTIVE_OF_A_PLACE = re.compile(r"(ese|ish|isch|ische|ees|eese)$|^[^\W\d_]+-[^\W\d_]+$")
-TITLE = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Gen|Gov|Sen|Rep|Prof|Lt|Col|Capt|Sgt)\.$")
+ADJECTIVE_OF_A_PLACE = re.compile("(" + _either("place_adjective_endings") + r")$|^[^\W\d_]+-[^\W\d_]+$")
+TITLE = re.compile(_either("title_before_name"))
 
 # Words that introduce a name: "…the law firm that filed the brief, now called Sidley Austin"
-CALLED = re.compile(r"called|named|dubbed|gọi|genannt|heißt|genaamd|heet|называем\w*|под названием")
-TITLED = re.compile(r"\b(Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame)\.?\s+[^\W\d_][\w'’-]*")
-# The nouns of "which hotel", "what company"… in the other languages of the articles, so that a quote
-# in Vietnamese, German, Dutch or Russian is read for them too.
-NOUN_IN: dict[str, tuple[str, ...]] = {
-    "hotel": ("khách sạn", "отел", "гостиниц"),
-    "company": ("công ty", "firma", "unternehmen", "bedrijf", "компани"),
-    "companies": ("công ty", "firmen", "unternehmen", "bedrijven", "компани"),
-    "city": ("thành phố", "stadt", "stad", "город"),
-    "town": ("thị trấn", "stadt", "stad", "город"),
-    "country": ("quốc gia", "стран"),
-    "party": ("đảng", "partei", "partij", "парти"),
-    "team": ("đội", "mannschaft", "ploeg", "команд"),
-    "club": ("câu lạc bộ", "verein", "клуб"),
-    "university": ("đại học", "universität", "universiteit", "университет"),
-    "bank": ("ngân hàng", "банк"),
-    "newspaper": ("tờ báo", "zeitung", "krant", "газет"),
-    "church": ("nhà thờ", "kirche", "kerk", "церк"),
-    "stadium": ("sân vận động", "stadion", "стадион"),
-    "airport": ("sân bay", "flughafen", "luchthaven", "аэропорт"),
-}
+CALLED = re.compile(_either("called"))
+TITLED = re.compile(_either("titled_name"))
+# The nouns of "which hotel", "what company"… in each language, so that a quote in any of them is
+# read for them too.
+NOUN_IN: dict[str, tuple[str, ...]] = {noun: tuple(names) for noun, names in _by_name("nouns").items()}
 # "how many colleges": English only (German "wie viele" was tried: its answers, quoted from English
 # articles, never name the noun in German)
-COUNTED = re.compile(r"^how many (?P<noun>\w+)")
-NOT_COUNTED = frozenset({"of", "times", "more", "people", "were", "are", "did", "do", "does", "have", "has"})
-DURATION_ASKED = re.compile(
-    r"\bhow long\b|\bwie lange?\b|\bbao lâu\b|\bкак долго\b|\bсколько (лет|времени)\b")
-DURATION = re.compile(
-    r"\b(years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries|jahren?|monaten?|wochen?"
-    r"|tagen?|stunden?|jahrzehnten?|лет|годы?|года|месяц\w*|недел\w*|дн\w+|час\w*|năm|tháng|tuần"
-    r"|ngày|giờ|phút|thập kỷ)\b")
-
-
-# "The suspect, whose name was not released…", "There was no immediate reaction from…": the
-# sentence says the article does not know what was asked, so it holds no answer.
-WITHHELD = re.compile(
-    r"\b(name|identit(y|ies)|details|cause|amount|terms|price|figure)s? (was|were|has|have|had|is|are)"
-    r" not (yet |immediately )?(been )?(released|disclosed|made public|revealed|known|available|given)\b"
-    r"|\bno immediate (reaction|comment|response|word|explanation)\b"
-    r"|\bdeclined to (comment|say|disclose|identify|name|specify|elaborate)\b"
-    r"|\b(did|would|could) not (say|disclose|specify|reveal|identify|name)\b"
-    r"|\b(không|chưa) (được )?(tiết lộ|công bố)\b"
-    r"|\bне (сообщается|раскрывается|называется|уточняется)\b|\bотказал\w* от комментари"
-    r"|\b(wurde|wurden) nicht (genannt|bekannt gegeben|veröffentlicht)\b"
-    r"|\b(wollte|wollten) sich nicht äußern\b"
-    r"|\b(werd|werden) niet (bekendgemaakt|genoemd|vrijgegeven)\b|\bwilde(n)? niet zeggen\b")
-
-
-WHAT_NOUN = re.compile(r"^(what|which) (?P<noun>[^\W\d_]{4,}) (?!is|was|are|were|of|in|on|at|to|for|and)")
-
-
-def unspecified(sentence: str, asked: str) -> bool:
-    """"What parasite caused…?" → "…caused by a parasite was suspected": the sentence speaks of a
-    parasite, of no particular one (the noun only ever after "a", "an", "some", "any")."""
-    what = WHAT_NOUN.search(asked)
-    if not what:
-        return False
-    text = normal(sentence)
-    mentions = list(re.finditer(rf"\b{re.escape(what.group('noun'))}s?\b", text))
-    return bool(mentions) and all(re.search(r"\b(a|an|any|some)\s+(\w+\s+)?$", text[: mention.start()])
-                                  and not text[mention.end():].startswith(" of ") for mention in mentions) \
-        and not re.search(r"\b(called|named|known as)\b", text)
-
-
-def withheld(sentence: str) -> bool:
-    """Does the sentence say that something is not known or not told ("whose name was not
-    released", "declined to comment")?"""
-    return WITHHELD.search(normal(sentence)) is not None
+COUNTED = re.compile(_either("counted"))
+NOT_COUNTED = frozenset(_cues("not_counted"))
+DURATION_ASKED = re.compile(_either("duration_asked"))
+DURATION = re.compile(_words("duration"))
 
 
 # "Which federal judge…", "Which Castilian king…": news names an office holder with the office ("Judge
 # Carlton Reeves", "King Henry III"), so a quote in the question's language that never says "judge"
 # names none (Ms. Smith, the plaintiff, is no judge). Roles named by their work are left out: "What
 # artist provided the woodcuts?" → "…woodcuts by Lucas Cranach".
-ROLES = frozenset({"king", "queen", "judge", "politician", "minister", "president", "official"})
+ROLES = frozenset(_cues("roles"))
 # Nouns of NAMED_NOUN that a person's name answers; for any other, "Ms. Francik" names nothing
-PERSONS = ROLES | {"person", "man", "woman", "architect", "player", "players", "author", "writer", "artist"}
+PERSONS = ROLES | frozenset(_cues("persons"))
 # "Who is the director of…", "Wie is de directeur van…", "Ai là giám đốc…", "Who founded…": the same,
 # asked with "who", and read in any language: each office with its names (and the verbs that say it)
 # in the languages the articles are in.
-OFFICES: tuple[tuple[str, ...], ...] = (
-    ("director", "directs", "directed", "directeur", "direktor", "giám đốc", "директор"),
-    ("president", "präsident", "tổng thống", "chủ tịch", "президент"),
-    ("chairman", "chairwoman", "chair", "chaired", "voorzitter", "vorsitzende", "chủ tịch", "председател"),
-    ("chief executive", "ceo", "geschäftsführer", "tổng giám đốc", "giám đốc điều hành", "генеральн"),
-    ("mayor", "burgemeester", "bürgermeister", "thị trưởng", "мэр"),
-    ("governor", "gouverneur", "thống đốc", "губернатор"),
-    ("prime minister", "premier", "minister-president", "ministerpräsident", "thủ tướng", "премьер"),
-    ("ambassador", "ambassadeur", "botschafter", "đại sứ", "посол"),
-    ("coach", "coached", "trainer", "huấn luyện viên", "тренер"),
-    ("founder", "founded", "oprichter", "opgericht", "gründer", "gegründet", "người sáng lập", "thành lập",
-     "основател", "основал"),
-    ("leader", "head", "heads", "headed", "led", "leads", "runs", "run by", "leider", "leidt", "leidde",
-     "leiter", "leitet", "leitete", "führt", "führte", "anführer", "trưởng nhóm", "người đứng đầu",
-     "đứng đầu", "lãnh đạo", "dẫn đầu", "руководител", "руковод", "лидер", "глава", "возглав"),
-    ("architect", "architekt", "kiến trúc sư", "архитектор", "designed", "entworfen", "ontworpen", "thiết kế",
-     "спроектир"),
-)
+OFFICES: tuple[tuple[str, ...], ...] = tuple(tuple(names) for names in _by_name("offices").values())
 HOLDER_OF = re.compile(
-    r"^(who (is|was|are|were) (the |its |their )?([\w-]+ ){0,2}?"
-    r"|who (?=(led|leads|headed|heads|directed|directs|founded|designed|coached|chaired)\b)"
-    r"|wie (?=(leidt|leidde|leiden)\b)|wer (?=(leitet|leitete|führt|führte)\b)"
-    r"|ai (?=(lãnh đạo|đứng đầu|dẫn đầu)\b)|кто (?=(возглав|руковод))"
-    r"|wie (is|was|zijn|waren) (de |het )?"
-    r"|wer (ist|war) (der |die )?|ai (là|đang là|từng là) |кто (является |был |была )?)"
-    r"(?P<office>" + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True))
-    + r")")
+    "^(" + _either("holder_of") + ")(?P<office>"
+    + "|".join(sorted({name for names in OFFICES for name in names}, key=len, reverse=True)) + ")")
 
 
 # "What is his title?": any office, in any of the languages
-OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | {
-    "chief", "executive", "officer", "manager", "editor", "secretary", "head of", "vice", "deputy", "partner",
-    "producer", "leiter", "vorsitz", "chef", "trưởng", "phó", "руководител", "заместител"}
+OFFICE_WORDS = {name for names in OFFICES for name in names} | ROLES | set(_cues("office_words"))
 OFFICE_NAMES = re.compile(r"(?<!\w)(" + "|".join(sorted(OFFICE_WORDS, key=len, reverse=True)) + ")")
 
 
@@ -267,38 +179,45 @@ def normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def expected_kind(question: str) -> str:
-    """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular)."""
+def expected_kind(question: str, lang: str | None = None) -> str:
+    """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular),
+    by the question words of its language ``lang`` (every language's when unknown)."""
     text = normal(question).strip()
-    for kind, pattern in KINDS:
+    for kind, pattern in asks_in(lang):
         if pattern.search(text):
             return kind
     return ""
+
+
+def words_of(pattern: re.Pattern[str], text: str) -> set[str]:
+    """What ``pattern`` finds in ``text``, as the words found (whatever groups it has)."""
+    return {found.group(0) for found in pattern.finditer(text)}
 
 
 def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:[.,]\d+)*", text))
 
 
-def holds(kind: str, quote: str, question: str, same_language: bool | None = None) -> bool:
-    """Does ``quote`` contain an answer of ``kind`` that the question does not already state? A quote
-    saying the answer is not known or not told (``withheld``) holds none, of any kind.
+def holds(kind: str, quote: str, question: str, same_language: bool | None = None,
+          quote_lang: str | None = None) -> bool:
+    """Does ``quote`` contain an answer of ``kind`` that the question does not already state?
 
     Some checks read the quote for the question's own words ("how many colleges" → "colleges"):
     only a quote in the question's language can fail them. ``same_language`` says whether it is; when
-    unknown (None), a quote sharing two of the question's words is taken to be."""
-    if withheld(quote):
-        return False
+    unknown (None), a quote sharing two of the question's words is taken to be. The quote's own
+    words (months, numbers, reasons…) are read in its language ``quote_lang`` (every language's when
+    unknown)."""
+    cue = evidence_in(quote_lang)
     if not kind:
         return True
     text, asked = normal(quote), normal(question)
     new_numbers = _numbers(text) - _numbers(asked)
     if kind == "percent":
-        return bool(PERCENT.search(text))
+        return bool(cue.percent.search(text))
     if kind == "money":
-        return bool(MONEY.search(text)) and bool(new_numbers or NUMBER_WORDS.search(text))
+        return bool(cue.money.search(text)) and bool(new_numbers or cue.number_words.search(text))
     if kind == "reason":
-        return bool(REASON.search(text))
+        return bool(cue.reason.search(text))
     if kind == "office":
         return bool(OFFICE_NAMES.search(text))
     if kind == "name":
@@ -314,9 +233,9 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         if new_names(quote, question):
             return True
         # "Who makes the lanterns?" — "local families": people named by what they are
-        return bool(WHO.search(asked)) and bool(set(PEOPLE.findall(text)) - set(PEOPLE.findall(asked)))
+        return bool(WHO.search(asked)) and bool(words_of(cue.people, text) - words_of(PEOPLE, asked))
     if kind == "number":
-        if DURATION_ASKED.search(asked) and DURATION.search(text):
+        if DURATION_ASKED.search(asked) and cue.duration.search(text):
             return True
         counted = COUNTED.search(asked)
         if counted and counted.group("noun") not in NOT_COUNTED and not counted.group("noun").endswith("ed"):
@@ -325,26 +244,24 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
             found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
-        return bool(new_numbers) or bool(set(NUMBER_WORDS.findall(ORDINAL.sub(" ", text)))
-                                         - set(NUMBER_WORDS.findall(asked)))
+        spelled = words_of(cue.number_words, cue.ordinal.sub(" ", text))
+        return bool(new_numbers) or bool(spelled - words_of(NUMBER_WORDS, asked))
     years = {y for y in YEAR.findall(text)} - set(YEAR.findall(asked))
     dates = new_numbers - _numbers(" ".join(m.group() for m in AMOUNT.finditer(text)))
-    return bool(years) or bool(dates) or bool(MONTHS.search(text))
+    return bool(years) or bool(dates) or bool(cue.months.search(text))
 
 
-def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: bool | None = None) -> bool:
+def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: bool | None = None,
+                quote_lang: str | None = None) -> bool:
     """Does a quote (its best sentence first) hold an answer of ``kind``? One of its sentences must
     (``holds``); and when the best one speaks of the thing asked for without naming it ("Which
-    companies…?" → "…to divest from three companies that…"; "What parasite…?" → "…by a parasite"),
-    the sentences after it answer something else. (Any sentence instead of the best one: coqa +0.4,
-    nyt +0.5.)"""
+    companies…?" → "…to divest from three companies that…"), the sentences after it answer something
+    else. (Any sentence instead of the best one: coqa +0.4, nyt +0.5.)"""
     asked = normal(question)
     noun = re.search(NAMED_NOUN, asked) if kind == "name" else None
     if noun and quote and names_near(quote[0], asked, noun.group("noun")) is False:
         return False
-    if quote and unspecified(quote[0], asked):
-        return False
-    return any(holds(kind, sentence, question, same_language) for sentence in quote)
+    return any(holds(kind, sentence, question, same_language, quote_lang) for sentence in quote)
 
 
 def missing_years(question: str, passage: str) -> set[str]:

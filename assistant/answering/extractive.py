@@ -210,7 +210,8 @@ class ExtractiveAnswerer:
         for best_passage in candidates:
             passage = passages[best_passage]
             chosen = self.pick_sentences(question, [r for r in ranked if r[1] == best_passage],
-                                         same_language(passage, lang))
+                                         same_language(passage, lang), lang,
+                                         str(passage.metadata.get("lang") or "") or None)
             if answers_kind(question, passage, [sentence for *_, sentence in chosen], lang):
                 break
         else:
@@ -225,15 +226,17 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def pick_sentences(self, question: str, ranked: Sequence[tuple[float, int, int, str]],
-                       same: bool | None) -> list[tuple[float, int, int, str]]:
+                       same: bool | None, lang: str = "",
+                       passage_lang: str | None = None) -> list[tuple[float, int, int, str]]:
         """The sentences of one passage to quote (``ranked``: its sentences, best first): the best,
         and up to ``answer_sentences`` - 1 more at least a quarter as relevant."""
-        kind = expected_kind(question)
+        kind = expected_kind(question, lang)
 
         def relevance(score: float, sentence: str) -> float:
             """The score without the answer-kind bonus: a sentence joins the best one for its words,
             not for merely holding a number ("…cite it as source number 4")."""
-            return score - (KIND_BONUS if kind and holds(kind, sentence, question, same) else 0.0)
+            held = kind and holds(kind, sentence, question, same, passage_lang)
+            return score - (KIND_BONUS if held else 0.0)
 
         best_score = relevance(ranked[0][0], ranked[0][3])
         chosen = [r for r in ranked
@@ -259,7 +262,7 @@ class ExtractiveAnswerer:
             stems[_prefix_stem(term)] = max(weight, stems.get(_prefix_stem(term), 0.0))
         ranked = []
         top_score = passages[0].score
-        kind = expected_kind(question)
+        kind = expected_kind(question, lang)
         for p_index, passage in enumerate(passages[:3]):
             prior = PASSAGE_PRIOR * (passage.score - top_score)
             same = same_language(passage, lang)
@@ -268,7 +271,7 @@ class ExtractiveAnswerer:
                 words = {_prefix_stem(t) for t in tokenize(sentence)}
                 overlap = sum(w for stem, w in stems.items() if stem in words) / total
                 score = overlap + prior - 0.01 * s_index - (0.5 if len(sentence) < 25 else 0.0)
-                if kind and holds(kind, sentence, question, same):
+                if kind and holds(kind, sentence, question, same, passage_lang):
                     score += KIND_BONUS
                 ranked.append((score, p_index, s_index, sentence))
         ranked.sort(key=lambda r: -r[0])
@@ -303,9 +306,9 @@ def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: st
     "What is the population of Hanoi?" is not answered by a sentence that merely mentions Hanoi,
     nor "Vietnam's GDP growth rate in 2024" by one about 2024 that gives no rate.
     """
-    kind = expected_kind(question)
+    kind = expected_kind(question, lang)
     same = same_language(passage, lang)
-    if not quote_holds(kind, quote, question, same):
+    if not quote_holds(kind, quote, question, same, str(passage.metadata.get("lang") or "") or None):
         return False
     return not missing_years(question, f"{passage.title} {passage.text}")
 

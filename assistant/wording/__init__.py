@@ -16,13 +16,14 @@ import functools
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date
 
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "word_list",
+__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "table", "word_list",
            "wording_language"]
 
 
@@ -41,6 +42,12 @@ def _file(lang: str) -> dict[str, object]:
 def phrases(lang: str) -> dict[str, str]:
     """The phrases of language ``lang`` (one with a file; see ``wording_language``)."""
     return {key: str(value) for key, value in _file(lang).items() if isinstance(value, str)}
+
+
+def table(lang: str, name: str) -> dict[str, Any]:
+    """A table of language ``lang``'s file (``answer_types``: what the answer-type checks read), or {}."""
+    found = _file(lang).get(name, {}) if lang in languages() else {}
+    return found if isinstance(found, dict) else {}
 
 
 def word_list(lang: str, key: str) -> list[str]:

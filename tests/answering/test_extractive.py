@@ -187,6 +187,20 @@ def test_why_needs_a_reason() -> None:
     assert holds("reason", "Он ушёл из-за болезни.", "Почему он ушёл?")
 
 
+def test_a_sentence_is_read_in_its_own_language_and_a_question_by_its_words() -> None:
+    asked = "Why did the talks stall?"
+    # Vietnamese "do" (because) and German "da" (since) give no English sentence a reason
+    assert not holds("reason", "They do not expect a deal, officials said.", asked, quote_lang="en")
+    assert holds("reason", "Cuộc đàm phán bị đình trệ do bất đồng về giá.", asked, quote_lang="vi")
+    assert holds("reason", "They stalled because the prices differ.", asked, quote_lang="en")
+    # a question's kind comes from its own language's question words: Vietnamese "ai" (who) is no
+    # English word, so "Is AI safe?" asks for no name
+    assert expected_kind("Is AI safe for newsrooms?", "en") == ""
+    assert expected_kind("Ai là đại sứ Nga?", "vi") == "name"
+    # a language without cues, or none given, reads every language's (as a quote of unknown language)
+    assert expected_kind("Ai là đại sứ Nga?") == "name" == expected_kind("Ai là đại sứ Nga?", "xx")
+
+
 def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_are() -> None:
     answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
     strong = Passage(chunk_id="a#1#0", doc_id="a", text=TEXT, metadata={"lang": "en"}, score=0.1,
@@ -196,26 +210,6 @@ def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_a
         assert answerer.answer(text, [strong], "en").abstained, text
     assert not NOT_A_QUESTION.search("Did Vietnam ignore the rules of the cybercrime convention?")
     assert not NOT_A_QUESTION.search("Which table of the convention did Vietnam and Russia agree on?")
-
-
-def test_a_sentence_saying_the_answer_is_not_known_is_no_answer() -> None:
-    """"The suspect, whose name was not released…" names a police chief, yet says the article does
-    not know the name asked for; "no immediate reaction" answers nothing either."""
-    asked = "What is the name of the suspect in the crime?"
-    assert not holds("name", "The suspect, whose name was not released because he is a juvenile, knew the "
-                             "victim, Chief Vogel said.", asked)
-    assert holds("name", "The suspect, Ronald Exantus, 32, of Indianapolis, was charged with murder.", asked)
-    assert not holds("", "There was no immediate reaction from Ayatollah Ali Khamenei, Iran's supreme leader.",
-                     "What are the red lines Khamenei set for the negotiators?")
-    assert not holds("name", "Danh tính nghi phạm không được tiết lộ.", "Nghi phạm là ai?")
-    answerer = ExtractiveAnswerer(Settings(), FREQUENCY, 100)
-    silent = Passage(chunk_id="b#1#0", doc_id="b", metadata={"lang": "en"}, score=0.1, dense_similarity=0.9,
-                     calibrated=0.1, lexical_score=9.0,
-                     text="Vietnam declined to comment on the cybercrime convention it agreed with Russia.")
-    assert answerer.answer("What did Vietnam say about the cybercrime convention with Russia?",
-                           [silent], "en").abstained
-    assert not answerer.answer("What did Vietnam and Russia agree on about cybercrime?",
-                               [passage(0.9)], "en").abstained
 
 
 def test_an_amount_is_no_date() -> None:
@@ -325,15 +319,6 @@ def test_who_designed_or_founded_needs_the_office_or_its_verb_in_the_quote() -> 
     founded = "Who founded the Russian House in Hanoi?"
     assert not holds("name", "The Russian House in Hanoi hosted Minister Lavrov.", founded)
     assert holds("name", "Nhà Nga ở Hà Nội do ông Ivanov thành lập năm 1990.", founded)
-
-
-def test_a_best_sentence_that_speaks_of_no_particular_one_is_no_answer() -> None:
-    asked = "What parasite caused Travis Trice's brain infection?"
-    later = "Healthy again, Travis Trice had time to work out and get stronger."
-    assert not quote_holds("", ["A brain infection caused by a parasite was eventually suspected.", later], asked)
-    assert quote_holds("", ["The infection was caused by a parasite called Naegleria fowleri.", later], asked)
-    assert quote_holds("", ["Doctors found the parasite Toxoplasma gondii.", later], asked)
-    assert quote_holds("", ["It refused to add a piece of 1990s pop culture."], "What piece did it not want?")
 
 
 def test_what_is_the_name_of_the_team_needs_a_name_beside_the_team() -> None:
