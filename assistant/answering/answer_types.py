@@ -37,13 +37,21 @@ def _cues(key: str, only: str | None = None) -> list[str]:
             for cue in table(lang, "answer_types").get(key, [])]
 
 
-def _by_name(key: str) -> dict[str, list[str]]:
-    """A sub-table joined over the languages: each office or noun (named in English) with its names."""
+def _by_name(key: str, only: str | None = None) -> dict[str, list[str]]:
+    """A sub-table joined over the languages (language ``only``'s, or every language's): each office,
+    noun or kind of answer (named in English) with its cues."""
     joined: dict[str, list[str]] = {}
     for lang in sorted(languages()):
-        for name, values in table(lang, "answer_types").get(key, {}).items():
-            joined.setdefault(name, []).extend(values)
+        if only in (None, lang):
+            for name, values in table(lang, "answer_types").get(key, {}).items():
+                joined.setdefault(name, []).extend(values)
     return joined
+
+
+def _own_cues(lang: str | None) -> str | None:
+    """The language whose cues text in ``lang`` is read with: its own, or None (every language's) when
+    it is unknown or has no cues."""
+    return lang if lang in languages() and table(lang, "answer_types") else None
 
 
 def _either(key: str, only: str | None = None) -> str:
@@ -57,8 +65,8 @@ def _words(key: str, only: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """What a sentence in one language shows: the cues of its language (``evidence_in``)."""
+class SentenceCues:
+    """What a sentence in one language is read for: the cues of its language (``evidence_in``)."""
 
     months: re.Pattern[str]
     number_words: re.Pattern[str]
@@ -71,12 +79,12 @@ class Evidence:
 
 
 @functools.cache
-def evidence_in(lang: str | None) -> Evidence:
+def evidence_in(lang: str | None) -> SentenceCues:
     """The cues a sentence in ``lang`` is read with: its language's own, or every language's when
     its language is unknown or has no cues (a sentence is read in its own language only: the
     Vietnamese "do" (because) gives no English sentence a reason, nor "da" a German one)."""
-    only = lang if lang in languages() and table(lang, "answer_types") else None
-    return Evidence(
+    only = _own_cues(lang)
+    return SentenceCues(
         months=re.compile(_words("months", only)), number_words=re.compile(_words("number_words", only)),
         ordinal=re.compile(_either("ordinal", only)),
         percent=re.compile("|".join(["%", *_cues("percent", only)])),
@@ -89,19 +97,15 @@ def evidence_in(lang: str | None) -> Evidence:
 def asks_in(lang: str | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The question words of each kind, in ``KIND_ORDER``, of language ``lang`` (every language's
     when it is unknown or has none)."""
-    only = lang if lang in languages() and table(lang, "answer_types") else None
-    asks = {kind: [cue for code in sorted(languages()) if only in (None, code)
-                   for cue in table(code, "answer_types").get("asks", {}).get(kind, [])]
-            for kind in KIND_ORDER}
+    only = _own_cues(lang)
+    asks = _by_name("asks", only)
     named = _cues("named_noun", only)
-    return tuple((kind, re.compile("|".join([*asks[kind], *(named if kind == "name" else [])]) or "(?!)"))
-                 for kind in KIND_ORDER)
+    patterns = {kind: [*asks.get(kind, []), *(named if kind == "name" else [])] for kind in KIND_ORDER}
+    return tuple((kind, re.compile("|".join(patterns[kind]) or "(?!)")) for kind in KIND_ORDER)
 
 
 # "which company", "at which Yorkshire hotel": the noun that the answer's name names
 NAMED_NOUN = _either("named_noun")
-# Question word patterns, tried in this order (first match wins), against the lower-cased question
-KINDS = asks_in(None)
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 DIGITS = re.compile(r"\d")
 MONTHS = re.compile(_words("months"))
