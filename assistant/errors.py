@@ -42,12 +42,22 @@ class ModelError(AssistantError):
     """The language model endpoint failed.
 
     ``str(error)`` is for the operator (the log): which endpoint, what to change. ``reader`` says what
-    happened without naming the server, for the people who read the answers.
+    happened without naming the server, for the people who read the answers, in English;
+    ``for_reader(lang)`` in their language (``reason`` is its key in assistant/wording, with ``values``).
     """
 
-    def __init__(self, message: str, reader: str = "") -> None:
+    def __init__(self, message: str, reader: str = "", reason: str = "", **values: str) -> None:
         super().__init__(message)
-        self.reader = reader or message
+        self.reason, self.values = reason, values
+        self.reader = reader or (self.for_reader("en") if reason else message)
+
+    def for_reader(self, lang: str) -> str:
+        """What happened, in the reader's language (the English ``reader`` when there is no ``reason``)."""
+        if not self.reason:
+            return self.reader
+        from assistant.wording import say  # wording reads text, which reads the errors
+
+        return say(self.reason, lang, **self.values)
 
 
 class DocumentNotFound(AssistantError):

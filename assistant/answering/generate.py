@@ -14,10 +14,10 @@ call, to copy the answer from the sources (``judge``, LLM_JUDGE). Otherwise the 
 gets as many numbered sources as fit the model's context (tiktoken), the answer streams, and each
 sentence's citations are released only once verified (``citations``). Every
 model call goes through the ModelGuard (``llm``: first-token deadline, retries inside it, circuit
-breaker). When the endpoint fails the extractive answer is shown with a notice in words for readers
-(``ModelError.reader``; the details go to the log); a stream cut midway keeps what was verified, or
-falls back, and says so. An answer none of whose claims could be verified is replaced by the
-extractive answer, or by an abstention when the evidence is middling too
+breaker). When the endpoint fails the extractive answer is shown with a notice in words for readers,
+in their language (``ModelError.for_reader``; the details go to the log); a stream cut midway keeps
+what was verified, or falls back, and says so. An answer none of whose claims could be verified is
+replaced by the extractive answer, or by an abstention when the evidence is middling too
 (UNVERIFIED_ABSTAIN_THRESHOLD).
 """
 
@@ -44,6 +44,7 @@ from assistant.errors import ConfigError, ModelError
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.text import NO_ANSWER, language_name, no_answer_text, normalise, split_sentences
 from assistant.tokens import encoding_for_model
+from assistant.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,12 @@ ABSTAIN_PATTERNS = re.compile(
     r"\b(answer|mention|contain|provide|say|information)",
     re.IGNORECASE,
 )
-UNAVAILABLE = "The language model is unavailable, so this answer quotes the articles instead. {reason}"
-UNVERIFIED = ("The model's answer could not be checked against the articles, so this answer quotes "
-              "the articles instead.")
-UNSUPPORTED = "The model's answer could not be checked against the articles."
-CUT_SHORT = "The model's answer is incomplete. {reason}"
-NO_ROOM = ("The question and conversation leave no room for sources in the model's context "
-           "(LLM_CONTEXT_TOKENS); this answer quotes the articles instead.")
+# the notices, keys of assistant/wording said in the reader's language
+UNAVAILABLE = "model_unavailable"  # {reason}: what happened to the model (ModelError.for_reader)
+UNVERIFIED = "model_unverified"
+UNSUPPORTED = "model_unsupported"
+CUT_SHORT = "model_cut_short"
+NO_ROOM = "model_no_room"
 
 
 def conversation_text(history: Sequence[Turn], max_turns: int, limit: int = 400) -> str:
@@ -219,19 +219,19 @@ class ModelAnswerer:
             return
         evidence = reading.evidence
         if failure is not None:  # the model already failed this turn (while rewriting)
-            yield from events_of(quoted(UNAVAILABLE.format(reason=failure.reader)))
+            yield from events_of(quoted(say(UNAVAILABLE, lang, reason=failure.for_reader(lang))))
             return
         values = self.prompt_values(question, lang, history, standalone)
         sources, used = self.fit_sources(passages[: self.settings.llm_sources], values, instructions)
         if not used:
-            yield from events_of(quoted(NO_ROOM))
+            yield from events_of(quoted(say(NO_ROOM, lang)))
             return
         messages = self.messages(values, sources, instructions)
         if self.judge is not None:
             try:
                 answerable = self.judge.verdict(messages, standalone or question, sources)
             except ModelError as exc:  # logged by the guard: a model fault, as if the answer call failed
-                yield from events_of(quoted(UNAVAILABLE.format(reason=exc.reader)))
+                yield from events_of(quoted(say(UNAVAILABLE, lang, reason=exc.for_reader(lang))))
                 return
             if answerable is False:  # on the topic (the evidence held), not stated: the closest articles
                 yield from events_of(replace(refusal(question, passages, lang, related=True), mode="llm"))
@@ -301,21 +301,22 @@ class ModelAnswerer:
         that replaces the model's text."""
         text = checker.shown.strip()
         if checker.cited:
-            notice = CUT_SHORT.format(reason=error.reader) if error else ""
+            notice = say(CUT_SHORT, lang, reason=error.for_reader(lang)) if error else ""
             return Answer(question=question, text=text, sources=checker.sources(), abstained=False,
                           mode="llm", notice=notice), False
         if error is None and looks_like_abstention(text, lang):
             return Answer(question=question, text=text, sources=[], abstained=True, mode="llm"), False
         if error is not None and not text:
-            return quoted(UNAVAILABLE.format(reason=error.reader)), True
+            return quoted(say(UNAVAILABLE, lang, reason=error.for_reader(lang))), True
         if error is None and evidence.unanswerable_probability() > self.settings.unverified_abstain_threshold:
             # two weak signals agree: the model found nothing it could support, and the evidence
             # is middling; quoting the articles then mostly answers near misses. 0.5B model, dev:
             # abstain 30% → 48%, nyt wrongly abstained 16% → 20% (questions 50-99, held out:
             # 36% → 48% and 32% → 38%)
             return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
-                          mode="llm", notice=UNSUPPORTED), True
-        return quoted(f"{error.reader} {UNVERIFIED}" if error else UNVERIFIED), True
+                          mode="llm", notice=say(UNSUPPORTED, lang)), True
+        unverified = say(UNVERIFIED, lang)
+        return quoted(f"{error.for_reader(lang)} {unverified}" if error else unverified), True
 
 
 def events_of(answer: Answer) -> Iterator[AddableDict]:

@@ -264,7 +264,7 @@ def skipped_error(settings: Settings, breaker: CircuitBreaker) -> ModelError:
     return ModelError(
         f"The model at {endpoint(settings)} failed {breaker.consecutive} times in a row; it is skipped "
         f"for {settings.llm_breaker_cooldown:g} s after each failure (LLM_BREAKER_COOLDOWN).",
-        reader="It failed repeatedly just now; it will be tried again shortly.",
+        reason="model_skipped",
     )
 
 
@@ -273,51 +273,52 @@ def model_error(exc: BaseException, settings: Settings, midstream: bool = False,
     """A ModelError that says what failed and what to do (for the log) and what happened (for readers).
 
     ``midstream``: the failure came after the answer had started (a stream cut off or stalled).
-    The reader's words never name the server.
+    The reader's words (``reason``, a key of assistant/wording) never name the server.
     """
     if isinstance(exc, ModelError):
         return exc
     where = endpoint(settings)
     model = settings.llm_model
+    values: dict[str, str] = {}
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     if midstream:
         message = f"The model at {where} stopped in the middle of its answer ({_kind(exc)}). Try again."
-        reader = "The model stopped in the middle of its answer."
+        reason = "model_stopped"
     elif isinstance(exc, FirstTokenTimeout | openai.APITimeoutError):
         message = (f"The model at {where} did not start its answer within "
                    f"{settings.llm_first_token_timeout:g} s (LLM_FIRST_TOKEN_TIMEOUT, {tries}). "
                    "Check the server, or raise LLM_FIRST_TOKEN_TIMEOUT.")
-        reader = "It did not start answering in time."
+        reason = "model_slow"
     elif isinstance(exc, openai.APIConnectionError | httpx.TransportError | ConnectionError):
         message = (f"The model server at {where} cannot be reached ({tries}). "
                    "Check that it is running and that OPENAI_BASE_URL is right.")
-        reader = "It cannot be reached."
+        reason = "model_unreachable"
     elif isinstance(exc, openai.RateLimitError):
         message = (f"The model at {where} is rate-limiting requests (HTTP 429, {tries}). "
                    "Wait a moment and try again.")
-        reader = "It is rate-limiting requests (HTTP 429)."
+        reason = "model_rate_limited"
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         message = f"The model at {where} rejected the API key. Check OPENAI_API_KEY."
-        reader = "It is not set up correctly."
+        reason = "model_misconfigured"
     elif isinstance(exc, openai.NotFoundError):
         message = f"The model {model!r} is not available at {where}. Check LLM_MODEL and OPENAI_BASE_URL."
-        reader = "It is not set up correctly."
+        reason = "model_misconfigured"
     elif isinstance(exc, openai.BadRequestError):
         message = (f"The model at {where} refused the request ({_detail(exc)}). "
                    "If the prompt is too long, lower LLM_CONTEXT_TOKENS or TOP_K.")
-        reader = "It refused the request."
+        reason = "model_refused"
     elif isinstance(exc, openai.APIStatusError):
         message = f"The model at {where} failed with HTTP {exc.status_code} ({tries}). Try again later."
-        reader = f"It failed (HTTP {exc.status_code})."
+        reason, values = "model_http_error", {"status": str(exc.status_code)}
     elif isinstance(exc, openai.APIError):
         message = f"The model at {where} failed ({_short(exc)}). Try again."
-        reader = "It failed."
+        reason = "model_failed"
     else:
         message = (f"The model at {where} sent a reply that is not an OpenAI chat completion "
                    f"({_short(exc)}). Check that OPENAI_BASE_URL names an OpenAI-compatible /v1 "
                    "endpoint, and any proxy in front of it.")
-        reader = "It sent a reply that could not be read."
-    return ModelError(message, reader=reader)
+        reason = "model_unreadable"
+    return ModelError(message, reason=reason, **values)
 
 
 def _kind(exc: BaseException) -> str:

@@ -5,71 +5,40 @@
     time_frame("Wat is het laatste nieuws over Rusland?", today).latest   # True: prefer the newest
     passages = collapse_copies(passages)   # syndicated/updated copies of a story: the newest one
 
-Expressions about when an article appeared (today, yesterday, this/last week, month, year) filter
-by publication date, and "the latest" prefers the newest, in English, Dutch, German, Vietnamese and
-Russian. A month named after a preposition ("in March", "im März 2025", "в марте") may be the
-story's time or the article's, so it only puts that month's articles first among the nearly
+Expressions about when an article appeared (today, yesterday, the day before, this/last week, month,
+year) filter by publication date. The expressions and their meaning are dateparser's, in every language
+with a wording file (assistant/wording) that dateparser knows: its relative dates ("vorige week",
+"на прошлой неделе") are found in the question by their Snowball stems (so "im letzten Jahr" is "letztes
+Jahr") and resolved by dateparser against today; the span is the day, or the week (Monday to Sunday),
+month or year that date falls in, up to today. A language's ``latest_words`` ("the latest", each form
+written out: the stem of "neueste" is that of "neue") prefer the newest. A month named after one of the
+language's ``month_prepositions`` ("in March", "im März 2025", "в марте"; the names are dateparser's)
+may be the story's time or the article's, so it only puts that month's articles first among the nearly
 equally relevant; a bare year ("GDP growth in 2024") is about the story and is left to the search.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+
+from dateparser.date import DateDataParser
+from dateparser.languages import default_loader
 
 from assistant.documents import Passage
 from assistant.text import tokenize
+from assistant.wording import languages, stems, word_list
 
-# (pattern, frame name); the first match wins, so longer expressions come first.
-EXPRESSIONS: list[tuple[str, str]] = [
-    # last week / month / year
-    (r"last week|past week|previous week|vorige week|afgelopen week|letzte[n]? woche|vergangene[n]? woche"
-     r"|tuần trước|tuần qua|на прошлой неделе|прошлой недели|за последнюю неделю", "last_week"),
-    (r"last month|past month|previous month|vorige maand|afgelopen maand|letzte[nm]? monat"
-     r"|vergangene[nm]? monat|tháng trước|tháng qua|в прошлом месяце|прошлого месяца|за последний месяц",
-     "last_month"),
-    (r"last year|past year|previous year|vorig jaar|afgelopen jaar|letzte[ns]? jahr|vergangene[ns]? jahr"
-     r"|năm ngoái|năm qua|в прошлом году|прошлого года|за последний год", "last_year"),  # not "năm trước":
-    # "505 triệu năm trước" is "505 million years ago"
-    # this week / month / year
-    (r"this week|deze week|diese[rn]? woche|tuần này|на этой неделе|этой недели", "this_week"),
-    (r"this month|deze maand|diese[nm]? monat|tháng này|в этом месяце|этого месяца", "this_month"),
-    (r"this year|dit jaar|diese[sm]? jahr|năm nay|в этом году|этого года", "this_year"),
-    # days
-    (r"day before yesterday|eergisteren|vorgestern|hôm kia|позавчера", "day_before_yesterday"),
-    (r"yesterday|gisteren|gestern|hôm qua|вчера", "yesterday"),
-    (r"today|tonight|this morning|vandaag|heute|hôm nay|сегодня", "today"),
-    # the newest, without a span
-    (r"latest|newest|most recent|recent(?:ly)?|laatste nieuws|nieuwste|recent(?:e|elijk)?|neueste[nrs]?"
-     r"|jüngste[nrs]?|aktuell(?:e[nrs]?)?|mới nhất|gần đây|последн(?:ие|ий|яя|ее|их|юю)|свеж(?:ие|ий|ая|ее)"
-     r"|недавн(?:о|ие|ий|яя|ее)", "latest"),
-]
-# "in March", "im März", "in maart", "в марте", "tháng 3" (a year may follow): a month named after a
-# preposition. Such a month may be the story's ("the March agreement") rather than the article's, so
-# it is a preference among nearly equally relevant documents, never a filter.
-MONTHS = {
-    1: "january|januari|januar|январ[еья]|tháng (?:1|một|giêng)",
-    2: "february|februari|februar|феврал[еья]|tháng (?:2|hai)",
-    3: "march|maart|märz|марте?а?|tháng (?:3|ba)",
-    4: "april|апрел[еья]|tháng (?:4|tư|bốn)",
-    5: "may|mei|mai|ма[еяй]|tháng (?:5|năm)",
-    6: "june|juni|июн[еья]|tháng (?:6|sáu)",
-    7: "july|juli|июл[еья]|tháng (?:7|bảy)",
-    8: "august|augustus|август[еа]?|tháng (?:8|tám)",
-    9: "september|сентябр[еья]|tháng (?:9|chín)",
-    10: "october|oktober|октябр[еья]|tháng (?:10|mười)",
-    11: "november|ноябр[еья]|tháng (?:11|mười một)",
-    12: "december|dezember|декабр[еья]|tháng (?:12|mười hai)",
-}
-MONTH = re.compile(
-    r"\b(?:in|during|since|from|of|im|seit|sinds|tijdens|во?|vào|trong)\s+(?:the\s+month\s+of\s+)?(?:"
-    + "|".join(f"(?P<m{number}>{names})" for number, names in MONTHS.items())
-    + r")\b(?:\s+(?:năm\s+)?(?P<year>(?:19|20)\d\d))?",
-    re.IGNORECASE)
-PATTERN = re.compile("|".join(rf"(?P<{name}>\b(?:{pattern})\b)" for pattern, name in EXPRESSIONS),
-                     re.IGNORECASE)
+# dateparser's relative dates that name a day, week, month or year up to two back: "1 week ago" is
+# "last week", "vorige week", "на прошлой неделе"; its abbreviations ("last wk", "в пр г") are left out
+RELATIVE_KEY = re.compile(r"[012] (day|week|month|year) ago")
+MONTH_KEYS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+              "october", "november", "december")
+YEAR = re.compile(r"(?:19|20)\d\d")
+WORD = re.compile(r"\w+")
 # Two passages tell one story when most word 3-shingles of the shorter one are in the other: a
 # syndicated copy shares nearly all; an update that changes a figure and adds a paragraph still
 # shares most (0.76-0.88 in the tests' stories, where Jaccard gives 0.54-0.59); unrelated news ~0.
@@ -93,43 +62,119 @@ class TimeFrame:
         return self.start is not None and self.end is not None and not self.prefer
 
 
+@dataclass(frozen=True)
+class _Phrase:
+    stems: tuple[str, ...]
+    text: str  # as dateparser (or the wording file) writes it
+    lang: str  # whose stems ``stems`` are; "" for a latest word, matched word for word
+    unit: str = ""  # day, week, month or year; "" for a latest word
+
+
+@functools.cache
+def _locale_info(lang: str) -> dict[str, object]:
+    try:
+        return dict(default_loader.get_locale(lang).info)
+    except (KeyError, ValueError):  # a language dateparser does not know
+        return {}
+
+
+@functools.cache
+def _phrases() -> tuple[_Phrase, ...]:
+    """Every relative date and latest word of every language, longest first (the first match wins)."""
+    found: list[_Phrase] = []
+    for lang in sorted(languages()):
+        relative = _locale_info(lang).get("relative-type", {})
+        for key, texts in relative.items() if isinstance(relative, dict) else ():
+            unit = RELATIVE_KEY.fullmatch(key)
+            for text in texts if unit else ():
+                words = WORD.findall(text)
+                if all(len(word) > 2 for word in words[1:]):  # no abbreviations ("на пр нед")
+                    found.append(_Phrase(tuple(stems(words, lang)), text, lang, unit.group(1)))  # type: ignore[union-attr]
+        found += [_Phrase(tuple(WORD.findall(text)), text, "") for text in word_list(lang, "latest_words")]
+    return tuple(sorted(found, key=lambda phrase: -len(phrase.stems)))
+
+
+def _find(sequence: Sequence[str], part: Sequence[str], start: int = 0) -> int:
+    """Where ``part`` starts in ``sequence`` (from ``start``), or -1."""
+    for position in range(start, len(sequence) - len(part) + 1):
+        if list(sequence[position:position + len(part)]) == list(part):
+            return position
+    return -1
+
+
 def time_frame(question: str, today: date) -> TimeFrame | None:
     """The publication time a question asks about, relative to ``today``; None when it names none."""
-    found = PATTERN.search(question)
-    if found is None:
-        return month_frame(question, today)
-    name, expression = found.lastgroup or "", found.group(0)
-    monday = today - timedelta(days=today.weekday())
-    first_of_month = today.replace(day=1)
-    spans: dict[str, tuple[date, date]] = {
-        "today": (today, today),
-        "yesterday": (today - timedelta(days=1),) * 2,  # type: ignore[dict-item]
-        "day_before_yesterday": (today - timedelta(days=2),) * 2,  # type: ignore[dict-item]
-        "this_week": (monday, today),
-        "last_week": (monday - timedelta(days=7), monday - timedelta(days=1)),
-        "this_month": (first_of_month, today),
-        "last_month": ((first_of_month - timedelta(days=1)).replace(day=1),
-                       first_of_month - timedelta(days=1)),
-        "this_year": (today.replace(month=1, day=1), today),
-        "last_year": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
-    }
-    if name == "latest":
-        return TimeFrame(latest=True, expression=expression)
-    start, end = spans[name]
-    return TimeFrame(start=start, end=end, expression=expression)
+    words = list(WORD.finditer(question))
+    texts = [word.group(0) for word in words]
+    by_lang = {lang: stems(texts, lang) for lang in languages()} | {"": [text.lower() for text in texts]}
+    for phrase in _phrases():
+        position = _find(by_lang[phrase.lang], phrase.stems)
+        if position < 0:
+            continue
+        expression = question[words[position].start():words[position + len(phrase.stems) - 1].end()]
+        if not phrase.unit:
+            return TimeFrame(latest=True, expression=expression)
+        span = _span(phrase, today)
+        if span is not None:
+            return TimeFrame(start=span[0], end=span[1], expression=expression)
+    return month_frame(question, today)
+
+
+def _span(phrase: _Phrase, today: date) -> tuple[date, date] | None:
+    """The day, or the week, month or year (up to today), that dateparser reads a relative date as."""
+    parser = DateDataParser(languages=[phrase.lang], settings={
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12), "PREFER_DATES_FROM": "past"})
+    parsed = parser.get_date_data(phrase.text)
+    if parsed.date_obj is None:
+        return None
+    day = parsed.date_obj.date()
+    if phrase.unit == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=6)
+    elif phrase.unit == "month":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    elif phrase.unit == "year":
+        start, end = date(day.year, 1, 1), date(day.year, 12, 31)
+    else:
+        start = end = day
+    return start, min(end, today)
+
+
+@functools.cache
+def _months(lang: str) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """Each month's names in ``lang`` (dateparser's) by their stems, with the month's number."""
+    info = _locale_info(lang)
+    names = [(tuple(stems(WORD.findall(str(name)), lang)), number)
+             for number, key in enumerate(MONTH_KEYS, 1) for name in info.get(key, []) or []]  # type: ignore[union-attr]
+    return tuple(sorted(names, key=lambda name: -len(name[0])))
 
 
 def month_frame(question: str, today: date) -> TimeFrame | None:
-    """A month named in the question, as a preferred span: of the year given, else the most recent
-    such month up to ``today``."""
-    found = MONTH.search(question)
-    if found is None:
-        return None
-    month = next(int(key[1:]) for key, value in found.groupdict().items() if key != "year" and value)
-    year = int(found.group("year")) if found.group("year") else \
-        today.year if month <= today.month else today.year - 1
-    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1))
-    return TimeFrame(start=date(year, month, 1), end=last, expression=found.group(0), prefer=True)
+    """A month named after a preposition, as a preferred span: of the year given (within the next two
+    words), else the most recent such month up to ``today``."""
+    words = list(WORD.finditer(question))
+    texts = [word.group(0) for word in words]
+    for lang in sorted(languages()):
+        prepositions = set(word_list(lang, "month_prepositions"))
+        stemmed = stems(texts, lang)
+        for position, text in enumerate(texts):
+            if text.lower() not in prepositions:
+                continue
+            for names, month in _months(lang):
+                if tuple(stemmed[position + 1:position + 1 + len(names)]) != names:
+                    continue
+                after = position + len(names)
+                year_at = next((i for i in range(after + 1, min(after + 3, len(texts)))
+                                if YEAR.fullmatch(texts[i])), None)
+                year = int(texts[year_at]) if year_at is not None else \
+                    today.year if month <= today.month else today.year - 1
+                last = words[year_at if year_at is not None else after]
+                first = date(year, month, 1)
+                end = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+                expression = question[words[position].start():last.end()]
+                return TimeFrame(start=first, end=end, expression=expression, prefer=True)
+    return None
 
 
 def in_frame_first(passages: Sequence[Passage], frame: TimeFrame, margin: float = 0.05) -> list[Passage]:

@@ -59,12 +59,12 @@ from assistant.web.http import (
     started,
     to_filters,
 )
+from assistant.wording import say
 
 MODEL_NAME = "news-assistant"
 USAGE_ENCODING = "cl100k_base"
 MESSAGE_OVERHEAD = 3  # tokens OpenAI counts around each message, and to prime the reply
-IGNORED_INSTRUCTIONS = ("The system message was not followed: without a language model (OPENAI_API_KEY or "
-                        "OPENAI_BASE_URL) the answer quotes the articles as they are.")
+IGNORED_INSTRUCTIONS = "instructions_ignored"  # said in the reader's language (assistant/wording)
 MODEL_CARD = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "news-assistant"}
 
 
@@ -171,7 +171,7 @@ def build_router() -> APIRouter:
 
         def noted(answer: Answer) -> Answer:
             if instructions and not settings.llm_configured and not answer.notice:
-                answer.notice = IGNORED_INSTRUCTIONS
+                answer.notice = say(IGNORED_INSTRUCTIONS, answer.lang)
             return answer
 
         runner: TurnRunner = request.app.state.runner

@@ -33,6 +33,7 @@ from assistant.feed_store import FeedStore
 from assistant.ingest.pipeline import Progress, ingest
 from assistant.service import Assistant
 from assistant.storage import Store, new_conversation_id
+from assistant.text import detect_language
 from assistant.web.security import AdminRequired, RateLimited, Security
 from assistant.web.ui_editors import editors_tab, wire_editors
 from assistant.web.ui_exports import ExportFolders
@@ -212,7 +213,8 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                     answer = event["answer"]
         except AssistantError as exc:
             log.warning("turn failed: %s", exc)
-            message = exc.reader if isinstance(exc, ModelError) else str(exc)  # no server address
+            message = exc.for_reader(detect_language(question) or "en") if isinstance(exc, ModelError) \
+                else str(exc)  # no server address
             yield showing(error_html((text + "\n\n" if text else "") + message), sources_html(turns))
             return
         except Exception:

@@ -13,18 +13,20 @@ Tatar → Russian) or else English. Adding a language is adding a file with ever
 from __future__ import annotations
 
 import functools
+import threading
 import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import snowballstemmer
 from babel.dates import format_date
 
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "table", "word_list",
-           "wording_language"]
+__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "stems", "table",
+           "word_list", "wording_language"]
 
 
 @functools.cache
@@ -63,6 +65,24 @@ def question_words(lang: str) -> frozenset[str]:
     """The words that ask in language ``lang`` ("wie", "wat"; its file's ``question_words``), lower
     case; none for a language without a file. Language detection weighs short questions by them."""
     return frozenset(word_list(lang, "question_words"))
+
+
+@functools.cache
+def _stemmer(lang: str) -> tuple[Any, threading.Lock] | None:
+    name = phrases(lang).get("stemmer", "") if lang in languages() else ""
+    return (snowballstemmer.stemmer(name), threading.Lock()) if name else None  # a stemmer is not thread-safe
+
+
+def stems(words: list[str], lang: str) -> list[str]:
+    """Lower-cased ``words`` by their Snowball stems in language ``lang`` ("letzten" and "letztes" are
+    both "letzt"), or as they are for a language without a stemmer (its file's ``stemmer``)."""
+    lowered = [word.lower() for word in words]
+    found = _stemmer(lang)
+    if found is None:
+        return lowered
+    stemmer, lock = found
+    with lock:
+        return list(stemmer.stemWords(lowered))
 
 
 def wording_language(lang: str) -> str:

@@ -18,6 +18,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, QuotedEvidence
 from assistant.service import Assistant
 from assistant.text import split_sentences
+from assistant.wording import say
 from tests.openai_stub import OpenAIStub, Reply, sources_in
 from tests.openai_stub import with_model as stub_model
 
@@ -130,7 +131,7 @@ def test_a_judge_fault_quotes_the_articles_with_a_notice_at_once(sample_settings
     answer = Assistant.open(with_model(sample_settings, stub.url, llm_judge=True)).ask(QUESTION)
     quoted = Assistant.open(sample_settings).ask(QUESTION)
     assert answer.mode == "extractive" and answer.text == quoted.text
-    assert answer.notice == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert answer.notice == say(UNAVAILABLE, "en", reason="It failed (HTTP 500).")
     assert len(stub.requests) == 1  # the judge's; no second wait for the answer call
 
 

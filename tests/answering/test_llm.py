@@ -26,6 +26,7 @@ from assistant.ingest.pipeline import ingest
 from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
 from assistant.text import split_sentences
+from assistant.wording import say
 from tests.conftest import ARTICLES, free_port
 from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in, with_model
 
@@ -124,7 +125,7 @@ def test_answer_without_support_is_replaced_by_the_extractive_one(
     extractive = Assistant.open(sample_settings).ask(QUESTION)
     assert answer.mode == "extractive"
     assert answer.text == extractive.text
-    assert answer.notice == UNVERIFIED
+    assert answer.notice == say(UNVERIFIED, "en")
     model_part = "".join(t for _, t in tokens).split("\n\n")[0]
     assert "[" not in model_part  # its citations were never shown
     assert_citations_consistent(answer)
@@ -138,7 +139,7 @@ def test_answer_without_support_and_middling_evidence_abstains(
     tokens, answer = run(Assistant.open(strict))
     assert answer.abstained and answer.sources == [] and answer.mode == "llm"
     assert answer.text == "The articles do not answer this question."
-    assert answer.notice == UNSUPPORTED
+    assert answer.notice == say(UNSUPPORTED, "en")
     assert "".join(t for _, t in tokens).endswith("\n\n" + answer.text)
     # the model's error is not this: an endpoint failure still quotes the articles
     stub.script(Reply(status=500), Reply(status=500), Reply(status=500))
@@ -215,7 +216,7 @@ def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_set
     tokens, answer = run(Assistant.open(settings))
     assert answer.mode == "extractive"
     assert answer.text == Assistant.open(sample_settings).ask(QUESTION).text
-    assert answer.notice == UNAVAILABLE.format(reason="It cannot be reached.")  # no address, no settings
+    assert answer.notice == say(UNAVAILABLE, "en", reason="It cannot be reached.")  # no address, no settings
     assert "".join(t for _, t in tokens) == answer.text
 
 
@@ -225,7 +226,7 @@ def test_slow_server_times_out_after_bounded_retries(sample_settings: Settings, 
     _, answer = run(Assistant.open(settings))
     assert len(stub.requests) == 2  # LLM_TIMEOUT is shorter than the first-token deadline: room for a retry
     assert answer.mode == "extractive"
-    assert answer.notice == UNAVAILABLE.format(reason="It did not start answering in time.")
+    assert answer.notice == say(UNAVAILABLE, "en", reason="It did not start answering in time.")
 
 
 def test_a_hanging_server_costs_one_first_token_deadline_not_a_timeout_per_retry(
@@ -237,7 +238,7 @@ def test_a_hanging_server_costs_one_first_token_deadline_not_a_timeout_per_retry
     _, answer = run(Assistant.open(settings))
     assert len(stub.requests) == 1  # no time left for a retry inside the deadline
     assert answer.mode == "extractive"
-    assert answer.notice == UNAVAILABLE.format(reason="It did not start answering in time.")
+    assert answer.notice == say(UNAVAILABLE, "en", reason="It did not start answering in time.")
     assert "did not start its answer within 1 s (LLM_FIRST_TOKEN_TIMEOUT" in caplog.text
     assert stub.url in caplog.text  # the operator learns which server, in the log
 
@@ -500,7 +501,8 @@ def reader_notice(fault: str) -> str:
     """What the reader is told: the model is unavailable, or (some of its words were shown before
     it stalled) that its answer could not be checked."""
     reason = FAULTS[fault][1]
-    return f"{reason} {UNVERIFIED}" if fault == "stall mid-stream" else UNAVAILABLE.format(reason=reason)
+    unverified = say(UNVERIFIED, "en")
+    return f"{reason} {unverified}" if fault == "stall mid-stream" else say(UNAVAILABLE, "en", reason=reason)
 
 
 def assert_reader_notice(answer: Answer, notice: str, port: int) -> None:
@@ -532,9 +534,9 @@ def test_breaker_skips_a_failing_model_until_the_cool_down_is_over(
     assistant = Assistant.open(settings)
     first, second, third = (assistant.ask(QUESTION) for _ in range(3))
     assert len(stub.requests) == 2  # the third turn did not ask the model
-    assert first.notice == second.notice == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert first.notice == second.notice == say(UNAVAILABLE, "en", reason="It failed (HTTP 500).")
     assert third.mode == "extractive" and third.text == first.text
-    assert third.notice == UNAVAILABLE.format(reason="It failed repeatedly just now; it will be tried again shortly.")
+    assert third.notice == say(UNAVAILABLE, "en", reason="It failed repeatedly just now; it will be tried again shortly.")
     assert assistant.guard is not None
     assert assistant.guard.breaker.report() == {"breaker": "open", "consecutive_failures": 2, "skipped_calls": 1,
                                                 "last_call": "failed", "error": "It failed (HTTP 500)."}

@@ -36,6 +36,38 @@ def test_publication_spans_in_five_languages(question: str, start: str, end: str
     assert (frame.start.isoformat(), frame.end.isoformat()) == (start, end)  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(("question", "today", "start", "end"), [
+    # dateparser's phrases, found by their stems: other inflections of them count too
+    ("Was ist im letzten Jahr passiert?", TODAY, "2025-01-01", "2025-12-31"),
+    ("Was geschah in der letzten Woche?", TODAY, "2026-11-23", "2026-11-29"),
+    ("Что случилось позавчера?", TODAY, "2026-11-30", "2026-11-30"),
+    ("What happened the day before yesterday?", TODAY, "2026-11-30", "2026-11-30"),
+    ("Что нового в этом году?", TODAY, "2026-01-01", "2026-12-02"),
+    ("Có gì mới năm ngoái?", TODAY, "2025-01-01", "2025-12-31"),
+    # resolved against the day given, across month and year ends
+    ("What happened last month?", date(2026, 1, 2), "2025-12-01", "2025-12-31"),
+    ("Wat gebeurde er vorige week?", date(2026, 1, 2), "2025-12-22", "2025-12-28"),
+    ("What happened yesterday?", date(2024, 3, 1), "2024-02-29", "2024-02-29"),
+])
+def test_relative_dates_are_read_by_dateparser(question: str, today: date, start: str, end: str) -> None:
+    frame = time_frame(question, today)
+    assert frame is not None and frame.is_span
+    assert (frame.start.isoformat(), frame.end.isoformat()) == (start, end)  # type: ignore[union-attr]
+
+
+def test_the_expression_is_the_questions_own_words() -> None:
+    frame = time_frame("Was geschah in der letzten Woche in Berlin?", TODAY)
+    assert frame is not None and frame.expression == "letzten Woche"  # news answers drop it from the topic
+
+
+@pytest.mark.parametrize("question", [
+    "Wann wurde die neue Vereinbarung geschlossen?",  # 'neue' shares the stem of 'neueste', not its meaning
+    "Welchen Beruf hatte ein Freund des jungen Picasso?",
+])
+def test_a_latest_word_counts_only_as_written(question: str) -> None:
+    assert time_frame(question, TODAY) is None
+
+
 @pytest.mark.parametrize("question", [
     "What is the latest news about the harbour?", "Wat is het laatste nieuws over Rusland?",
     "Was sind die neuesten Nachrichten?", "Tin mới nhất về Nga là gì?", "Какие последние новости?",

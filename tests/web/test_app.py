@@ -27,6 +27,7 @@ from assistant.errors import ConfigError
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.app import create_app, server_config
+from assistant.wording import say
 from tests.conftest import RedisServer, free_port, make_settings, wait_for_port
 from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in
 
@@ -290,14 +291,18 @@ def test_health_reports_an_unreachable_model(serve: Callable[..., Any]) -> None:
     with serve(openai_base_url=f"http://127.0.0.1:{port}/v1", llm_max_retries=0) as (url, _):
         health = httpx.get(f"{url}/api/health", timeout=20)
         reply = chat(url, {"question": QUESTION})  # connection refused: the articles are quoted
+        dutch = chat(url, {"question": "In welk jaar ondertekenden Rusland en Vietnam het Verdrag inzake de basisbeginselen?"})
     assert health.status_code == 503
     assert health.json()["status"] == "degraded"  # the service answers, from the articles
     assert health.json()["index"]["reachable"] is True
     assert health.json()["model"]["reachable"] is False
     assert reply.status_code == 200
     assert reply.json()["mode"] == "extractive"
-    assert reply.json()["notice"] == UNAVAILABLE.format(reason="It cannot be reached.")
+    assert reply.json()["notice"] == say(UNAVAILABLE, "en", reason="It cannot be reached.")
     assert str(port) not in reply.text and "127.0.0.1" not in reply.text
+    assert dutch.json()["lang"] == "nl" and not dutch.json()["abstained"]  # the notice in the reader's language
+    assert dutch.json()["notice"] == ("Het taalmodel is niet beschikbaar, dus dit antwoord citeert de artikelen. "
+                                      "Het is niet bereikbaar.")
 
 
 def test_health_reports_a_failing_search(serve: Callable[..., Any]) -> None:
@@ -464,7 +469,7 @@ def test_a_model_fault_gives_the_extractive_answer_as_json_and_as_events(
     with httpx.stream("POST", f"{url}/api/chat", json={"question": QUESTION},
                       headers={"Accept": "text/event-stream"}, timeout=60) as streamed:
         events = events_of(streamed)
-    notice = UNAVAILABLE.format(reason=reason)
+    notice = say(UNAVAILABLE, "en", reason=reason)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["mode"] == "extractive" and body["notice"] == notice and body["sources"]
@@ -497,9 +502,9 @@ def test_a_hanging_model_neither_starves_other_turns_nor_is_asked_once_the_break
             assert thread.is_alive() and not hanging  # both answered while the first turn still waited
             assert stub.requests[0].finished is None
     assert len(stub.requests) == 2  # the third turn skipped the model
-    assert failed.json()["notice"] == UNAVAILABLE.format(reason="It failed (HTTP 500).")
+    assert failed.json()["notice"] == say(UNAVAILABLE, "en", reason="It failed (HTTP 500).")
     assert skipped.json()["mode"] == "extractive" and skipped.json()["answer"] == failed.json()["answer"]
-    assert skipped.json()["notice"] == UNAVAILABLE.format(
+    assert skipped.json()["notice"] == say(UNAVAILABLE, "en",
         reason="It failed repeatedly just now; it will be tried again shortly.")
     assert health.status_code == 503
     assert health.json()["status"] == "degraded"

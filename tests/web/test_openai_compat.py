@@ -18,6 +18,7 @@ from langchain_openai import ChatOpenAI
 from assistant.tokens import get_encoding
 from assistant.web.app import create_app
 from assistant.web.openai_compat import IGNORED_INSTRUCTIONS, MODEL_NAME
+from assistant.wording import say
 from tests.openai_stub import OpenAIStub, Reply, sources_in
 from tests.web.test_app import QUESTION, index_copy, served
 
@@ -97,7 +98,9 @@ def test_system_message_without_a_model_is_not_silently_dropped(base: str) -> No
     chat = ChatOpenAI(base_url=f"{base}/v1", api_key="unused", model=MODEL_NAME,  # type: ignore[arg-type]
                       max_retries=0)
     told = chat.invoke([SystemMessage("Answer in French."), ("user", QUESTION)])
-    assert told.response_metadata["logprobs"]["notice"] == IGNORED_INSTRUCTIONS
+    assert told.response_metadata["logprobs"]["notice"] == say(IGNORED_INSTRUCTIONS, "en")
+    german = chat.invoke([SystemMessage("Antworte kurz."), ("user", "Wer leitet das Russische Zentrum in Vietnam?")])
+    assert german.response_metadata["logprobs"]["notice"].startswith("Die Systemnachricht wurde nicht befolgt")
     untold = chat.invoke(QUESTION)
     assert untold.response_metadata["logprobs"]["notice"] == ""
 
