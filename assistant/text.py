@@ -189,6 +189,12 @@ def no_answer_text(lang: str) -> str:
     return MESSAGES[message_language(lang)][0]
 
 
+def is_refusal(text: str) -> bool:
+    """Is ``text`` the assistant's abstention, in any language (with or without what it adds about the
+    closest articles)?"""
+    return any(text.startswith(messages[0]) for messages in MESSAGES.values())
+
+
 def language_name(code: str, reader: str = "en") -> str:
     """The name of language ``code`` in language ``reader`` (the code itself when CLDR has none)."""
     try:

@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
 from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
+from assistant.wording import languages, say
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
@@ -280,9 +281,16 @@ class ExtractiveAnswerer:
 
 def refusal(question: str, passages: Sequence[Passage], lang: str, related: bool) -> Answer:
     """The abstention; when the passages are on the question's topic (only not answering it), the
-    closest articles go with it, listed apart as ``related``: never cited, never an answer."""
+    closest articles go with it, listed apart as ``related``: never cited, never an answer, and the
+    refusal says what they do not state ("The closest articles do not say when.") in the reader's
+    language (one with a wording file), by the kind of answer the question expects."""
     closest = list({p.doc_id: p for p in passages[:RELATED]}.values()) if related else []  # one per article
-    return Answer(question=question, text=no_answer_text(lang), sources=[], abstained=True,
+    text = no_answer_text(lang)
+    if closest and lang in languages():
+        kind = expected_kind(question, lang)
+        text += " " + (say("not_stated", lang, what=say(f"what_{kind}", lang)) if kind
+                       else say("not_stated_any", lang))
+    return Answer(question=question, text=text, sources=[], abstained=True,
                   related=[make_source(number, passage) for number, passage in enumerate(closest, 1)])
 
 

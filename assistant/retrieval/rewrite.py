@@ -11,10 +11,9 @@ import re
 from collections.abc import Sequence
 
 from assistant.documents import Turn
-from assistant.text import MESSAGES, tokenize, without_label
+from assistant.text import is_refusal, tokenize, without_label
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
-ABSTENTIONS = frozenset(texts[0] for texts in MESSAGES.values())
 # Words that point back at an earlier turn ("when was *it* founded?"), in the evaluated languages.
 _ANAPHORA = (
     "it its he him his she her hers they them their theirs this that these those there then"
@@ -42,7 +41,7 @@ def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) 
         return question
     recent = list(history)[-2 * max_turns:] if max_turns else []
     earlier = [t.content for t in reversed(recent) if t.role == "user"]
-    answers = [t.content for t in reversed(recent) if t.role == "assistant" and t.content not in ABSTENTIONS]
+    answers = [t.content for t in reversed(recent) if t.role == "assistant" and not is_refusal(t.content)]
     parts = [question, *earlier]
     if answers:
         parts.append(CITATION_MARK.sub("", without_label(answers[0]))[:200])
@@ -63,7 +62,7 @@ def topic_turns(question: str, history: Sequence[Turn]) -> list[Turn]:
     turns = list(history)
     start = 0
     for position, turn in enumerate(turns):
-        answered = position + 1 >= len(turns) or turns[position + 1].content not in ABSTENTIONS
+        answered = position + 1 >= len(turns) or not is_refusal(turns[position + 1].content)
         if turn.role == "user" and position > start and not answered \
                 and _new_topic(turn.content, turns[start:position]):
             start = position
@@ -74,7 +73,7 @@ def _new_topic(question: str, earlier: Sequence[Turn]) -> bool:
     words = tokenize(question)
     if not earlier or not PROPER_NOUN.search(question) or ANAPHORA.intersection(words):
         return False
-    seen = {w[:6] for t in earlier if t.content not in ABSTENTIONS for w in tokenize(t.content)}
+    seen = {w[:6] for t in earlier if not is_refusal(t.content) for w in tokenize(t.content)}
     return not any(w[:6] in seen for w in words if len(w) > 2 and w not in COMMON)
 
 

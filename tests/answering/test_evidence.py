@@ -99,7 +99,7 @@ def test_judge_saying_no_abstains_without_the_long_call(sample_settings: Setting
     assistant = Assistant.open(with_model(sample_settings, stub.url, llm_judge=True))
     answer = assistant.ask(QUESTION)
     assert answer.abstained and answer.mode == "llm"
-    assert answer.text == "The articles do not answer this question." and answer.sources == []
+    assert answer.text.startswith("The articles do not answer this question.") and answer.sources == []
     assert stub.requests == []  # the answer was never written
     (judged,) = stub.judge_requests
     assert judged.body["max_tokens"] == JUDGE_MAX_TOKENS
@@ -111,7 +111,7 @@ def test_judge_saying_no_abstains_in_the_readers_language(sample_settings: Setti
     stub.judge = "nee"
     answer = Assistant.open(with_model(sample_settings, stub.url, llm_judge=True)).ask(DUTCH_QUESTION)
     assert len(stub.judge_requests) == 1 and stub.requests == []
-    assert answer.abstained and answer.text == "De artikelen beantwoorden deze vraag niet."
+    assert answer.abstained and answer.text.startswith("De artikelen beantwoorden deze vraag niet. De meest verwante")
 
 
 def test_judge_saying_yes_lets_the_model_answer(sample_settings: Settings, stub: OpenAIStub) -> None:
