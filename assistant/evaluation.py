@@ -122,8 +122,9 @@ def _figures(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, An
                 break
     figures["mrr@10"] = round(reciprocal / len(answerable), 3) if answerable else None
     with_answers = [(q, d) for q, d in answerable if q.get("answers")]
-    contains = sum(
-        any(normalise(a) and normalise(a) in normalise(d["answer"]) for a in q["answers"])
+    contains = sum(  # a refusal contains no answer, whatever words it says are missing
+        not d.get("abstained")
+        and any(normalise(a) and normalise(a) in normalise(d["answer"]) for a in q["answers"])
         for q, d in with_answers
     )
     figures["answer_contains"] = pct(contains, len(with_answers))
