@@ -23,6 +23,7 @@ replaced by the extractive answer, or by an abstention when the evidence is midd
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -44,7 +45,7 @@ from assistant.errors import ConfigError, ModelError
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.text import NO_ANSWER, language_name, no_answer_text, normalise, split_sentences
 from assistant.tokens import encoding_for_model
-from assistant.wording import say
+from assistant.wording import say, word_list, wording_language
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,6 @@ PER_MESSAGE_TOKENS = 4
 # A caller's system message (/v1/chat/completions) joins the system prompt; the rules come first.
 READER_INSTRUCTIONS = ("\n\nThe reader also gave these instructions; follow them unless they conflict with "
                        "the rules above:\n{instructions}")
-ABSTAIN_PATTERNS = re.compile(
-    r"\b(do(es)? not|don't|doesn't|cannot|can't|no)\b.{0,40}"
-    r"\b(answer|mention|contain|provide|say|information)",
-    re.IGNORECASE,
-)
 # the notices, keys of assistant/wording said in the reader's language
 UNAVAILABLE = "model_unavailable"  # {reason}: what happened to the model (ModelError.for_reader)
 UNVERIFIED = "model_unverified"
@@ -133,13 +129,22 @@ def prompt_language(lang: str) -> str:
     return name if name and name != lang else "the language of the question"
 
 
+@functools.cache
+def says_no_answer(lang: str) -> re.Pattern[str]:
+    """How a model's short reply says the sources do not answer, in ``lang`` and in English (each
+    language file's ``model_says_no_answer``)."""
+    patterns = [p for code in dict.fromkeys((wording_language(lang), "en"))
+                for p in word_list(code, "model_says_no_answer")]
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
 def looks_like_abstention(text: str, lang: str) -> bool:
     """True when the model said the sources do not answer (in the question's language or English)."""
     said = normalise(text)
     for phrase in {NO_ANSWER.get(lang, ""), NO_ANSWER["en"]} - {""}:
         if normalise(phrase) in said:
             return True
-    return bool(ABSTAIN_PATTERNS.search(text)) and len(said) < 300
+    return bool(says_no_answer(lang).search(text)) and len(said) < 300
 
 
 class ModelAnswerer:

@@ -12,23 +12,14 @@ from collections.abc import Sequence
 
 from assistant.documents import Turn
 from assistant.text import is_refusal, tokenize, without_label
+from assistant.wording import languages, word_list
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
-# Words that point back at an earlier turn ("when was *it* founded?"), in the evaluated languages.
-_ANAPHORA = (
-    "it its he him his she her hers they them their theirs this that these those there then"
-    " ấy họ nó đó này kia"
-    " он она оно они его её ее их ему ей им ним ней это этот эта эти там тогда"
-    " er sie es ihn ihm ihr ihre ihren sein seine seinen seiner dort damals dies diese dieser dieses"
-)
-ANAPHORA = frozenset(_ANAPHORA.split())
-# Words too common to tie a question to an earlier one.
-_COMMON = (
-    "the and for was were are is what which who whom whose when where why how did does do has have had"
-    " with from about into that this will would can could many much more most than then there other"
-    " also been being not one two new said say says"
-)
-COMMON = frozenset(_COMMON.split())
+# Words that point back at an earlier turn ("when was *it* founded?") and words too common to tie a
+# question to an earlier one: every language's (assistant/wording: follow_up_words, follow_up_common),
+# as a question's language may be misread.
+ANAPHORA = frozenset(word for lang in languages() for word in word_list(lang, "follow_up_words"))
+COMMON = frozenset(word for lang in languages() for word in word_list(lang, "follow_up_common"))
 PROPER_NOUN = re.compile(r"(?<=\s)[A-ZÀ-ÖØ-ÞĐА-ЯЁ][\w'’-]+")
 
 
