@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.core import get_global
-from babel.languages import get_official_languages
+
+from assistant.wording import message_language, message_languages, phrases
 
 WORD = re.compile(r"\w+")
 LANGUAGE_SAMPLE_CHARS = 2000  # enough to tell any article's language
@@ -79,120 +79,29 @@ def normalise(text: str) -> str:
 # sentencex has sentence rules of its own for these; other languages get its generic rules.
 SEGMENTER_LANGUAGES = frozenset({"en", "nl", "vi", "de", "fr", "es", "it", "pt", "ru"})
 
-# What the assistant says in the reader's language: the abstention and the label of a quote. The
-# messages are written for the languages below. For another language the detector knows (it knows
-# 176), the reader gets the message of the region's own language (Babel's CLDR data, offline:
-# Tatar → Russian, Javanese → Indonesian), and English only when that has none either. Language
-# names come from CLDR in the reader's language ("Quoted in Dutch", "Trích dẫn bằng tiếng Hà Lan").
-# language: (abstention, label of a quote in another language, "{language}" = its name)
-MESSAGES: dict[str, tuple[str, str]] = {
-    "en": ("The articles do not answer this question.", "Quoted in {language}"),
-    "nl": ("De artikelen beantwoorden deze vraag niet.", "Geciteerd in het {language}"),
-    "vi": ("Các bài báo không trả lời câu hỏi này.", "Trích dẫn bằng {language}"),
-    "de": ("Die Artikel beantworten diese Frage nicht.", "Zitiert auf {language}"),
-    "fr": ("Les articles ne répondent pas à cette question.", "Cité en {language}"),
-    "ru": ("В статьях нет ответа на этот вопрос.", "Цитата на языке: {language}"),
-    "es": ("Los artículos no responden a esta pregunta.", "Citado en {language}"),
-    "it": ("Gli articoli non rispondono a questa domanda.", "Citato in {language}"),
-    "pt": ("Os artigos não respondem a esta pergunta.", "Citado em {language}"),
-    "pl": ("Artykuły nie odpowiadają na to pytanie.", "Cytat w języku: {language}"),
-    "uk": ("Статті не відповідають на це запитання.", "Цитата мовою: {language}"),
-    "be": ("Артыкулы не адказваюць на гэтае пытанне.", "Цытата на мове: {language}"),
-    "cs": ("Články na tuto otázku neodpovídají.", "Citováno v jazyce: {language}"),
-    "sk": ("Články na túto otázku neodpovedajú.", "Citované v jazyku: {language}"),
-    "sl": ("Članki ne odgovarjajo na to vprašanje.", "Citirano v jeziku: {language}"),
-    "hr": ("Članci ne odgovaraju na ovo pitanje.", "Citirano na jeziku: {language}"),
-    "bs": ("Članci ne odgovaraju na ovo pitanje.", "Citirano na jeziku: {language}"),
-    "sr": ("Чланци не одговарају на ово питање.", "Цитирано на језику: {language}"),
-    "bg": ("Статиите не отговарят на този въпрос.", "Цитат на език: {language}"),
-    "mk": ("Статиите не одговараат на ова прашање.", "Цитат на јазик: {language}"),
-    "ro": ("Articolele nu răspund la această întrebare.", "Citat în limba {language}"),
-    "hu": ("A cikkek nem válaszolnak erre a kérdésre.", "Idézet, nyelv: {language}"),
-    "fi": ("Artikkelit eivät vastaa tähän kysymykseen.", "Lainaus, kieli: {language}"),
-    "et": ("Artiklid sellele küsimusele ei vasta.", "Tsitaat, keel: {language}"),
-    "lv": ("Raksti neatbild uz šo jautājumu.", "Citāts, valoda: {language}"),
-    "lt": ("Straipsniuose nėra atsakymo į šį klausimą.", "Citata, kalba: {language}"),
-    "sv": ("Artiklarna besvarar inte den här frågan.", "Citerat på {language}"),
-    "no": ("Artiklene svarer ikke på dette spørsmålet.", "Sitert på {language}"),
-    "nb": ("Artiklene svarer ikke på dette spørsmålet.", "Sitert på {language}"),
-    "nn": ("Artiklane svarar ikkje på dette spørsmålet.", "Sitert på {language}"),
-    "da": ("Artiklerne besvarer ikke dette spørgsmål.", "Citeret på {language}"),
-    "is": ("Greinarnar svara ekki þessari spurningu.", "Tilvitnun, tungumál: {language}"),
-    "el": ("Τα άρθρα δεν απαντούν σε αυτή την ερώτηση.", "Παράθεση, γλώσσα: {language}"),
-    "tr": ("Makaleler bu soruyu yanıtlamıyor.", "Alıntı dili: {language}"),
-    "az": ("Məqalələr bu suala cavab vermir.", "Sitat dili: {language}"),
-    "kk": ("Мақалаларда бұл сұраққа жауап жоқ.", "Дәйексөз тілі: {language}"),
-    "uz": ("Maqolalarda bu savolga javob yo‘q.", "Iqtibos tili: {language}"),
-    "mn": ("Нийтлэлүүд энэ асуултад хариулдаггүй.", "Ишлэлийн хэл: {language}"),
-    "ka": ("სტატიები ამ კითხვას არ პასუხობენ.", "ციტატის ენა: {language}"),
-    "hy": ("Հոդվածները չեն պատասխանում այս հարցին։", "Մեջբերման լեզուն՝ {language}"),
-    "he": ("המאמרים אינם עונים על שאלה זו.", "ציטוט בשפה: {language}"),
-    "ar": ("لا تجيب المقالات عن هذا السؤال.", "اقتباس باللغة: {language}"),
-    "fa": ("مقاله‌ها به این پرسش پاسخ نمی‌دهند.", "نقل‌قول به زبان: {language}"),
-    "ur": ("مضامین اس سوال کا جواب نہیں دیتے۔", "اقتباس کی زبان: {language}"),
-    "hi": ("लेख इस प्रश्न का उत्तर नहीं देते।", "उद्धरण की भाषा: {language}"),
-    "mr": ("लेख या प्रश्नाचे उत्तर देत नाहीत.", "उद्धरणाची भाषा: {language}"),
-    "ne": ("लेखहरूले यो प्रश्नको उत्तर दिँदैनन्।", "उद्धरणको भाषा: {language}"),
-    "bn": ("নিবন্ধগুলো এই প্রশ্নের উত্তর দেয় না।", "উদ্ধৃতির ভাষা: {language}"),
-    "pa": ("ਲੇਖ ਇਸ ਸਵਾਲ ਦਾ ਜਵਾਬ ਨਹੀਂ ਦਿੰਦੇ।", "ਹਵਾਲੇ ਦੀ ਭਾਸ਼ਾ: {language}"),
-    "gu": ("લેખો આ પ્રશ્નનો જવાબ આપતા નથી.", "અવતરણની ભાષા: {language}"),
-    "ta": ("கட்டுரைகள் இந்தக் கேள்விக்குப் பதிலளிக்கவில்லை.", "மேற்கோளின் மொழி: {language}"),
-    "te": ("వ్యాసాలు ఈ ప్రశ్నకు సమాధానం ఇవ్వవు.", "ఉల్లేఖన భాష: {language}"),
-    "kn": ("ಲೇಖನಗಳು ಈ ಪ್ರಶ್ನೆಗೆ ಉತ್ತರಿಸುವುದಿಲ್ಲ.", "ಉಲ್ಲೇಖದ ಭಾಷೆ: {language}"),
-    "ml": ("ലേഖനങ്ങൾ ഈ ചോദ്യത്തിന് ഉത്തരം നൽകുന്നില്ല.", "ഉദ്ധരണിയുടെ ഭാഷ: {language}"),
-    "th": ("บทความไม่ได้ตอบคำถามนี้", "ภาษาของข้อความที่อ้างอิง: {language}"),
-    "id": ("Artikel-artikel ini tidak menjawab pertanyaan ini.", "Dikutip dalam bahasa {language}"),
-    "ms": ("Artikel-artikel ini tidak menjawab soalan ini.", "Dipetik dalam bahasa {language}"),
-    "tl": ("Hindi sinasagot ng mga artikulo ang tanong na ito.", "Sinipi sa wikang {language}"),
-    "fil": ("Hindi sinasagot ng mga artikulo ang tanong na ito.", "Sinipi sa wikang {language}"),
-    "zh": ("这些文章没有回答这个问题。", "引用语言：{language}"),
-    "ja": ("記事はこの質問に答えていません。", "引用の言語：{language}"),
-    "ko": ("기사에는 이 질문에 대한 답이 없습니다.", "인용 언어: {language}"),
-    "sw": ("Makala hazijibu swali hili.", "Imenukuliwa kwa {language}"),
-    "am": ("ጽሑፎቹ ይህንን ጥያቄ አይመልሱም።", "የጥቅሱ ቋንቋ፦ {language}"),
-    "so": ("Maqaaladu kama jawaabaan su'aashan.", "Luqadda xigashada: {language}"),
-    "ha": ("Labaran ba su amsa wannan tambayar ba.", "Harshen ambaton: {language}"),
-    "af": ("Die artikels beantwoord nie hierdie vraag nie.", "Aangehaal in {language}"),
-    "sq": ("Artikujt nuk i përgjigjen kësaj pyetjeje.", "Cituar në gjuhën: {language}"),
-    "ca": ("Els articles no responen aquesta pregunta.", "Citat en {language}"),
-    "gl": ("Os artigos non responden a esta pregunta.", "Citado en {language}"),
-    "eu": ("Artikuluek ez diote galdera honi erantzuten.", "Aipuaren hizkuntza: {language}"),
-    "cy": ("Nid yw'r erthyglau'n ateb y cwestiwn hwn.", "Iaith y dyfyniad: {language}"),
-    "ga": ("Ní fhreagraíonn na hailt an cheist seo.", "Teanga an tsleachta: {language}"),
-    "eo": ("La artikoloj ne respondas al ĉi tiu demando.", "Citaĵo en la lingvo: {language}"),
-}
+# What the assistant says in the reader's language: the abstention and the label of a quote
+# ("{language}": the quote's language, named by CLDR in the reader's language), each language's in its
+# file (assistant/wording/<lang>.toml: no_answer, quoted_in); for a language without one, the region's
+# own language's (message_language: Tatar → Russian, Javanese → Indonesian), else English.
+NO_ANSWER = {lang: phrases(lang)["no_answer"] for lang in sorted(message_languages())}
 LABEL = re.compile("^(?:" + "|".join(
     re.escape(before) + r"[^:：]{1,40}?" + re.escape(after)
-    for before, after in {tuple(texts[1].split("{language}")) for texts in MESSAGES.values()}
+    for before, after in sorted({tuple(phrases(lang)["quoted_in"].split("{language}"))
+                                 for lang in message_languages()})
 ) + r")[:：]\s*")
 # Languages whose names CLDR capitalises but a sentence does not ("tiếng Hà Lan").
 LOWER_NAMES = frozenset({"vi"})
 
 
-@functools.lru_cache(maxsize=512)
-def message_language(lang: str) -> str:
-    """The language of MESSAGES to answer a reader of ``lang`` in: its own, else the official
-    language of the region where it is most spoken, else English."""
-    lang = (lang or "en").lower().replace("_", "-").split("-")[0]
-    if lang in MESSAGES:
-        return lang
-    likely = str(get_global("likely_subtags").get(lang, ""))  # "tt" → "tt_Cyrl_RU"
-    territory = next((part for part in likely.split("_")[1:] if part.isupper() or part.isdigit()), "")
-    for official in get_official_languages(territory, de_facto=True) if territory else ():
-        if official in MESSAGES:
-            return official
-    return "en"
-
-
 def no_answer_text(lang: str) -> str:
     """The abstention in the reader's language (see ``message_language``)."""
-    return MESSAGES[message_language(lang)][0]
+    return NO_ANSWER[message_language(lang)]
 
 
 def is_refusal(text: str) -> bool:
     """Is ``text`` the assistant's abstention, in any language (with or without what it adds about the
     closest articles)?"""
-    return any(text.startswith(messages[0]) for messages in MESSAGES.values())
+    return any(text.startswith(refusal) for refusal in NO_ANSWER.values())
 
 
 def language_name(code: str, reader: str = "en") -> str:
@@ -209,14 +118,13 @@ def language_name(code: str, reader: str = "en") -> str:
 def quoted_in(reader: str, passage_lang: str) -> str:
     """The label of a quote in ``passage_lang`` for a reader of ``reader`` ("Quoted in Dutch")."""
     lang = message_language(reader)
-    return MESSAGES[lang][1].format(language=language_name(passage_lang, lang))
+    return phrases(lang)["quoted_in"].format(language=language_name(passage_lang, lang))
 
 
 def without_label(text: str) -> str:
     """An answer without the language label of its quote (``quoted_in``)."""
     return LABEL.sub("", text, count=1)
 
-NO_ANSWER = {lang: texts[0] for lang, texts in MESSAGES.items()}  # the abstention, per language
 
 
 @lru_cache(maxsize=1)

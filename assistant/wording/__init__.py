@@ -5,9 +5,11 @@ language in this folder (``en.toml``, ``nl.toml``, …), found by name; the code
     as_of("2025-04-02", "vi")                                 # 'Tính đến 2 tháng 4, 2025'
     long_date("2025-04-02", "ru")                             # '2 апреля 2025 г.'
 
-A reader whose language has no file reads the file of the region's language (``text.message_language``:
-Tatar → Russian) or else English. Adding a language is adding a file with every key of ``en.toml``
-(``tests/test_wording.py`` checks that each file has them all).
+A full file has every phrase of ``en.toml`` (``languages()``: en, nl, vi, de, ru); adding a language is
+adding such a file (``tests/test_wording.py`` checks each has them all). Many more languages have a
+short file with only the refusal and a quote's label (``no_answer``, ``quoted_in``; ``message_language``
+finds it). A reader reads their own language's file, else the file of the region's language (Babel's
+CLDR data: Tatar → Russian, Javanese → Indonesian), else English.
 """
 
 from __future__ import annotations
@@ -20,19 +22,52 @@ from pathlib import Path
 from typing import Any
 
 import snowballstemmer
+from babel.core import get_global
 from babel.dates import format_date
+from babel.languages import get_official_languages
 
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "phrases", "question_words", "say", "stems", "table",
-           "word_list", "wording_language"]
+__all__ = ["as_of", "languages", "long_date", "message_language", "message_languages", "phrases",
+           "question_words", "say", "stems", "table", "word_list", "wording_language"]
+
+
+@functools.cache
+def _files() -> frozenset[str]:
+    return frozenset(path.stem for path in FOLDER.glob("*.toml"))
 
 
 @functools.cache
 def languages() -> frozenset[str]:
-    """The languages with a file here."""
-    return frozenset(path.stem for path in FOLDER.glob("*.toml"))
+    """The languages with a full file here (every phrase of English's)."""
+    keys = set(phrases(FALLBACK))
+    return frozenset(lang for lang in _files() if keys <= set(phrases(lang)))
+
+
+@functools.cache
+def message_languages() -> frozenset[str]:
+    """The languages with at least the refusal and a quote's label."""
+    return frozenset(lang for lang in _files() if {"no_answer", "quoted_in"} <= set(_file(lang)))
+
+
+@functools.lru_cache(maxsize=512)
+def message_language(lang: str) -> str:
+    """The language whose refusal and quote label a reader of ``lang`` reads: their own, else the
+    official language of the region where it is most spoken, else English."""
+    return _reader_language(lang, message_languages())
+
+
+def _reader_language(lang: str, have: frozenset[str]) -> str:
+    code = (lang or FALLBACK).lower().replace("_", "-").split("-")[0]
+    if code in have:
+        return code
+    likely = str(get_global("likely_subtags").get(code, ""))  # "tt" → "tt_Cyrl_RU"
+    territory = next((part for part in likely.split("_")[1:] if part.isupper() or part.isdigit()), "")
+    for official in get_official_languages(territory, de_facto=True) if territory else ():
+        if official in have:
+            return official
+    return FALLBACK
 
 
 @functools.cache
@@ -86,13 +121,9 @@ def stems(words: list[str], lang: str) -> list[str]:
 
 
 def wording_language(lang: str) -> str:
-    """The language of the file a reader of ``lang`` reads: their own, the region's, else English."""
-    code = (lang or FALLBACK).lower().replace("_", "-").split("-")[0]
-    if code in languages():
-        return code
-    from assistant.text import message_language  # text reads this package's question words
-
-    regional = message_language(code)
+    """The full file a reader of ``lang`` reads: their own, the region's (as the refusal's, so that
+    the two agree), else English."""
+    regional = message_language(lang)
     return regional if regional in languages() else FALLBACK
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from assistant.text import MESSAGES, message_language, no_answer_text, quoted_in, without_label
+from assistant.text import message_language, no_answer_text, quoted_in, without_label
+from assistant.wording import languages, message_languages, phrases
 
 
 def test_every_language_with_messages_has_both_and_a_language_slot() -> None:
-    for lang, (abstention, label) in MESSAGES.items():
-        assert abstention and "{language}" in label, lang
+    assert len(message_languages()) >= 70 and languages() <= message_languages()  # the full ones too
+    for lang in message_languages():
+        assert phrases(lang)["no_answer"] and "{language}" in phrases(lang)["quoted_in"], lang
 
 
 def test_the_abstention_is_in_the_readers_language() -> None:
