@@ -124,7 +124,8 @@ class Desk:
         if base.chat_model is None:
             return base
         return Assistant(base.settings, base.index, base.retriever,
-                         build_chain(base.settings, base.retriever, None, None))
+                         build_chain(base.settings, base.retriever, None, None, base.profile),
+                         profile=base.profile)
 
     # --- the Editors page's figures --------------------------------------------------------------
     def _turns(self, days: int) -> list[tuple[datetime, dict[str, Any]]]:
