@@ -166,11 +166,21 @@ def profile_for(settings: Settings) -> EmbedderProfile:
         profile = replace(borrowed, name=name, uncalibrated=tuple(borrowed.thresholds()))
     if profile.uncalibrated and name not in _warned:
         _warned.add(name)
-        log.warning("The embedder %r has no calibrated profile: these thresholds are %s's values, "
-                    "which mean little in its scores, so answers may abstain too often or too rarely: %s. "
-                    "Fit them from a dev set: `%s`.", name, FALLBACK, ", ".join(profile.uncalibrated),
-                    CALIBRATE)
+        log.warning("%s", uncalibrated_warning(profile))
     return profile
+
+
+def uncalibrated_warning(profile: EmbedderProfile) -> str:
+    """What the start-up warning says about a profile with uncalibrated thresholds."""
+    which = ", ".join(profile.uncalibrated)
+    if set(profile.uncalibrated) == set(profile.thresholds()):
+        return (f"The embedder {profile.name!r} has no calibrated profile: it runs with {FALLBACK}'s "
+                f"thresholds, which may mean little in its scores (answers may be refused too often or "
+                f"too rarely). Uncalibrated: {which}. Fit the abstention model and the floors from a dev "
+                f"set: `{CALIBRATE}`.")
+    return (f"The embedder profile {profile.source} of {profile.name!r} leaves these thresholds at "
+            f"{FALLBACK}'s values (uncalibrated): {which}. `assistant calibrate` fits [abstention] and "
+            f"[floors]; set the others by hand in the profile once measured for this embedder.")
 
 
 def _toml_value(value: Any) -> str:
