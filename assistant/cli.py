@@ -392,11 +392,14 @@ def chat(
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """How many documents and chunks the index holds, by language and outlet."""
+    """How many documents and chunks the index holds, by language and outlet; the embedder's profile."""
     settings = settings_or_exit()
     assistant = open_assistant(settings)
     with rendered_errors(settings):
         figures = assistant.index.stats()
+    profile = assistant.profile
+    figures["embedder_profile"] = {"name": profile.name, "calibrated": profile.calibrated,
+                                   "uncalibrated": list(profile.uncalibrated), "file": profile.source}
     if as_json:
         out.print_json(json.dumps(figures, ensure_ascii=False))
         return
@@ -412,8 +415,13 @@ def stats_lines(figures: dict[str, Any]) -> list[str]:
     embeddings = figures["embedding_model"] + (f" + sparse {figures['sparse_model']}"
                                                if figures.get("sparse_model") else "")
     dates = "{} to {}".format(*figures["date_range"]) if figures["date_range"] else "none known"
-    lines = [f"{counted(figures['documents'])}, {figures['chunks']} chunks",
-             f"embeddings: {embeddings}", f"dates: {dates}"]
+    lines = [f"{counted(figures['documents'])}, {figures['chunks']} chunks", f"embeddings: {embeddings}"]
+    if "embedder_profile" in figures:
+        profile = figures["embedder_profile"]
+        state = "calibrated" if profile["calibrated"] else \
+            f"{len(profile['uncalibrated'])} thresholds uncalibrated: `assistant calibrate` fits them"
+        lines.append(f"embedder profile: {profile['name']} ({state})")
+    lines.append(f"dates: {dates}")
     for title, counts in (("languages", figures["languages"]), ("outlets", figures["outlets"])):
         lines.append(f"{title}:" + ("" if counts else " none"))
         width = max((len(name) for name in counts), default=0)
