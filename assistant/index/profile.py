@@ -74,6 +74,7 @@ class Topics:
     shift_similarity: float
     shift_margin: float
     news_margin: float
+    question_groups: float  # questions' cosine that makes them one item of the unanswered queue
 
 
 SECTIONS: dict[str, type] = {"abstention": Abstention, "floors": Floors, "ranking": Ranking,
