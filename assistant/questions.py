@@ -1,6 +1,7 @@
 """The unanswered-questions queue: what readers asked and could not get, grouped with its near-duplicates.
 
-    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.index.embedder), settings)
+    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.index.embedder), settings,
+                          group_similarity=assistant.profile.topics.question_groups)
     queue.record(question, answer.to_dict(), "refused", turn_id=turn_id)   # a refusal, or "disliked"
     queue.items("unanswered")    # [{"question", "variants", "count", "languages", "first_asked", ...}]
     queue.as_csv("all")
@@ -12,8 +13,9 @@ turn's id is kept only so that a refusal rated down counts once). Questions olde
 QUESTION_RETENTION_DAYS are removed whenever the queue is written or read.
 
 Near-duplicates in any language are one item: a question joins the item of its most similar earlier
-question when their e5 query vectors' cosine is at least GROUP_SIMILARITY (fitted on the xling dev set's
-questions, which ask each question in four languages: benchmarks/fit_question_groups.py, BENCHMARKS.md).
+question when their query vectors' cosine is at least ``group_similarity``, the embedder profile's
+topics.question_groups (for e5 fitted on the xling dev set's questions, which ask each question in four
+languages: benchmarks/fit_question_groups.py, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from assistant.config import Settings
 Reason = Literal["refused", "disliked"]
 Status = Literal["unanswered", "answered", "all"]
 STATUSES = ("unanswered", "answered", "all")
-GROUP_SIMILARITY = 0.86  # benchmarks/fit_question_groups.py: the best F0.5 on the xling dev pairs
 CLOSEST_KEPT = 3  # articles kept per question
 CLOSEST_SHOWN = 5  # per item
 SOURCE_FIELDS = ("doc_id", "title", "url", "outlet", "date", "lang")
@@ -109,8 +110,9 @@ class QuestionQueue:
     """The queue in the SQL store (DATABASE_URL), beside conversations and feeds."""
 
     def __init__(self, engine: Engine, embedder: QuestionEmbedder, settings: Settings,
-                 lookup: Lookup | None = None) -> None:
+                 lookup: Lookup | None = None, *, group_similarity: float) -> None:
         QuestionBase.metadata.create_all(engine)
+        self.group_similarity = group_similarity  # the embedder's (its profile's topics.question_groups)
         self._session = sessionmaker(engine, expire_on_commit=False)
         self.embedder, self.lookup = embedder, lookup
         self.retention = timedelta(days=settings.question_retention_days)
@@ -193,7 +195,7 @@ class QuestionQueue:
             return None
         similarities = self._vectors @ vector
         best = int(np.argmax(similarities))
-        return self._groups[best] if float(similarities[best]) >= GROUP_SIMILARITY else None
+        return self._groups[best] if float(similarities[best]) >= self.group_similarity else None
 
     # --- reading ---------------------------------------------------------------------------------
     def items(self, status: Status = "unanswered") -> list[dict[str, Any]]:

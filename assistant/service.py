@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.documents import Answer, Filters
 from assistant.index.collection import Index
 from assistant.index.embeddings import make_embedder
+from assistant.index.profile import EmbedderProfile, profile_for
 from assistant.limits import BoundedRetriever, TokenCounter, check_question
 from assistant.retrieval.hybrid import HybridRetriever
 
@@ -39,9 +40,11 @@ class Assistant:
     chain: Runnable
     chat_model: Any = None
     guard: ModelGuard | None = None  # the model's deadline, retries and circuit breaker (with a model)
+    profile: EmbedderProfile | None = None  # the embedder's calibrated thresholds (assistant.index.profile)
 
     @classmethod
     def open(cls, settings: Settings, chat_model: Any = None) -> Assistant:
+        profile = profile_for(settings)  # first: a missing profile warns at start, an invalid one stops it
         index = Index.open(settings, make_embedder(settings))
         retriever = BoundedRetriever(index, settings)
         if chat_model is None and settings.llm_configured:
@@ -53,8 +56,8 @@ class Assistant:
             from assistant.answering.llm import ModelGuard
 
             guard = ModelGuard(settings)
-        chain = answering.build_chain(settings, retriever, chat_model, guard)
-        return cls(settings, index, retriever, chain, chat_model, guard)
+        chain = answering.build_chain(settings, retriever, chat_model, guard, profile)
+        return cls(settings, index, retriever, chain, chat_model, guard, profile)
 
     @property
     def tokens(self) -> TokenCounter:

@@ -21,6 +21,7 @@ from assistant.answering import extractive
 from assistant.answering.extractive import NOT_A_QUESTION, ExtractiveAnswerer, answers_kind
 from assistant.config import Settings
 from assistant.documents import Passage
+from assistant.index.profile import profile_for
 from assistant.text import normalise, tokenize
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -39,7 +40,8 @@ def main() -> None:
     frequency: Counter[str] = Counter()
     for doc in docs.values():
         frequency.update(set(tokenize(doc["text"])))
-    answerer = ExtractiveAnswerer(Settings(_env_file=None), frequency, len(docs))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    answerer = ExtractiveAnswerer(settings, frequency, len(docs), profile_for(settings))
     bonus = extractive.KIND_BONUS
     print(f"{'set':9} {'bonus':>5} {'n':>4} {'abstained':>9}  per language{'':22} answer contains")
     for name in args.sets:

@@ -31,6 +31,7 @@ import assistant.answering.extractive as extractive
 from assistant.config import load_settings
 from assistant.documents import Passage
 from assistant.index.lexical import open_words
+from assistant.index.profile import profile_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TURNS = ROOT / "benchmarks" / "out" / "turns"
@@ -92,7 +93,9 @@ def refusals(turns: list[dict[str, Any]]) -> dict[str, list[bool]]:
         name = INDEX_OF.get(turn["set"], "index-news")
         if name not in answerers:
             vocabulary = open_words(load_settings(chroma_path=INDEXES / name)).vocabulary()
-            answerers[name] = extractive.ExtractiveAnswerer(load_settings(), vocabulary, vocabulary.chunks)
+            settings = load_settings()
+            answerers[name] = extractive.ExtractiveAnswerer(settings, vocabulary, vocabulary.chunks,
+                                                            profile_for(settings))
         reading = answerers[name].read(turn["question"], [passage_of(p) for p in turn["passages"]],
                                        turn["lang"], turn["context"])
         refused[turn["key"]] = reading.answer.abstained

@@ -10,21 +10,21 @@ and abstain at a few L2 strengths and compares them with the shipped model: for 
 that abstains most on `abstain` while wrongly abstaining on at most MAX_WRONG of xling and of nyt
 and MAX_WRONG_PER_LANGUAGE of any xling language. nearmiss is reported, never fitted on (its
 questions are about the stories retrieved: these features barely tell them apart). Prints the
-constants for extractive.py and config.py when a refit does better than the shipped model. Dev
-only: never fit on test/.
+profile's [abstention] and config.py's threshold when a refit does better than the shipped model. Dev
+only: never fit on test/. The fitting is assistant/calibration.py's, which `assistant calibrate` uses
+to fit a profile for another embedder.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from assistant.answering.chain import TurnSteps, history_context
-from assistant.answering.extractive import FEATURE_CLIP, Evidence, ExtractiveAnswerer
+from assistant.answering.chain import TurnSteps
+from assistant.calibration import examine, fit_logistic, standardised
 from assistant.config import load_settings
 from assistant.service import Assistant
 
@@ -38,33 +38,6 @@ FITTED = ("xling", "nyt", "abstain")
 # (8% of xling and of nyt, 12% of any xling language).
 MAX_WRONG = 8.0
 MAX_WRONG_PER_LANGUAGE = 12.0
-
-
-@dataclass
-class Row:
-    evidence: Evidence
-    other_rules: bool  # the answer abstains whatever the model says (floors, answer kind, years)
-
-
-def examine(assistant: Assistant, steps: TurnSteps, question: dict) -> Row:
-    """The question as the chain retrieves and answers it without a model."""
-    state = steps.prepare({"question": question["question"], "history": question.get("history")})
-    state = steps.retrieve(steps.rewrite(state))
-    context = history_context(state.topic, assistant.settings.max_history_turns)
-    vocabulary = assistant.retriever.vocabulary()
-    never = assistant.settings.model_copy(update={"abstain_threshold": 1.0})
-    answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks)
-    answer = answerer.answer(state.question, state.passages, state.lang, context)
-    return Row(answerer.evidence(state.question, state.passages, state.lang, context), answer.abstained)
-
-
-def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000, rate: float = 0.1) -> np.ndarray:
-    weights = np.zeros(x.shape[1])
-    balance = np.where(y == 1, (1 - y).sum() / max(y.sum(), 1), 1.0)
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-x @ weights))
-        weights -= rate * (x.T @ ((p - y) * balance) / len(y) + l2 * weights)
-    return weights
 
 
 def operating_point(p: np.ndarray, other: np.ndarray, sets: np.ndarray,
@@ -87,15 +60,15 @@ def operating_point(p: np.ndarray, other: np.ndarray, sets: np.ndarray,
 
 def main() -> None:
     assistant = Assistant.open(load_settings(chroma_path=INDEXES / "index-news"))
-    steps = TurnSteps(assistant.settings, assistant.retriever)
+    steps = TurnSteps(assistant.settings, assistant.retriever, profile=assistant.profile)
     rows, labels, sets, langs, other, shipped = [], [], [], [], [], []
     for name in SETS:
         for line in (EVAL / f"{name}.jsonl").open(encoding="utf-8"):
             question = json.loads(line)
-            row = examine(assistant, steps, question)
+            row = examine(steps, question)
             rows.append(row.evidence.features())
             shipped.append(row.evidence.unanswerable_probability())
-            other.append(row.other_rules)
+            other.append(row.other_rules or row.evidence.off_topic())  # the floors, answer kind, years
             labels.append(0.0 if question.get("answerable", True) else 1.0)
             sets.append(name)
             langs.append(question.get("lang", ""))
@@ -106,10 +79,10 @@ def main() -> None:
     current = operating_point(np.array(shipped), floors, names, languages)
     print("shipped model: best threshold, shares abstained:", current)
     means, scales = raw[fitted].mean(0), raw[fitted].std(0) + 1e-9
-    x = np.hstack([np.ones((len(raw), 1)), np.clip((raw - means) / scales, -FEATURE_CLIP, FEATURE_CLIP)])
+    x = standardised(raw, means, scales)
     chosen = None
     for l2 in (0.001, 0.01, 0.03, 0.1):
-        weights = fit(x[fitted], y[fitted], l2)
+        weights = fit_logistic(x[fitted], y[fitted], l2)
         point = operating_point(1 / (1 + np.exp(-x @ weights)), floors, names, languages)
         print(f"L2 {l2}: weights {np.round(weights, 3).tolist()}")
         print("   best threshold, shares abstained:", point)
@@ -120,9 +93,10 @@ def main() -> None:
         return
     weights, (threshold, shares) = chosen
     print("\nchosen:", {k: round(v, 1) for k, v in shares.items()})
-    print("ABSTENTION_WEIGHTS =", tuple(round(float(w), 3) for w in weights))
-    print("FEATURE_MEANS =", tuple(round(float(m), 4) for m in means))
-    print("FEATURE_SCALES =", tuple(round(float(s), 4) for s in scales))
+    print("[abstention] of assistant/index/profiles/multilingual-e5-small.toml:")
+    print("weights =", [round(float(w), 3) for w in weights])
+    print("feature_means =", [round(float(m), 4) for m in means])
+    print("feature_scales =", [round(float(s), 4) for s in scales])
     print("abstain_threshold (config.py, ABSTAIN_THRESHOLD) =", threshold)
 
 

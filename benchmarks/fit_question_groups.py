@@ -63,7 +63,7 @@ def main() -> None:
     grid = np.round(np.arange(0.80, 0.97, 0.005), 3)
     best = max(grid, key=lambda t: scores(dev[0], dev[1], t)[2])
     test = pairs(EVAL / "test" / "xling.jsonl", embed)
-    print(f"threshold (best F0.5 on dev pairs): {best:.3f}")
+    print(f"threshold (best F0.5 on dev pairs): {best:.3f}: the profile's topics.question_groups")
     print("threshold  dev P / R / F0.5      test P / R / F0.5")
     for threshold in grid[::2]:
         d, t = scores(dev[0], dev[1], threshold), scores(test[0], test[1], threshold)

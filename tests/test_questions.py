@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from assistant.config import Settings
 from assistant.index.embeddings import make_embedder
+from assistant.index.profile import profile_for
 from assistant.questions import QuestionEmbedder, QuestionQueue, closest_of
 from assistant.storage import Store
 from tests.conftest import make_settings
@@ -32,7 +33,8 @@ def embedder() -> QuestionEmbedder:
 def queue_in(tmp_path: Path, embedder: QuestionEmbedder, **settings: object) -> QuestionQueue:
     config = make_settings(tmp_path, **settings)
     return QuestionQueue(Store.open(config.database_url).engine, embedder, config,
-                         lookup=lambda ids: [{"doc_id": doc_id, "title": f"Title of {doc_id}"} for doc_id in ids])
+                         lookup=lambda ids: [{"doc_id": doc_id, "title": f"Title of {doc_id}"} for doc_id in ids],
+                         group_similarity=profile_for(config).topics.question_groups)
 
 
 def test_near_duplicates_in_any_language_are_one_item(tmp_path: Path, embedder: QuestionEmbedder) -> None:

@@ -2,13 +2,15 @@
 
     chain = build_chain(settings, retriever)               # extractive, no model needed
     chain = build_chain(settings, retriever, chat_model)   # fluent answers from a chat model
+    chain = build_chain(settings, retriever, profile=load_profile(path))  # another embedder profile
     answer = ask(chain, "Who directs the Russian Center?")
     for event in stream(chain, "and when?", history):      # {"token": ...} ..., then {"answer": ...}
         ...                                                # (with a model {"evidence": ...} first)
         ...
 
 One LCEL chain serves the CLI, the evaluation and the web service, so what is measured is what
-users get. Steps are named (``run_name``) so traces read like the pipeline.
+users get. Steps are named (``run_name``) so traces read like the pipeline. The thresholds in the
+embedder's units come from its profile (``assistant.index.profile``), chosen here or by the caller.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from assistant.answering.news import (
 from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
+from assistant.index.profile import EmbedderProfile, profile_for
 from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
 from assistant.retrieval.recency import (
     TimeFrame,
@@ -121,21 +124,22 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
 
 
 def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any = None,
-                guard: Any = None) -> Runnable:
+                guard: Any = None, profile: EmbedderProfile | None = None) -> Runnable:
     """The chain; input {"question", "history"?, "filters"?}, streaming AddableDict events.
 
     With ``chat_model`` the follow-up is rewritten and the answer written by the model
     (``assistant.generate``); without one, the heuristic query and the extractive answer.
     ``guard`` (an ``llm.ModelGuard``; a new one when None) carries the circuit breaker that the
-    turns of a process share.
+    turns of a process share. ``profile``: the embedder's thresholds (None: the configured
+    embedder's, ``profile_for``).
     """
-    steps = TurnSteps(settings, retriever)
+    steps = TurnSteps(settings, retriever, profile=profile or profile_for(settings))
     if chat_model is not None:
         from assistant.answering.generate import ModelAnswerer, QuestionRewriter
         from assistant.answering.llm import ModelGuard
 
         guard = guard or ModelGuard(settings)
-        steps.model_answerer = ModelAnswerer(settings, chat_model, retriever, guard)
+        steps.model_answerer = ModelAnswerer(settings, chat_model, retriever, guard, profile=steps.profile)
         if settings.llm_rewrite:
             steps.rewriter = QuestionRewriter(settings, chat_model, guard)
     return (
@@ -155,6 +159,11 @@ class TurnSteps:
     retriever: HybridRetriever
     rewriter: Any = None  # generate.QuestionRewriter, with a model
     model_answerer: Any = None  # generate.ModelAnswerer, with a model
+    profile: EmbedderProfile = None  # type: ignore[assignment]  # the embedder's thresholds (None: settings')
+
+    def __post_init__(self) -> None:
+        if self.profile is None:
+            self.profile = profile_for(self.settings)
 
     def prepare(self, inputs: dict[str, Any]) -> Turnstate:
         """Check the question, read its history and filters; "yesterday" becomes a date filter."""
@@ -203,7 +212,7 @@ class TurnSteps:
         found = self.search(state, state.search_query)
         if state.topic and found and state.search_query != state.question:
             alone = self.search(state, state.question)
-            if alone and topic_changed(self.retriever, state.question, alone[0], found[0]):
+            if alone and topic_changed(self.retriever, state.question, alone[0], found[0], self.profile):
                 state.search_query, found = state.question, alone
         state.retrieved_doc_ids = [p.doc_id for p in found]
         state.passages = found[: self.settings.top_k]
@@ -225,14 +234,14 @@ class TurnSteps:
         question about what is new is answered by the newest articles instead (answering/news.py)."""
         if state.timeline is not None:
             state.news_answer = timeline(state.timeline, state.question, self.retriever, self.settings,
-                                         state.filters)
+                                         state.filters, margin=self.profile.topics.news_margin)
         elif state.news is not None:
             state.news_answer = latest_news(state.news, state.question, self.retriever, self.settings,
-                                            state.filters)
+                                            state.filters, margin=self.profile.topics.news_margin)
         if state.news_answer is not None:
             return state
         vocabulary = self.retriever.vocabulary()
-        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks)
+        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks, self.profile)
         state.reading = answerer.read(state.question, state.passages, state.lang,
                                       context=history_context(state.topic, self.settings.max_history_turns))
         return state
@@ -260,27 +269,24 @@ class TurnSteps:
                 yield event
 
 
-# Cosine similarities (e5). A question switches topic only when it matches a passage well on its
-# own (generic follow-ups such as "when was it signed?" reach ~0.80) and clearly better than the
-# passage found with the history.
-TOPIC_SHIFT_SIMILARITY = 0.83
-TOPIC_SHIFT_MARGIN = 0.04
-
-
-def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joined: Passage) -> bool:
+def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joined: Passage,
+                  profile: EmbedderProfile) -> bool:
     """Is a question with history a new topic rather than a follow-up?
 
     The history is joined to the search so that "and when was it signed?" finds its article; but
     "Who co-chaired the consultation?" after a question about something else must not be pulled
     back to the old topic. When the question by itself is clearly closer to its own best passage
-    than to the best passage found with the history, it stands on its own.
+    than to the best passage found with the history, it stands on its own: its cosine is at least the
+    profile's ``topics.shift_similarity`` (generic follow-ups such as "when was it signed?" reach
+    ~0.80 in e5) and higher by more than ``topics.shift_margin``.
     """
     if alone.doc_id == joined.doc_id:
         return False
     vector = retriever.index.embedder.embed_query(question)
     similarity = retriever.similarities(vector, [alone.chunk_id, joined.chunk_id])
     own = similarity[alone.chunk_id]
-    return own >= TOPIC_SHIFT_SIMILARITY and own - similarity[joined.chunk_id] > TOPIC_SHIFT_MARGIN
+    topics = profile.topics
+    return own >= topics.shift_similarity and own - similarity[joined.chunk_id] > topics.shift_margin
 
 
 def chain_input(question: str, history: Sequence[Any] | None = None,

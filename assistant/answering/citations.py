@@ -1,6 +1,6 @@
 """Citation checking: every [n] a model writes is verified against source n before anyone sees it.
 
-    verifier = CitationVerifier(passages, embedder, frequency)
+    verifier = CitationVerifier(passages, embedder, frequency, split, profile.citations)
     checker = CitationStream(verifier, split)           # fed the model's text as it streams
     shown = checker.feed("Murashkin directs the centre [1")  # → "Murashkin directs the centre"
     shown += checker.feed("]. He ...") + checker.close()   # → " [1]. He ..."
@@ -10,7 +10,8 @@ A marker that names no source of this turn is dropped. A cited sentence keeps a 
 when the passage supports it: enough of its content words (weighted by rarity) occur in the
 passage, or its embedding is close to one of the passage's sentences, and every number it states
 occurs in the passage. A sentence whose citations all fail may be credited to another source that
-clearly supports it. Citations are renumbered in order of appearance; the sources are exactly the
+clearly supports it (the cosines that count as support are the embedder's: ``EmbedderProfile.citations``).
+Citations are renumbered in order of appearance; the sources are exactly the
 cited passages, each with the sentences that support the claims citing it.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from assistant.documents import Passage, Source, make_source
+from assistant.index.profile import Citations
 from assistant.text import idf, stem, tokenize
 
 # A citation group: [1], [1, 2], [1][2] (two groups), [Source 1].
@@ -46,10 +48,9 @@ NOUN_SLOT = frozenset({"a", "an", "the", "is", "are", "was", "were", "his", "her
                        "include", "includes", "including"})
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
-# Support thresholds (cosines of multilingual-e5-small, "passage: " side on both texts).
-DENSE_STRONG = 0.88  # a paraphrase or translation of a passage sentence
-DENSE_WEAK = 0.83  # close in meaning; needs some shared content words too
-DENSE_CROSS = 0.85  # a translation shares few words: meaning alone, a little lower
+# Support thresholds: the dense ones (cosines, "passage: " side on both texts) are the embedder's
+# (Citations: dense_strong, a paraphrase or translation; dense_weak, close in meaning, with some shared
+# content words; dense_cross, a translation on meaning alone); these are shares of words.
 LEXICAL_STRONG = 0.6  # share of the claim's content (idf-weighted) found in the passage
 LEXICAL_WEAK = 0.3
 LEXICAL_ATTRIBUTE = 0.7  # an uncited sentence is credited to a source on words alone above this
@@ -65,14 +66,15 @@ class Support:
     numbers_ok: bool  # its numbers (and, same language, its names) occur in the passage
     sentence: str  # the passage sentence closest to the claim
     cross_language: bool = False  # the claim and the passage are in different languages
+    limits: Citations = field(kw_only=True, repr=False, compare=False)  # the embedder's cosines
 
     @property
     def supported(self) -> bool:
         if not self.numbers_ok:
             return False
-        return (self.lexical >= LEXICAL_STRONG or self.dense >= DENSE_STRONG
-                or (self.dense >= DENSE_WEAK and self.lexical >= LEXICAL_WEAK)
-                or (self.cross_language and self.dense >= DENSE_CROSS))
+        return (self.lexical >= LEXICAL_STRONG or self.dense >= self.limits.dense_strong
+                or (self.dense >= self.limits.dense_weak and self.lexical >= LEXICAL_WEAK)
+                or (self.cross_language and self.dense >= self.limits.dense_cross))
 
     @property
     def strength(self) -> float:
@@ -110,8 +112,9 @@ class CitationVerifier:
     """
 
     def __init__(self, passages: Sequence[Passage], embedder: Any, frequency: Mapping[str, int],
-                 split: Callable[[str, str], list[str]], lang: str = "") -> None:
+                 split: Callable[[str, str], list[str]], limits: Citations, lang: str = "") -> None:
         self.passages = list(passages)
+        self.limits = limits  # the embedder's support cosines (its profile's)
         self.lang = lang  # the language the claims are written in
         self.embedder = embedder
         self.frequency = frequency
@@ -172,11 +175,12 @@ class CitationVerifier:
             numbers_ok = not names or any(names <= {stem(t) for t in tokenize(w)} for w in windows)
         if not numbers_ok or (lexical >= LEXICAL_STRONG and not dense):
             best = max(range(len(sentences)), key=lambda i: overlap(sentences[i]))
-            return Support(lexical=lexical, dense=0.0, numbers_ok=numbers_ok, sentence=sentences[best])
+            return Support(lexical=lexical, dense=0.0, numbers_ok=numbers_ok, sentence=sentences[best],
+                           limits=self.limits)
         similarities = self.similarities(claim, number)
         best = int(np.argmax(similarities))
         return Support(lexical=lexical, dense=float(similarities[best]), numbers_ok=numbers_ok,
-                       sentence=sentences[best], cross_language=other_language)
+                       sentence=sentences[best], cross_language=other_language, limits=self.limits)
 
     def attribute(self, claim: str) -> tuple[int, Support] | None:
         """The source that clearly supports an uncited claim: shared words first, embeddings for
@@ -188,7 +192,8 @@ class CitationVerifier:
                 return number, support
         for _, number in lexical[:2]:
             support = self.support(claim, number, dense=True)
-            if support.numbers_ok and support.dense >= DENSE_STRONG and support.lexical >= LEXICAL_WEAK:
+            if support.numbers_ok and support.dense >= self.limits.dense_strong \
+                    and support.lexical >= LEXICAL_WEAK:
                 return number, support
         return None
 
@@ -199,7 +204,7 @@ class CitationVerifier:
             if number in exclude:
                 continue
             found = self.support(claim, number, dense=True)
-            clear = found.supported and found.dense >= DENSE_STRONG
+            clear = found.supported and found.dense >= self.limits.dense_strong
             if clear and found.strength > floor + REATTRIBUTE_MARGIN \
                     and (best is None or found.strength > best[1].strength):
                 best = (number, found)

@@ -1,13 +1,14 @@
 """Answers without a language model: the retrieved sentences that best answer the question, cited.
 
-    reading = ExtractiveAnswerer(settings, vocabulary, chunks).read(question, passages, lang)
+    reading = ExtractiveAnswerer(settings, vocabulary, chunks, profile).read(question, passages, lang)
     reading.abstain, reading.answer      # the decision (for a model too), the quote or the refusal
 
 Each chosen sentence is quoted as it stands in its article and followed by [n]; source n is the
 retrieved passage the sentence comes from, so a citation can only point at something retrieved for
 this question. When the evidence is too weak (see ``Evidence``) the answer says so and cites
 nothing; when the passages are on the question's topic all the same, the refusal lists the closest
-articles apart (``Answer.related``): coverage to read, clearly not an answer.
+articles apart (``Answer.related``): coverage to read, clearly not an answer. The thresholds in the
+embedder's units (the abstention model, the floors, the picker's) come from its ``EmbedderProfile``.
 """
 
 from __future__ import annotations
@@ -15,44 +16,27 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.answering.answer_types import expected_kind, holds, missing_years, quote_holds
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
+from assistant.index.profile import EmbedderProfile
 from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
 from assistant.wording import languages, say
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
-# Abstention model: logistic regression over the Evidence features, fitted on the dev sets with
-# `python benchmarks/fit_abstention.py` (weights in that order: bias, then Evidence.features()).
-ABSTENTION_WEIGHTS = (-0.204, -1.504, 0.817, 0.823, -0.76, 0.914)
-FEATURE_MEANS = (0.8317, 0.0561, 1.7585, 0.4208, 0.4926)
-FEATURE_SCALES = (0.0382, 0.0276, 0.9686, 0.3311, 0.4999)
+# The abstention model (a logistic regression over Evidence.features()), the similarity floors and
+# the picker's score units are the embedder's: EmbedderProfile (assistant/index/profiles/*.toml).
+# A standardised feature is read at most this many standard deviations from its dev mean.
 FEATURE_CLIP = 3.0
-# How much a passage's retrieval score counts against its sentences' word overlap (tuned on dev).
-PASSAGE_PRIOR = 40.0
-# Below these e5 similarities nothing retrieved is about the question (tuned on dev: they cost
-# under 3% of answerable questions).
-SIMILARITY_FLOOR_SAME = 0.78
-SIMILARITY_FLOOR_CROSS = 0.755
-# Below this sparse cosine (e5's latent terms, best of the retrieved passages) no passage shares a
-# concept with the question. Every answerable dev question of xling and nyt is above 0.11 (2 of
-# 734 coqa follow-ups are not); off-topic questions in another language than the articles ("Ai là
-# tổng thống Mỹ?": 0.07; Amharic "What is the capital of Ethiopia?": 0.103, since the sparse weight
-# of 0.5 brings passages with more latent terms in common) pass the dense floors.
-SPARSE_FLOOR = 0.11
 # How much a sentence holding the kind of answer the question expects (a number for "how many",
 # a date for "when") gains over one that does not, in the picker's units (share of the question's
 # IDF weight). On gold passages (nyt, xling, coqa dev) it lifted answer-contains; the quoted
 # sentences must then hold it, or the answer abstains.
 KIND_BONUS = 0.1
-# Passages whose retrieval scores differ by at most this are as good a source as each other: when the
-# best sentence's passage holds no answer of the kind asked for, the answer may quote the other
-# (tuned on dev: 0.005–0.01 answer no near miss; 0.02 answered two).
-NEAR_TIE = 0.01
 RELATED = 3  # a refusal's closest articles, at most
 # Text that is not a question about the news: instructions to the assistant, SQL, markup. It gets
 # the abstention, never a quote that shares a word with it.
@@ -94,12 +78,14 @@ class Evidence:
     coverage: float  # share of the question's known words (IDF-weighted) in the best passage
     same_language: bool  # question and best passage are in the same language
     sparse: float | None = None  # best sparse cosine of the passages (None: the index has none)
+    # the embedder's abstention model and floors, which read the features above
+    profile: EmbedderProfile = field(kw_only=True, repr=False, compare=False)
 
     @classmethod
     def of(cls, question: str, passages: Sequence[Passage], frequency: Mapping[str, int],
-           lang: str = "") -> Evidence:
+           lang: str = "", *, profile: EmbedderProfile) -> Evidence:
         if not passages:
-            return cls(0.0, 0.0, 0.0, 0.0, False)
+            return cls(0.0, 0.0, 0.0, 0.0, False, profile=profile)
         sparse = [p.sparse_similarity for p in passages if p.sparse_similarity is not None]
         best = passages[0]
         total = largest_count(frequency)
@@ -114,6 +100,7 @@ class Evidence:
             coverage=found / sum(weights.values()) if weights else 0.0,
             same_language=bool(lang) and lang == best.metadata.get("lang"),
             sparse=max(sparse) if sparse else None,
+            profile=profile,
         )
 
     def features(self) -> tuple[float, ...]:
@@ -121,22 +108,24 @@ class Evidence:
                 float(self.same_language))
 
     def unanswerable_probability(self) -> float:
-        """Near misses: a logistic model of the features (see ABSTENTION_WEIGHTS)."""
-        z = ABSTENTION_WEIGHTS[0]
+        """Near misses: a logistic model of the features (the profile's ``abstention``)."""
+        model = self.profile.abstention
+        z = model.weights[0]
         for weight, value, mean, scale in zip(
-            ABSTENTION_WEIGHTS[1:], self.features(), FEATURE_MEANS, FEATURE_SCALES, strict=True
+            model.weights[1:], self.features(), model.feature_means, model.feature_scales, strict=True
         ):
             z += weight * clip((value - mean) / scale)
         return 1.0 / (1.0 + math.exp(-z))
 
     def off_topic(self) -> bool:
-        """Nothing retrieved is even about the question: e5 similarity below the floor, or no
-        passage sharing a latent term with it.
+        """Nothing retrieved is even about the question: dense similarity below the profile's floor,
+        or no passage sharing a latent term with it.
 
-        Cross-language pairs score lower in e5 for the same relevance, hence two floors.
+        Cross-language pairs score lower (in e5) for the same relevance, hence two floors.
         """
-        floor = SIMILARITY_FLOOR_SAME if self.same_language else SIMILARITY_FLOOR_CROSS
-        return self.similarity < floor or (self.sparse is not None and self.sparse < SPARSE_FLOOR)
+        floors = self.profile.floors
+        floor = floors.similarity_same if self.same_language else floors.similarity_cross
+        return self.similarity < floor or (self.sparse is not None and self.sparse < floors.sparse)
 
 
 @dataclass
@@ -153,8 +142,10 @@ class Reading:
 class ExtractiveAnswerer:
     """Pick, quote and cite the best sentences of the retrieved passages."""
 
-    def __init__(self, settings: Settings, frequency: Mapping[str, int], total: int) -> None:
+    def __init__(self, settings: Settings, frequency: Mapping[str, int], total: int,
+                 profile: EmbedderProfile) -> None:
         self.settings = settings
+        self.profile = profile
         self.frequency = frequency
         self.total = max(total, 1)
 
@@ -184,7 +175,7 @@ class ExtractiveAnswerer:
     def evidence(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Evidence:
         """The Evidence of the passages for the question (read with ``context``, as above)."""
         asked = f"{question} {context}".strip()
-        return Evidence.of(asked, passages, self.frequency, lang)
+        return Evidence.of(asked, passages, self.frequency, lang, profile=self.profile)
 
     def answer(
         self, question: str, passages: Sequence[Passage], lang: str, context: str = ""
@@ -200,14 +191,15 @@ class ExtractiveAnswerer:
         One passage, not a mix: quoting several articles in one breath made a wrong source look as
         good as the right one (measured on nyt dev: citation precision 65% → 86%). The passage of the
         best sentence, unless its quote does not hold the kind of answer asked for and another
-        passage retrieved as well (within NEAR_TIE) has one that does.
+        passage retrieved as well (within the profile's ``near_tie``: passages whose retrieval scores
+        differ by at most this are as good a source as each other) has one that does.
         """
         ranked = self.rank_sentences(question, passages, context, lang)
         if not ranked:
             return None
         first = passages[ranked[0][1]].score
         candidates = [index for index in dict.fromkeys(r[1] for r in ranked)
-                      if abs(passages[index].score - first) <= NEAR_TIE]
+                      if abs(passages[index].score - first) <= self.profile.ranking.near_tie]
         for best_passage in candidates:
             passage = passages[best_passage]
             chosen = self.pick_sentences(question, [r for r in ranked if r[1] == best_passage],
@@ -251,8 +243,9 @@ class ExtractiveAnswerer:
 
         A sentence scores by the share of the question's words it contains (rarer words weigh
         more; words of earlier turns, ``context``, a quarter), plus its passage's retrieval score
-        relative to the best passage, so that a question in another language, which shares no
-        words with the passages, still gets the best passage's sentences.
+        relative to the best passage (times the profile's ``passage_prior``), so that a question in
+        another language, which shares no words with the passages, still gets the best passage's
+        sentences.
         """
         weights = {t: self.idf(t) for t in set(tokenize(question))}
         for term in set(tokenize(context)) - set(weights):
@@ -265,7 +258,7 @@ class ExtractiveAnswerer:
         top_score = passages[0].score
         kind = expected_kind(question, lang)
         for p_index, passage in enumerate(passages[:3]):
-            prior = PASSAGE_PRIOR * (passage.score - top_score)
+            prior = self.profile.ranking.passage_prior * (passage.score - top_score)
             same = same_language(passage, lang)
             passage_lang = str(passage.metadata.get("lang") or "en")
             for s_index, sentence in enumerate(split_sentences(passage.text, passage_lang)):

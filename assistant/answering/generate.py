@@ -3,7 +3,7 @@
     guard = ModelGuard(settings)                             # shared: one circuit breaker per process
     rewriter = QuestionRewriter(settings, chat_model, guard)
     query = rewriter.rewrite("and when?", history)           # raises ModelError when the model failed
-    answerer = ModelAnswerer(settings, chat_model, retriever, guard)
+    answerer = ModelAnswerer(settings, chat_model, retriever, guard, profile=profile)  # the embedder's
     for event in answerer.stream(question, passages, lang, reading, history):  # {"evidence"}, {"token"}..
         ...
 
@@ -42,6 +42,7 @@ from assistant.answering.prompts import load_prompt
 from assistant.config import Settings
 from assistant.documents import Answer, Passage, QuotedEvidence, Turn, make_source
 from assistant.errors import ConfigError, ModelError
+from assistant.index.profile import EmbedderProfile
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.text import NO_ANSWER, language_name, no_answer_text, normalise, split_sentences
 from assistant.tokens import encoding_for_model
@@ -151,7 +152,7 @@ class ModelAnswerer:
     """The answer step of the chain when a chat model is configured."""
 
     def __init__(self, settings: Settings, chat_model: Any, retriever: HybridRetriever,
-                 guard: ModelGuard | None = None) -> None:
+                 guard: ModelGuard | None = None, *, profile: EmbedderProfile) -> None:
         if settings.llm_max_tokens >= settings.llm_context_tokens // 2:
             raise ConfigError(
                 f"LLM_MAX_TOKENS ({settings.llm_max_tokens}) leaves too little of LLM_CONTEXT_TOKENS "
@@ -161,6 +162,7 @@ class ModelAnswerer:
         self.model = chat_model
         self.guard = guard or ModelGuard(settings)
         self.retriever = retriever
+        self.profile = profile  # the citation check's cosines are the embedder's
         self.prompt = load_prompt(settings.prompts_dir, "answer")
         self.encoding = encoding_for_model(settings.llm_model, settings.tiktoken_cache_dir)
         self.judge = AnswerabilityJudge(settings, chat_model, self.guard) if settings.llm_judge else None
@@ -242,7 +244,7 @@ class ModelAnswerer:
                 yield from events_of(replace(refusal(question, passages, lang, related=True), mode="llm"))
                 return
         verifier = CitationVerifier(used, self.retriever.index.embedder, self.retriever.vocabulary(),
-                                    split_sentences, lang=lang)
+                                    split_sentences, self.profile.citations, lang=lang)
         checker = CitationStream(verifier, lang=lang)
         error = yield from self.verified_tokens(messages, checker)
         answer, replaced = self.settle(question, lang, checker, error, evidence, quoted)

@@ -3,9 +3,9 @@ them), newest first, one cited line each, and when none is as recent as asked it
 latest there is; or a timeline, the dated articles on a topic oldest first.
 
     request = news_request("What happened this week?", "en", time_frame(question, today))
-    answer = latest_news(request, question, retriever, settings)   # None: nothing dated to tell
+    answer = latest_news(request, question, retriever, settings, margin=profile.topics.news_margin)
     request = timeline_request("How have Vietnam and Russia developed since 2024?", "en")
-    answer = timeline(request, question, retriever, settings)      # None: fewer than two dated articles
+    answer = timeline(request, question, retriever, settings, margin=profile.topics.news_margin)
 
 A question asks what is new when it has one of its language's ``news_phrases`` (assistant/wording),
 or a recency expression of ``retrieval.recency`` ("the latest", "yesterday") and no other content
@@ -29,10 +29,8 @@ from assistant.wording import long_date, say, word_list
 LINES = 5  # articles listed
 # A search returns its k best whatever they are about. An article is on the topic when its passage has
 # at least half the topic's words (by IDF weight), or (across languages, where words do not match) its
-# e5 similarity is within TOPIC_DENSE_MARGIN of the best one's. Not fitted: chosen on the sample
-# articles (on-topic 0.78-0.90, an unrelated story's words 0.74-0.77) and the tests' stories.
+# dense similarity is within a margin of the best one's (the embedder profile's topics.news_margin).
 TOPIC_COVERAGE = 0.5
-TOPIC_DENSE_MARGIN = 0.03
 TIMELINE_LINES = 8
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 WORD = re.compile(r"\w+")
@@ -94,14 +92,14 @@ def topic_words(text: str, lang: str, left: set[str]) -> str:
 
 
 def timeline(request: TimelineRequest, question: str, retriever: HybridRetriever, settings: Settings,
-             filters: Filters | None = None) -> Answer | None:
+             filters: Filters | None = None, *, margin: float) -> Answer | None:
     """The dated articles on the topic (since the year asked), oldest first, one cited line each;
     None without a topic or with fewer than two dated articles (the usual answer path then answers)."""
     if not request.topic:
         return None
     if request.since and not (filters and filters.date_from):
         filters = replace(filters or Filters(), date_from=request.since)
-    found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, TIMELINE_LINES)))
+    found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, TIMELINE_LINES)), margin)
     dated = sorted((passage for passage in found if passage.metadata.get("date")),
                    key=lambda passage: str(passage.metadata["date"]))
     if len(dated) < 2:
@@ -124,12 +122,12 @@ def listed(question: str, heading: str, passages: list[Passage], lang: str) -> A
 
 
 def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever, settings: Settings,
-                filters: Filters | None = None) -> Answer | None:
+                filters: Filters | None = None, *, margin: float) -> Answer | None:
     """The newest dated articles the request asks for, as an Answer citing each; None when the index
     has no dated article on the topic at all (the usual answer path then answers)."""
     frame, lang = request.frame, request.lang
     unbounded = replace(filters or Filters(), date_from=None, date_to=None) if frame.is_span else filters
-    found = newest(request, retriever, settings, filters)
+    found = newest(request, retriever, settings, filters, margin)
     heading = say("latest", lang)
     if frame.is_span:
         assert frame.start is not None and frame.end is not None  # a span
@@ -138,7 +136,7 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
         period = f"{frame.expression} ({period})"  # "yesterday (6 December 2026)": the date said
         heading = say("latest_in", lang, period=period)
         if not found:
-            found = newest(request, retriever, settings, unbounded)
+            found = newest(request, retriever, settings, unbounded, margin)
             if not found:
                 return None
             heading = say("nothing_since", lang, period=period,
@@ -149,11 +147,11 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
 
 
 def newest(request: NewsRequest, retriever: HybridRetriever, settings: Settings,
-           filters: Filters | None) -> list[Passage]:
+           filters: Filters | None, margin: float) -> list[Passage]:
     """Dated passages, one per article, newest first: the articles found for the topic, or (no topic)
     the most recently published of all, within the filters' dates."""
     if request.topic:
-        found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, LINES)))
+        found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, LINES)), margin)
         dated = [passage for passage in found if passage.metadata.get("date")]
         ordered = sorted(dated, key=lambda passage: str(passage.metadata["date"]), reverse=True)
         return openings(retriever, [passage.doc_id for passage in ordered[:LINES]])
@@ -166,11 +164,12 @@ def newest(request: NewsRequest, retriever: HybridRetriever, settings: Settings,
     return openings(retriever, documents)
 
 
-def on_topic(found: list[Passage]) -> list[Passage]:
-    """The passages about the topic searched (see TOPIC_COVERAGE)."""
+def on_topic(found: list[Passage], margin: float) -> list[Passage]:
+    """The passages about the topic searched (see TOPIC_COVERAGE; ``margin``: the embedder's cosine
+    margin, its profile's topics.news_margin)."""
     best = max((passage.dense_similarity for passage in found), default=0.0)
     return [passage for passage in found if passage.lexical_coverage >= TOPIC_COVERAGE
-            or passage.dense_similarity >= best - TOPIC_DENSE_MARGIN]
+            or passage.dense_similarity >= best - margin]
 
 
 def openings(retriever: HybridRetriever, documents: list[str]) -> list[Passage]:

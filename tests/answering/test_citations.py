@@ -9,6 +9,7 @@ import pytest
 from assistant.answering.citations import CitationStream, CitationVerifier
 from assistant.documents import Passage
 from assistant.index.embeddings import E5Embeddings
+from assistant.index.profile import load_profile
 from assistant.text import split_sentences
 
 VISIT = ("The State visit by Russian President Vladimir Putin to Vietnam in June 2024 created important "
@@ -16,6 +17,7 @@ VISIT = ("The State visit by Russian President Vladimir Putin to Vietnam in June
          "signed during the visit.")
 CENTRE = "Nikolai Murashkin is the director of the Russian Center for Science and Culture in Hanoi."
 BANK = "Vietsovpetro and the Vietnam-Russia Joint Venture Bank remain symbols of economic ties."
+E5 = load_profile("multilingual-e5-small")
 COMMON = {w: 50 for w in ["the", "of", "in", "and", "is", "a", "to", "for", "was", "were", "during", "by",
                           "also"]}
 
@@ -24,7 +26,7 @@ COMMON = {w: 50 for w in ["the", "of", "in", "and", "is", "a", "to", "for", "was
 def verifier() -> CitationVerifier:
     passages = [Passage(f"c{n}", f"doc-{n}", text, {"title": title, "lang": "en"})
                 for n, (title, text) in enumerate([("Visit", VISIT), ("Centre", CENTRE), ("Bank", BANK)], 1)]
-    return CitationVerifier(passages, E5Embeddings(), COMMON, split_sentences, lang="en")
+    return CitationVerifier(passages, E5Embeddings(), COMMON, split_sentences, E5.citations, lang="en")
 
 
 def check(verifier: CitationVerifier, text: str, step: int = 3) -> CitationStream:
@@ -77,7 +79,8 @@ def test_each_source_shows_the_sentence_that_supports_the_claim(verifier: Citati
 
 
 def test_a_translated_claim_is_supported_by_meaning(verifier: CitationVerifier) -> None:
-    vietnamese = CitationVerifier(verifier.passages, verifier.embedder, COMMON, split_sentences, lang="vi")
+    vietnamese = CitationVerifier(verifier.passages, verifier.embedder, COMMON, split_sentences, E5.citations,
+                                  lang="vi")
     stream = CitationStream(vietnamese, lang="vi")
     stream.feed("Nikolai Murashkin là giám đốc Trung tâm Khoa học và Văn hóa Nga tại Hà Nội [2]. ")
     stream.feed("Trung tâm sẽ tổ chức World Cup năm 2030 [2].")
@@ -115,7 +118,7 @@ def test_names_from_different_sentences_do_not_support_a_claim(verifier: Citatio
         [Passage("c9", "doc-9",
                  f"{CENTRE} The weather was mild that week. Ambassador Bezdetko praised the ties.",
                  {"title": "Ties", "lang": "en"})],
-        verifier.embedder, COMMON, split_sentences, lang="en")
+        verifier.embedder, COMMON, split_sentences, E5.citations, lang="en")
     stream = CitationStream(mixed)
     stream.feed("The Russian Center for Science and Culture is directed by Bezdetko [1]. ")
     stream.feed("Murashkin directs the Russian Center for Science and Culture [1].")
