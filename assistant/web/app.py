@@ -29,7 +29,6 @@ from assistant.config import Settings
 from assistant.desk import Desk
 from assistant.errors import AssistantError, SourceError
 from assistant.feed_store import FeedStore
-from assistant.ingest.pipeline import FairLock
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.editors import build_router as editors_router
@@ -103,8 +102,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     runner = TurnRunner(assistant, workers=settings.turn_workers)
     feeds = FeedStore(store.engine)
     desk = Desk.open(settings, assistant, store)  # the unanswered-questions queue and the editors' figures
-    ingest_lock = FairLock()  # writes take turns batch by batch, in the order they asked
-    syncer = FeedSyncer(settings, assistant, feeds, ingest_lock, desk=desk)
+    syncer = FeedSyncer(settings, assistant, feeds, desk=desk)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -119,7 +117,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.settings, app.state.assistant, app.state.store = settings, assistant, store
     app.state.security, app.state.runner = security, runner
     app.state.model_check = {"at": -1e9, "result": None}
-    app.state.ingest_lock, app.state.feeds, app.state.desk = ingest_lock, feeds, desk
+    app.state.feeds, app.state.desk = feeds, desk
 
     # Last added is outermost: the Host is checked first; the limits count before anything is read (every
     # route but the cheap ones of middleware.FREE_PATHS); CORS headers also go on the 429s and 413s.
@@ -244,7 +242,7 @@ def add_service_routes(app: FastAPI) -> None:
         state = request.app.state
         client = request.client.host if request.client else "unknown"
         state.security.check_admin(bearer_token(authorization), client)
-        figures = await asyncio.to_thread(state.assistant.index.stats)
+        figures = await asyncio.to_thread(state.assistant.stats)
         feedback = await asyncio.to_thread(state.store.feedback_counts)
         feeds = await asyncio.to_thread(state.feeds.all)
         return {"index": figures, "feedback": feedback,
@@ -343,8 +341,6 @@ async def chat_events(request: Request, events: AsyncIterator[dict[str, Any]], c
 
 async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any]:
     """Write the uploads to a temporary folder and ingest them; skipped files are reported."""
-    from assistant.ingest.pipeline import ingest
-
     state = app.state
     with tempfile.TemporaryDirectory(prefix="upload-") as folder:
         paths = []
@@ -356,10 +352,8 @@ async def ingest_uploads(app: FastAPI, files: list[UploadFile]) -> dict[str, Any
             path.write_bytes(await upload.read())
             paths.append(path)
 
-        def run_ingest() -> Any:  # the lock is held batch by batch: a PUT meanwhile waits seconds
-            return ingest(paths, state.settings, state.assistant.index, lock=state.ingest_lock)
-
-        report = await asyncio.to_thread(run_ingest)
+        # the service's lock is held batch by batch: a PUT meanwhile waits seconds
+        report = await asyncio.to_thread(state.assistant.ingest, paths)
     if report.skipped and not (report.added or report.updated or report.unchanged):
         reasons = "; ".join(f"{name}: {reason}" for name, reason in report.skipped)
         raise SourceError("upload", f"nothing could be ingested ({reasons})")
@@ -379,7 +373,7 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, store: Stor
     from assistant.web.ui_layout import mount_options
 
     gr.mount_gradio_app(app, build_ui(assistant, settings, store, security=app.state.security,
-                                      ingest_lock=app.state.ingest_lock, desk=app.state.desk),
+                                      desk=app.state.desk),
                         path="/", **mount_options())
 
 
@@ -400,9 +394,7 @@ def run(settings: Settings, ingest_paths: Sequence[Path] = ()) -> None:
     assistant = Assistant.open(settings)
     report = None
     if ingest_paths:
-        from assistant.ingest.pipeline import ingest
-
-        report = ingest(list(ingest_paths), settings, assistant.index)
+        report = assistant.ingest(ingest_paths)
     server = uvicorn.Server(server_config(create_app(settings, assistant), settings))
     console = logging.getLogger("uvicorn.error")  # configured by uvicorn.Config: shown at INFO
     if report is not None:

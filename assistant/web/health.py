@@ -21,23 +21,7 @@ MODEL_CHECK_SECONDS = 15.0
 async def index_health(app: FastAPI) -> dict[str, Any]:
     """Whether the index answers, and a search through it works (a search can fail where a count
     does not: a damaged chunk, a vector index out of step with the records)."""
-    state = app.state
-    try:
-        chunks = await asyncio.to_thread(state.assistant.index.count)
-    except Exception as exc:  # the edge: any failure is reported, the cause logged
-        log.warning("health: index unreachable: %s", exc)
-        return {"reachable": False, "error": "The index cannot be reached; see the server log."}
-    index: dict[str, Any] = {"reachable": True, "chunks": chunks}
-    if not chunks:
-        index["notice"] = "The index is empty: ingest articles (assistant ingest PATH)."
-        return index
-    try:
-        await asyncio.to_thread(state.assistant.retriever.search, "health check", None, 1)
-        index["searchable"] = True
-    except Exception:
-        log.exception("health: searching the index fails")
-        index.update(searchable=False, error="Searching the index fails; see the server log.")
-    return index
+    return await asyncio.to_thread(app.state.assistant.health)
 
 
 async def model_health(app: FastAPI) -> dict[str, Any]:
@@ -66,8 +50,4 @@ async def model_health(app: FastAPI) -> dict[str, Any]:
 
 
 def with_calls(result: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    guard = app.state.assistant.guard
-    if guard is not None:
-        result["failing"] = guard.breaker.failing
-        result["calls"] = guard.breaker.report()
-    return result
+    return {**result, **app.state.assistant.model_calls()}

@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from assistant.config import Settings
 from assistant.errors import DocumentNotFound, QuestionError, SourceError
-from assistant.ingest.pipeline import chunking_signature, ingest, too_long
+from assistant.ingest.pipeline import chunking_signature, too_long
 from assistant.ingest.sources import pushed_document
+from assistant.service import Assistant
 from assistant.web.security import RequestTooLarge, bearer_token
 
 DATE = r"^\d{4}-\d{2}-\d{2}"
@@ -92,15 +93,14 @@ def build_router() -> APIRouter:
         state = request.app.state
         check_size(body, state.settings)
         if body.supersedes:
-            await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, state.assistant.index)
+            await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, state.assistant)
 
         def write() -> Any:  # extracting a page's text is work too: off the event loop
             raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
             limit = state.settings.max_document_chars
             if len(raw.text) > limit:  # the text extracted from its html
                 raise RequestTooLarge(f"The article {too_long(len(raw.text), limit)}.")
-            return ingest([], state.settings, state.assistant.index, documents_read=[raw],
-                          lock=state.ingest_lock)
+            return state.assistant.push(raw)
 
         report = await asyncio.to_thread(write)
         if report.skipped:
@@ -119,14 +119,13 @@ def build_router() -> APIRouter:
         state = request.app.state
 
         def remove() -> int:
-            with state.ingest_lock:
-                try:
-                    return int(state.assistant.index.delete_document(doc_id))
-                except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
-                    raise DocumentNotFound(
-                        f"No article {doc_id!r} is indexed: it was never sent with PUT "
-                        "/api/documents/{id}, or it was deleted already (then there is nothing left to "
-                        "do).") from exc
+            try:
+                return state.assistant.delete(doc_id)
+            except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
+                raise DocumentNotFound(
+                    f"No article {doc_id!r} is indexed: it was never sent with PUT "
+                    "/api/documents/{id}, or it was deleted already (then there is nothing left to "
+                    "do).") from exc
 
         removed = await asyncio.to_thread(remove)
         return DocumentResult(id=doc_id, status="deleted", chunks=removed)
@@ -144,12 +143,12 @@ def check_size(body: DocumentIn, settings: Settings) -> None:
                               "text, or raise FETCH_MAX_BYTES.")
 
 
-def check_supersedes(doc_id: str, superseded: str, index: Any) -> None:
+def check_supersedes(doc_id: str, superseded: str, assistant: Assistant) -> None:
     """The article a correction supersedes must be another one, and indexed (else a 400 or a 404)."""
     if superseded == doc_id:
         raise QuestionError(f"An article cannot supersede itself: send the corrected text as {doc_id!r} "
                             "again to replace it, or give the correction an id of its own.")
-    if not index.document_states([superseded]):
+    if not assistant.indexed([superseded]):
         raise DocumentNotFound(f"No article {superseded!r} is indexed to be superseded: send the id it was "
                                "PUT with (GET /api/stats counts the articles), or leave out supersedes.")
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from assistant.desk import Desk
 from assistant.documents import Answer, Filters
 from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
 from assistant.feed_store import FeedStore
-from assistant.ingest.pipeline import Progress, ingest
+from assistant.ingest.pipeline import Progress
 from assistant.service import Assistant
 from assistant.storage import Store, new_conversation_id
 from assistant.text import detect_language
@@ -82,19 +80,13 @@ def history_of(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
 def corpus_documents(assistant: Assistant, limit: int = 2000) -> list[dict[str, str]]:
     """(doc_id, title, lang, date, opening) of up to ``limit`` indexed documents, from their first chunks;
     none of EXCLUDE_SECTIONS (an example question about one would only be refused)."""
-    where: dict[str, Any] = {"chunk_index": 0}
-    if assistant.settings.excluded_sections:
-        where = {"$and": [where, {"section": {"$nin": list(assistant.settings.excluded_sections)}}]}
     try:
-        rows = assistant.index.get(where=where, include=["metadatas", "documents"], limit=limit)
+        articles = assistant.first_passages(limit=limit,
+                                            leave_out_sections=assistant.settings.excluded_sections)
     except Exception as exc:  # Chroma raises its own types; the examples are not worth a failure
         raise IndexNotReady(f"Cannot list the indexed documents: {exc}") from exc
-    documents = []
-    for meta, text in zip(rows.get("metadatas") or [], rows.get("documents") or [], strict=False):
-        record = {key: str(meta.get(key) or "") for key in ("doc_id", "title", "lang", "date")}
-        record["opening"] = (text or "")[:200]
-        documents.append(record)
-    return documents
+    return [{**{key: str(article.get(key) or "") for key in ("doc_id", "title", "lang", "date")},
+             "opening": article["text"][:200]} for article in articles]
 
 
 # --- the events -----------------------------------------------------------------------------------
@@ -115,11 +107,11 @@ class Handlers:
 
 def event_handlers(assistant: Assistant, settings: Settings, store: Store | None,
                    exports: ExportFolders, security: Security,
-                   ingest_lock: AbstractContextManager[Any], desk: Desk | None = None) -> Handlers:
+                   desk: Desk | None = None) -> Handlers:
     """The functions the UI's events call (the layout and the wiring are below).
 
-    ``security`` and ``ingest_lock`` are the app's, so the admin token is checked, and counted, as
-    the API does, and an upload waits for an ingest running through the API.
+    ``security`` is the app's, so the admin token is checked, and counted, as the API does; an upload
+    goes through the service, so it waits for an ingest running through the API.
     """
 
     def admin_refusal(token: str, request: gr.Request | None) -> str | None:
@@ -137,7 +129,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 
     def stats_view() -> str:
         try:
-            stats = assistant.index.stats()
+            stats = assistant.stats()
         except AssistantError as exc:
             return stats_html(None, None, str(exc))
         feedback = store.feedback_counts() if store is not None else None
@@ -155,7 +147,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
 
     def filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
         try:
-            stats = assistant.index.stats()
+            stats = assistant.stats()
         except AssistantError:
             stats = {}
         counted = {kind: [(f"{k} ({v})", k) for k, v in (stats.get(kind) or {}).items()]
@@ -294,7 +286,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                          unit="documents")
 
             # batches are written one at a time, the API's writes included: the lock is held per batch
-            report = ingest([folder], settings, assistant.index, progress=on_progress, lock=ingest_lock)
+            report = assistant.ingest([folder], progress=on_progress)
             answers = desk.check_new([*report.added, *report.updated]) if desk is not None else []
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
@@ -347,14 +339,14 @@ def wire_admin(admin: AdminTab, chat: ChatTab, handlers: Handlers) -> None:
 # --- the app --------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
              security: Security | None = None,
-             ingest_lock: AbstractContextManager[Any] | None = None, desk: Desk | None = None) -> gr.Blocks:
+             desk: Desk | None = None) -> gr.Blocks:
     """The whole chat UI as one Blocks, for ``gr.mount_gradio_app(..., **mount_options())``.
 
-    ``security`` and ``ingest_lock`` are the app's (app.py passes app.state's).
+    ``security`` is the app's (app.py passes app.state's).
     """
     exports = ExportFolders()
     handlers = event_handlers(assistant, settings, store, exports,
-                              security or Security.from_settings(settings), ingest_lock or threading.Lock(),
+                              security or Security.from_settings(settings),
                               desk)
     # Gradio keeps a copy of every export it served: drop the copies older than an hour, hourly.
     with gr.Blocks(title="News assistant", delete_cache=(3600, 3600)) as demo:
