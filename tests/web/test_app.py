@@ -629,7 +629,7 @@ def test_invalid_requests_count_against_the_rate_limit(serve: Callable[..., Any]
         assert_error(chat(url, {"history": []}), 422, "InvalidRequest", "question")
         assert_error(httpx.post(f"{url}/v1/chat/completions", json={"messages": []}, timeout=10),
                      422, "InvalidRequest", "messages")
-        assert_error(httpx.post(f"{url}/api/admin/ingest", timeout=10), 422, "InvalidRequest", "files")
+        assert_error(httpx.post(f"{url}/api/admin/ingest", timeout=10), 401, "AdminRequired", "ADMIN_TOKEN")
         assert_error(chat(url, {"question": QUESTION}), 429, "RateLimited", "3 a minute")
 
 

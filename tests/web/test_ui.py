@@ -21,10 +21,10 @@ from assistant.storage import Store
 from assistant.web.security import RateLimited, Security
 from assistant.web.ui import (
     ExportFolders,
+    Handlers,
     build_ui,
     chat_messages,
     corpus_documents,
-    event_handlers,
     history_of,
     parse_filters,
 )
@@ -181,14 +181,14 @@ def test_statistics_are_for_the_admin_only(sample_assistant: Assistant, sample_s
     configured = sample_settings.model_copy(update={"admin_token": SecretStr("correct horse battery")})
     exports = ExportFolders()
     try:
-        handlers = event_handlers(sample_assistant, configured, None, exports,
+        handlers = Handlers(sample_assistant, configured, None, exports,
                                   Security.from_settings(configured))
         reader = gr.Request()
         assert "Wrong admin token" in handlers.admin_stats("wrong", reader)
         assert "Embedding model" not in handlers.admin_stats("", reader)
         shown = handlers.admin_stats("correct horse battery", reader)
         assert "Embedding model" in shown and "Documents" in shown
-        unconfigured = event_handlers(sample_assistant, sample_settings, None, exports,
+        unconfigured = Handlers(sample_assistant, sample_settings, None, exports,
                                       Security.from_settings(sample_settings))
         assert "no ADMIN_TOKEN is configured" in unconfigured.admin_stats("anything", reader)
     finally:
@@ -206,7 +206,7 @@ def test_the_admin_statistics_show_feed_addresses_redacted(sample_assistant: Ass
     FeedStore(store.engine).record(feed, "error", error=f"cannot be fetched (ConnectError at {feed})")
     exports = ExportFolders()
     try:
-        handlers = event_handlers(sample_assistant, configured, store, exports, Security.from_settings(configured))
+        handlers = Handlers(sample_assistant, configured, store, exports, Security.from_settings(configured))
         shown = handlers.admin_stats(ADMIN, gr.Request())
     finally:
         exports.close()
