@@ -61,11 +61,11 @@ def settings_or_exit() -> Settings:
     raise AssertionError("unreachable")
 
 
-def open_assistant(settings: Settings) -> Any:
+def open_assistant(settings: Settings, rebuild: bool = False) -> Any:
     from assistant.service import Assistant
 
     with rendered_errors(settings):
-        return Assistant.open(settings)
+        return Assistant.open(settings, rebuild=rebuild)
 
 
 def filters_from(lang: str | None, outlet: str | None, since: str | None, until: str | None,
@@ -101,15 +101,11 @@ def ingest(
 
     Example: assistant ingest data/articles --prune
     """
-    from assistant.index.collection import Index
-    from assistant.ingest.pipeline import ingest as run_ingest
     from assistant.ingest.sources import is_url
 
     settings = settings_or_exit()
     with rendered_errors(settings):
-        if rebuild:
-            Index.drop(settings)
-        assistant = open_assistant(settings)
+        assistant = open_assistant(settings, rebuild=rebuild)
         # Two lines: documents read and chunked (fast), then chunks embedded (the slow part, shown
         # every few chunks so that a first run is seen to move).
         columns = (TextColumn("[bold]{task.description:<5}"), BarColumn(), MofNCompleteColumn(),
@@ -129,8 +125,8 @@ def ingest(
                     rate = f"{p.embedded / seconds:.1f} chunks/s" if p.embedded and seconds > 0 else ""
                     bar.update(embedding, completed=p.embedded, total=p.to_embed, rate=rate)
 
-            report = run_ingest([Path(p) for p in paths if not is_url(p)], settings, assistant.index,
-                                urls=[p for p in paths if is_url(p)], prune=prune, progress=show)
+            report = assistant.ingest([Path(p) for p in paths if not is_url(p)],
+                                      urls=[p for p in paths if is_url(p)], prune=prune, progress=show)
             if not embed_started:  # nothing new to embed
                 bar.update(embedding, visible=False)
     for name, reason in report.skipped:
@@ -272,13 +268,11 @@ def sync(as_json: Annotated[bool, typer.Option("--json", help="Print the report 
 
     Example: assistant sync --refresh
     """
-    from assistant.ingest.sync import sync_feeds
-
     settings = settings_or_exit()
     feeds = open_feeds(settings)
     assistant = open_assistant(settings)
     with rendered_errors(settings):
-        report = sync_feeds(settings, assistant.index, feeds, refresh=refresh)
+        report = assistant.sync(feeds, refresh=refresh)
     if not as_json:
         report_answered(settings, assistant,
                         [doc_id for feed in report.feeds for doc_id in [*feed.added, *feed.updated]])
@@ -396,7 +390,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     settings = settings_or_exit()
     assistant = open_assistant(settings)
     with rendered_errors(settings):
-        figures = assistant.index.stats()
+        figures = assistant.stats()
     profile = assistant.profile
     figures["embedder_profile"] = {"name": profile.name, "calibrated": profile.calibrated,
                                    "uncalibrated": list(profile.uncalibrated), "file": profile.source}
@@ -436,7 +430,7 @@ def delete(doc_id: Annotated[str, typer.Argument(help="Document id, as `ask` sho
     settings = settings_or_exit()
     assistant = open_assistant(settings)
     with rendered_errors(settings):
-        removed = assistant.index.delete_document(doc_id)
+        removed = assistant.delete(doc_id)
     out.print(f"Deleted {doc_id} ({removed} chunks).", highlight=False)
 
 

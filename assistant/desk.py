@@ -43,10 +43,8 @@ def article_fields(assistant: Assistant, doc_ids: list[str]) -> list[dict[str, A
     """(doc_id, title, url, outlet, date, lang) of indexed articles, from their first passages."""
     if not doc_ids:
         return []
-    rows = assistant.index.get(where={"$and": [{"doc_id": {"$in": doc_ids}}, {"chunk_index": 0}]},
-                               include=["metadatas"])
-    return [{field: str((meta or {}).get(field) or "") for field in SOURCE_FIELDS}
-            for meta in rows.get("metadatas") or []]
+    return [{field: str(article.get(field) or "") for field in SOURCE_FIELDS}
+            for article in assistant.first_passages(doc_ids)]
 
 
 @dataclass
@@ -59,7 +57,7 @@ class Desk:
     @classmethod
     def open(cls, settings: Settings, assistant: Assistant, store: Store) -> Desk:
         profile = assistant.profile or profile_for(settings)  # the embedder's cosines
-        queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.index.embedder), settings,
+        queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings,
                               lookup=lambda doc_ids: article_fields(assistant, doc_ids),
                               group_similarity=profile.topics.question_groups)
         return cls(settings, assistant, store, queue)
@@ -90,7 +88,7 @@ class Desk:
         items = self.queue.open_items() if new else []
         if not items:
             return []
-        rows = self.assistant.index.get(where={"doc_id": {"$in": new}}, include=["embeddings", "metadatas"])
+        rows = self.assistant.passages(new, include=["embeddings", "metadatas"])
         if not rows["ids"]:
             return []
         passages = np.asarray(rows["embeddings"], dtype=np.float32)
@@ -104,7 +102,7 @@ class Desk:
             for position in np.argsort(-per_item)[:CANDIDATES_PER_ARTICLE]:
                 best[int(position)] = max(best.get(int(position), -1.0), float(per_item[position]))
         chosen = sorted(best, key=lambda position: -best[position])[:MAX_CHECKS]
-        checker = self._checker()
+        checker = self.assistant.without_model()  # the extractive answer decides: no model is called
         answered = []
         for position in chosen:
             group_id, question, _ = items[position]
@@ -118,17 +116,6 @@ class Desk:
                 self.queue.mark_answered(group_id, cited)
                 answered.append({"id": group_id, "question": question, "answered_by": cited})
         return answered
-
-    def _checker(self) -> Assistant:
-        """The assistant without its model: the extractive answer decides, and no model is called."""
-        from assistant.answering.chain import build_chain
-
-        base = self.assistant
-        if base.chat_model is None:
-            return base
-        return Assistant(base.settings, base.index, base.retriever,
-                         build_chain(base.settings, base.retriever, None, None, base.profile),
-                         profile=base.profile)
 
     # --- the Editors page's figures --------------------------------------------------------------
     def _turns(self, days: int) -> list[tuple[datetime, dict[str, Any]]]:

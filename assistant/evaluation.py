@@ -29,7 +29,7 @@ import numpy as np
 
 from assistant.documents import Filters
 from assistant.errors import AssistantError, SourceError
-from assistant.ingest.pipeline import IngestReport, ingest
+from assistant.ingest.pipeline import IngestReport
 from assistant.service import Assistant
 from assistant.text import normalise
 
@@ -86,7 +86,7 @@ def answer_elsewhere(assistant: Assistant, doc_ids: list[str], answers: list[str
     wanted = [normalise(a) for a in answers if normalise(a)]
     if not wanted or not doc_ids:
         return False
-    stored = assistant.index.get(where={"doc_id": {"$in": doc_ids}}, include=["documents"])
+    stored = assistant.passages(doc_ids, include=["documents"])
     text = normalise(" ".join(t or "" for t in stored["documents"]))
     return any(a in text for a in wanted)
 
@@ -163,7 +163,7 @@ def evaluate(
     ``leave_gold_out``: answer the answerable questions only, each without its gold documents
     (see the module's docstring)."""
     if corpus is not None:
-        report = ingest([corpus], assistant.settings, assistant.index)
+        report = assistant.ingest([corpus])
         if on_ingest:
             on_ingest(report)
     items = load_questions(questions)[:limit] if limit else load_questions(questions)

@@ -1,6 +1,6 @@
 """The unanswered-questions queue: what readers asked and could not get, grouped with its near-duplicates.
 
-    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.index.embedder), settings,
+    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings,
                           group_similarity=assistant.profile.topics.question_groups)
     queue.record(question, answer.to_dict(), "refused", turn_id=turn_id)   # a refusal, or "disliked"
     queue.items("unanswered")    # [{"question", "variants", "count", "languages", "first_asked", ...}]

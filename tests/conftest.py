@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +77,42 @@ def sample_settings(sample_index_dir: Path, tmp_path: Path) -> Settings:
 @pytest.fixture
 def sample_assistant(sample_settings: Settings) -> Assistant:
     return Assistant.open(sample_settings)
+
+
+class WatchedLock:
+    """A lock that says when someone asks for it and records who held it (the service's lock, watched:
+    ``dataclasses.replace(assistant, lock=WatchedLock())``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.asked = threading.Event()
+        self._counted = threading.Condition()
+        self.askers = 0
+        self.holders: list[str] = []  # thread names, in the order they took it
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._counted:
+            self.askers += 1
+            self._counted.notify_all()
+        self.asked.set()
+        taken = self.lock.acquire(blocking, timeout)
+        if taken:
+            self.holders.append(threading.current_thread().name)
+        return taken
+
+    def wait_for_askers(self, count: int, timeout: float = 120) -> bool:
+        """Whether ``count`` acquires (the holder's included) were asked for within ``timeout``."""
+        with self._counted:
+            return self._counted.wait_for(lambda: self.askers >= count, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
 
 
 def free_port() -> int:

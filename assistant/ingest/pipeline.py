@@ -11,7 +11,7 @@ duplicates) and deletes whatever is left of other versions (no orphans).
 
 What one ingest may hold: a document longer than MAX_DOCUMENT_CHARS is skipped with its reason before
 any work (500,000 characters are ~1,400 chunks, minutes of embedding), and chunks are written in
-batches of EMBEDDING_BATCH_SIZE, each under ``lock`` (the web service's ingest lock, a ``FairLock``)
+batches of EMBEDDING_BATCH_SIZE, each under ``lock`` (``service.Assistant``'s lock, a ``FairLock``)
 on its own: a publisher's PUT or another upload waits for one batch (seconds), not for a whole ingest.
 """
 

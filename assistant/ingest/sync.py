@@ -18,8 +18,8 @@ fetched too, even when the feed answered 304: each conditionally (the ETag / Las
 last fetch), and a page that comes back is ingested only when its extracted text changed (its hash),
 so an edit to an article whose feed entry kept its stamp reaches the index in one sync.
 
-``lock`` is held only while the index is written, a batch at a time (the web service passes its
-ingest lock); what is written is searchable at once.
+``lock`` is held only while the index is written, a batch at a time (``service.Assistant.sync``
+passes its lock); what is written is searchable at once.
 """
 
 from __future__ import annotations

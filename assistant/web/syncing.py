@@ -1,10 +1,11 @@
 """Feeds synced on a schedule while the web service runs: one background thread, SYNC_INTERVAL apart.
 
-    syncer = FeedSyncer(settings, assistant, feeds, lock=app.state.ingest_lock)
+    syncer = FeedSyncer(settings, assistant, feeds, desk=desk)
     syncer.start()    # syncs now, then every SYNC_INTERVAL seconds (nothing when it is 0)
     syncer.stop()     # waits for a sync under way to finish
 
-The index is written under the app's ingest lock (uploads and syncs never interleave); each
+The index is written through the service (``Assistant.sync``), under its lock: uploads, pushes and
+syncs never interleave their batches; each
 feed's outcome is in the SQL store, which /api/stats reports. The articles a sync adds or updates are
 checked against the unanswered-questions queue (``Desk.check_new``).
 """
@@ -13,13 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import AbstractContextManager
-from typing import Any
 
 from assistant.config import Settings
 from assistant.desk import Desk, ingested
 from assistant.feed_store import FeedStore
-from assistant.ingest.sync import sync_feeds
 from assistant.redaction import redact_url
 from assistant.service import Assistant
 
@@ -28,8 +26,8 @@ log = logging.getLogger(__name__)
 
 class FeedSyncer:
     def __init__(self, settings: Settings, assistant: Assistant, feeds: FeedStore,
-                 lock: AbstractContextManager[Any], desk: Desk | None = None) -> None:
-        self.settings, self.assistant, self.feeds, self.lock = settings, assistant, feeds, lock
+                 desk: Desk | None = None) -> None:
+        self.settings, self.assistant, self.feeds = settings, assistant, feeds
         self.desk = desk  # the new articles are checked against the unanswered-questions queue
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,7 +47,7 @@ class FeedSyncer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                report = sync_feeds(self.settings, self.assistant.index, self.feeds, lock=self.lock)
+                report = self.assistant.sync(self.feeds)
                 for feed in report.feeds:
                     log.info("sync %s: %s", redact_url(feed.url), feed.summary())
                 if self.desk is not None:

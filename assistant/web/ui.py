@@ -2,13 +2,15 @@
 upload and statistics.
 
     app = gr.mount_gradio_app(app, build_ui(assistant, settings, store), path="/", **mount_options())
+    handlers = Handlers(assistant, settings, store, ExportFolders(), security, desk)  # what events call
 
 ``mount_options`` (in ``assistant.ui_layout``, with the theme, the CSS and the page's pieces) drops
 Gradio's developer footer and sets the neutral theme. The reader's page shows the conversation, the
 sources and the filters; the index statistics and feedback counts are in the Admin tab, behind the
 admin token; the Editors page (``assistant.web.ui_editors``) behind it too. Rendering of untrusted text
 lives in ``assistant.ui_render``, the export files in ``assistant.web.ui_exports``. Here: pure helpers,
-the event functions, the wiring, and ``build_ui``.
+the event handlers (``Handlers``: every read and write through ``service.Assistant``), the wiring, and
+``build_ui``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,12 @@ from assistant.desk import Desk
 from assistant.documents import Answer, Filters
 from assistant.errors import AssistantError, IndexNotReady, ModelError, QuestionError
 from assistant.feed_store import FeedStore
-from assistant.ingest.pipeline import Progress, ingest
+from assistant.ingest.pipeline import Progress
 from assistant.service import Assistant
 from assistant.storage import Store, new_conversation_id
 from assistant.text import detect_language
 from assistant.web.security import AdminRequired, RateLimited, Security
-from assistant.web.ui_editors import editors_tab, wire_editors
+from assistant.web.ui_editors import WRONG_TOKEN, editors_tab, wire_editors
 from assistant.web.ui_exports import ExportFolders
 from assistant.web.ui_layout import ANY, UPLOAD_TYPES, AdminTab, ChatTab, admin_tab, chat_tab, header
 from assistant.web.ui_render import (
@@ -82,80 +81,64 @@ def history_of(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
 def corpus_documents(assistant: Assistant, limit: int = 2000) -> list[dict[str, str]]:
     """(doc_id, title, lang, date, opening) of up to ``limit`` indexed documents, from their first chunks;
     none of EXCLUDE_SECTIONS (an example question about one would only be refused)."""
-    where: dict[str, Any] = {"chunk_index": 0}
-    if assistant.settings.excluded_sections:
-        where = {"$and": [where, {"section": {"$nin": list(assistant.settings.excluded_sections)}}]}
     try:
-        rows = assistant.index.get(where=where, include=["metadatas", "documents"], limit=limit)
+        articles = assistant.first_passages(limit=limit,
+                                            leave_out_sections=assistant.settings.excluded_sections)
     except Exception as exc:  # Chroma raises its own types; the examples are not worth a failure
         raise IndexNotReady(f"Cannot list the indexed documents: {exc}") from exc
-    documents = []
-    for meta, text in zip(rows.get("metadatas") or [], rows.get("documents") or [], strict=False):
-        record = {key: str(meta.get(key) or "") for key in ("doc_id", "title", "lang", "date")}
-        record["opening"] = (text or "")[:200]
-        documents.append(record)
-    return documents
+    return [{**{key: str(article.get(key) or "") for key in ("doc_id", "title", "lang", "date")},
+             "opening": article["text"][:200]} for article in articles]
 
 
 # --- the events -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+
+
 class Handlers:
-    """The UI's event functions, closed over the assistant, settings, store and export folders."""
+    """The functions the UI's events call (the layout and the wiring are below), over the service.
 
-    stats_view: Callable[[], str]
-    admin_stats: Callable[[str], str]
-    filter_choices: Callable[[], tuple[list[tuple[str, str]], list[tuple[str, str]], str]]
-    examples_now: Callable[[], list[dict[str, str]]]
-    pick_example: Callable[..., str]
-    respond: Callable[..., Iterator[tuple[Any, ...]]]
-    rate: Callable[..., None]
-    new_conversation: Callable[[str], tuple[Any, ...]]
-    admin_ingest: Callable[..., tuple[Any, ...]]
-
-
-def event_handlers(assistant: Assistant, settings: Settings, store: Store | None,
-                   exports: ExportFolders, security: Security,
-                   ingest_lock: AbstractContextManager[Any], desk: Desk | None = None) -> Handlers:
-    """The functions the UI's events call (the layout and the wiring are below).
-
-    ``security`` and ``ingest_lock`` are the app's, so the admin token is checked, and counted, as
-    the API does, and an upload waits for an ingest running through the API.
+    ``security`` is the app's, so the admin token is checked, and counted, as the API does; an upload
+    goes through the service (``Assistant.ingest``), so it waits for a write running through the API.
     """
 
-    def admin_refusal(token: str, request: gr.Request | None) -> str | None:
-        """Why ``token`` is refused (None when it is the admin token): the API's one check."""
+    def __init__(self, assistant: Assistant, settings: Settings, store: Store | None, exports: ExportFolders,
+                 security: Security, desk: Desk | None = None) -> None:
+        self.assistant, self.settings, self.store, self.exports = assistant, settings, store, exports
+        self.security, self.desk = security, desk
+        self.feed_store = FeedStore(store.engine) if store is not None else None
+
+    def admin_refusal(self, token: str, request: gr.Request | None) -> str | None:
+        """Why ``token`` is refused (None when it is the admin token): the API's one check
+        (``Security.check_admin``, counted per address); the Editors page asks it too."""
         try:
             client = getattr(request, "client", None) if request is not None else None
-            security.check_admin((token or "").strip() or None, client.host if client else "unknown")
+            self.security.check_admin((token or "").strip() or None, client.host if client else "unknown")
         except AdminRequired:
-            return "Wrong admin token."
+            return WRONG_TOKEN
         except RateLimited as exc:
             return str(exc)
         return None
 
-    feed_store = FeedStore(store.engine) if store is not None else None
-
-    def stats_view() -> str:
+    def stats_view(self) -> str:
         try:
-            stats = assistant.index.stats()
+            stats = self.assistant.stats()
         except AssistantError as exc:
             return stats_html(None, None, str(exc))
-        feedback = store.feedback_counts() if store is not None else None
-        feeds = [feed.to_dict() for feed in feed_store.all()] if feed_store is not None else []
+        feedback = self.store.feedback_counts() if self.store is not None else None
+        feeds = [feed.to_dict() for feed in self.feed_store.all()] if self.feed_store is not None else []
         return stats_html(stats, feedback, feeds=feeds)
 
-    def admin_stats(token: str, request: gr.Request) -> str:
+    def admin_stats(self, token: str, request: gr.Request) -> str:
         """Index statistics and feedback counts, for the admin only."""
-        if settings.admin_token is None:
+        if self.settings.admin_token is None:
             return error_html("Statistics are shown to the admin only, and no ADMIN_TOKEN is configured.")
-        refusal = admin_refusal(token, request)
+        refusal = self.admin_refusal(token, request)
         if refusal is not None:
             return error_html(f"{refusal} Enter the ADMIN_TOKEN to see the statistics.")
-        return stats_view()
+        return self.stats_view()
 
-    def filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
+    def filter_choices(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
         try:
-            stats = assistant.index.stats()
+            stats = self.assistant.stats()
         except AssistantError:
             stats = {}
         counted = {kind: [(f"{k} ({v})", k) for k, v in (stats.get(kind) or {}).items()]
@@ -166,18 +149,19 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         hint = f"Articles are dated {esc(span[0])} – {esc(span[1])}." if span else "No article has a date."
         return langs, outlets, hint
 
-    def examples_now() -> list[dict[str, str]]:
+    def examples_now(self) -> list[dict[str, str]]:
         try:
-            return [{"text": q} for q in example_questions(corpus_documents(assistant))]
+            return [{"text": q} for q in example_questions(corpus_documents(self.assistant))]
         except AssistantError:
             log.exception("cannot list the corpus for example questions")
             return []
 
+    @staticmethod
     def pick_example(selected: gr.SelectData) -> str:
         value = selected.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
-    def respond(question: str, turns: list[dict[str, Any]], conversation_id: str, lang: str,
+    def respond(self, question: str, turns: list[dict[str, Any]], conversation_id: str, lang: str,
                 outlet: str, date_from: str, date_to: str) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (question box, chat, sources, turns, conversation id, md, json, announcement);
         the announcement (for screen readers) is made once, with the finished answer."""
@@ -201,7 +185,7 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
         yield "", shown, skip, turns, conversation_id, skip, skip, ""
         text, answer, evidence = "", None, None
         try:
-            for event in assistant.stream(question, history_of(turns), filters):
+            for event in self.assistant.stream(question, history_of(turns), filters):
                 if "evidence" in event:  # with a model: the articles quoted while it writes, not the answer
                     evidence = event["evidence"].to_dict()
                     yield showing(writing_html(evidence, text, len(turns)), sources_html(turns, evidence))
@@ -227,57 +211,58 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
             return
         record = answer.to_dict()
         turn_id = None
-        if store is not None:
+        if self.store is not None:
             try:
-                turn_id = store.save_turn(conversation_id, question, record, "ui")
+                turn_id = self.store.save_turn(conversation_id, question, record, "ui")
             except Exception:
                 log.exception("could not store the turn")
                 gr.Warning("This answer could not be saved, so it cannot be rated.")
-        if desk is not None:
-            desk.refused(question, record, turn_id)
+        if self.desk is not None:
+            self.desk.refused(question, record, turn_id)
         turns = [*turns, {"question": question, "answer": record, "turn_id": turn_id}]
-        markdown, as_json = exports.write(turns, conversation_id)
+        markdown, as_json = self.exports.write(turns, conversation_id)
         yield (skip, chat_messages(turns), sources_html(turns), turns, conversation_id,
                gr.DownloadButton(value=str(markdown), interactive=True),
                gr.DownloadButton(value=str(as_json), interactive=True), esc(announcement(record)))
 
-    def rate(turns: list[dict[str, Any]], data: gr.LikeData) -> None:
+    def rate(self, turns: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index if isinstance(data.index, int) else data.index[0]
         if data.liked not in (True, False):
             return  # un-liking keeps what was given
         turn = turns[index // 2] if index % 2 == 1 and index // 2 < len(turns) else None
-        if turn is None or not turn.get("turn_id") or store is None:
+        if turn is None or not turn.get("turn_id") or self.store is None:
             gr.Warning("This reply was not saved, so it cannot be rated.")
             return
         try:
-            store.add_feedback(turn["turn_id"], 1 if data.liked else -1)
+            self.store.add_feedback(turn["turn_id"], 1 if data.liked else -1)
         except AssistantError as exc:
             gr.Warning(esc(exc))
         else:
-            if not data.liked and desk is not None:
-                desk.disliked(turn["turn_id"])
+            if not data.liked and self.desk is not None:
+                self.desk.disliked(turn["turn_id"])
             gr.Info("Thanks for the feedback.")
 
-    def new_conversation(previous: str) -> tuple[Any, ...]:
-        exports.discard(previous)
+    def new_conversation(self, previous: str) -> tuple[Any, ...]:
+        self.exports.discard(previous)
         return ("", [], EMPTY_SOURCES, [], new_conversation_id(),
                 gr.DownloadButton(value=None, interactive=False),
                 gr.DownloadButton(value=None, interactive=False), "")
 
+    @staticmethod
     def refused_upload(message: str) -> tuple[Any, ...]:
         """The message in the result and a toast; the chosen files stay chosen."""
         gr.Warning(esc(message))
         return (error_html(message), *(gr.skip(),) * 6)
 
-    def admin_ingest(token: str, files: list[str] | None, request: gr.Request,
+    def admin_ingest(self, token: str, files: list[str] | None, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        if settings.admin_token is None:
-            return refused_upload("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
+        if self.settings.admin_token is None:
+            return self.refused_upload("Uploading is disabled: no ADMIN_TOKEN is configured on the server.")
         if not files:  # before the token: a token is checked (and counted) only with files to upload
-            return refused_upload(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
-        refusal = admin_refusal(token, request)
+            return self.refused_upload(f"Choose one or more files to upload ({', '.join(UPLOAD_TYPES)}).")
+        refusal = self.admin_refusal(token, request)
         if refusal is not None:
-            return refused_upload(f"{refusal} Nothing was uploaded.")
+            return self.refused_upload(f"{refusal} Nothing was uploaded.")
         folder = Path(tempfile.mkdtemp(prefix="news-assistant-upload-"))
         refused: list[tuple[str, str]] = []
         try:
@@ -294,14 +279,14 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                          unit="documents")
 
             # batches are written one at a time, the API's writes included: the lock is held per batch
-            report = ingest([folder], settings, assistant.index, progress=on_progress, lock=ingest_lock)
-            answers = desk.check_new([*report.added, *report.updated]) if desk is not None else []
+            report = self.assistant.ingest([folder], progress=on_progress)
+            answers = self.desk.check_new([*report.added, *report.updated]) if self.desk is not None else []
         except AssistantError as exc:
             log.warning("upload failed: %s", exc)
-            return refused_upload(str(exc))
+            return self.refused_upload(str(exc))
         except Exception:
             log.exception("upload failed")
-            return refused_upload("The upload failed; the cause is in the server log.")
+            return self.refused_upload("The upload failed; the cause is in the server log.")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         problems = refused + report.skipped
@@ -311,12 +296,9 @@ def event_handlers(assistant: Assistant, settings: Settings, store: Store | None
                   + (f"<p>Not indexed:</p><ul>{items}</ul>" if items else "")
                   + (f"<p>Readers asked this and can now be answered:</p><ul>{answered}</ul>"
                      if answered else ""))
-        langs, outlets, hint = filter_choices()
-        return (result, None, stats_view(), gr.Chatbot(examples=examples_now()),
+        langs, outlets, hint = self.filter_choices()
+        return (result, None, self.stats_view(), gr.Chatbot(examples=self.examples_now()),
                 gr.Dropdown(choices=langs), gr.Dropdown(choices=outlets), hint)
-
-    return Handlers(stats_view, admin_stats, filter_choices, examples_now, pick_example, respond, rate,
-                    new_conversation, admin_ingest)
 
 
 # --- the wiring -----------------------------------------------------------------------------------
@@ -347,15 +329,14 @@ def wire_admin(admin: AdminTab, chat: ChatTab, handlers: Handlers) -> None:
 # --- the app --------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
              security: Security | None = None,
-             ingest_lock: AbstractContextManager[Any] | None = None, desk: Desk | None = None) -> gr.Blocks:
+             desk: Desk | None = None) -> gr.Blocks:
     """The whole chat UI as one Blocks, for ``gr.mount_gradio_app(..., **mount_options())``.
 
-    ``security`` and ``ingest_lock`` are the app's (app.py passes app.state's).
+    ``security`` is the app's (app.py passes the one its API checks with).
     """
     exports = ExportFolders()
-    handlers = event_handlers(assistant, settings, store, exports,
-                              security or Security.from_settings(settings), ingest_lock or threading.Lock(),
-                              desk)
+    security = security or Security.from_settings(settings)
+    handlers = Handlers(assistant, settings, store, exports, security, desk)
     # Gradio keeps a copy of every export it served: drop the copies older than an hour, hourly.
     with gr.Blocks(title="News assistant", delete_cache=(3600, 3600)) as demo:
         turns, conversation = gr.State([]), gr.State("")
@@ -368,5 +349,5 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
             editors = editors_tab(settings)
         wire_chat(chat, turns, conversation, handlers)
         wire_admin(admin, chat, handlers)
-        wire_editors(editors, desk, security or Security.from_settings(settings), settings)
+        wire_editors(editors, desk, handlers.admin_refusal, settings)
     return demo

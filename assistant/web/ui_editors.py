@@ -4,12 +4,13 @@ with links to the articles. Charts are Gradio's own (Vega-Lite, served with the 
 from elsewhere), each with its figures as a table beside it for those who would rather read.
 
     tab = editors_tab(settings)                    # inside gr.Blocks, in a gr.Tab("Editors")
-    wire_editors(tab, desk, security, settings)
+    wire_editors(tab, desk, handlers.admin_refusal, settings)    # the Admin tab's one token check
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ import pandas as pd
 
 from assistant.config import Settings
 from assistant.desk import Desk, article_fields
-from assistant.web.security import AdminRequired, RateLimited, Security
 from assistant.web.ui_render import error_html, esc, safe_url
 
 DAYS = 30
+WRONG_TOKEN = "Wrong admin token."  # what the UI's admin check answers for a wrong token (ui.Handlers)
+AdminRefusal = Callable[[str, "gr.Request | None"], "str | None"]  # why a token is refused; None: admin
 
 
 @dataclass(frozen=True)
@@ -129,22 +131,18 @@ def summary_html(outcomes: list[dict[str, Any]], items: list[dict[str, Any]]) ->
             f"{share}; {len(items)} question{'' if len(items) == 1 else 's'} waiting for an article.</p>")
 
 
-def desk_view(desk: Desk | None, security: Security, settings: Settings, exports: Path) -> Any:
+def desk_view(desk: Desk | None, admin_refusal: AdminRefusal, settings: Settings, exports: Path) -> Any:
     """The handler of "Show the desk": everything on the page, for the admin only."""
     hidden = gr.BarPlot(visible=False)
 
     def show(token: str, request: gr.Request) -> tuple[Any, ...]:
-        refusal = ""
+        refusal: str | None = ""
         if settings.admin_token is None or desk is None:
             refusal = "The Editors page needs ADMIN_TOKEN on the server."
         else:
-            try:
-                client = getattr(request, "client", None)
-                security.check_admin((token or "").strip() or None, client.host if client else "unknown")
-            except AdminRequired:
-                refusal = "Wrong admin token. Enter the ADMIN_TOKEN to see the desk."
-            except RateLimited as exc:
-                refusal = str(exc)
+            refusal = admin_refusal(token, request)
+            if refusal == WRONG_TOKEN:
+                refusal = f"{WRONG_TOKEN} Enter the ADMIN_TOKEN to see the desk."
         if refusal or desk is None:
             return (error_html(refusal), hidden, hidden, "", "", "",
                     gr.DownloadButton(value=None, interactive=False))
@@ -167,9 +165,9 @@ def desk_view(desk: Desk | None, security: Security, settings: Settings, exports
     return show
 
 
-def wire_editors(tab: EditorsTab, desk: Desk | None, security: Security, settings: Settings) -> None:
+def wire_editors(tab: EditorsTab, desk: Desk | None, admin_refusal: AdminRefusal, settings: Settings) -> None:
     exports = Path(tempfile.mkdtemp(prefix="news-assistant-desk-"))
-    show = desk_view(desk, security, settings, exports)
+    show = desk_view(desk, admin_refusal, settings, exports)
     outputs = [tab.summary, tab.outcomes, tab.feedback, tab.figures, tab.queue, tab.topics, tab.export]
     tab.show.click(show, tab.token, outputs, api_visibility="undocumented", concurrency_limit=2,
                    concurrency_id="desk")

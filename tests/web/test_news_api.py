@@ -11,8 +11,8 @@ import httpx
 
 from assistant.storage import Store
 from assistant.wording import long_date
+from tests.web.api.test_chat import server
 from tests.web.test_app import ADMIN, chat
-from tests.web.test_conversations import server
 
 __all__ = ["server"]
 LATEST = ("001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt")  # the dated samples, newest first

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assistant.storage import Store
+from tests.web.api.test_chat import server
 from tests.web.test_app import chat
-from tests.web.test_conversations import server
 
 __all__ = ["server"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,14 @@ from assistant.storage import Store
 from assistant.web.security import RateLimited, Security
 from assistant.web.ui import (
     ExportFolders,
+    Handlers,
     build_ui,
     chat_messages,
     corpus_documents,
-    event_handlers,
     history_of,
     parse_filters,
 )
+from tests.conftest import WatchedLock
 
 
 def test_parse_filters() -> None:
@@ -48,27 +50,6 @@ def test_parse_filters_rejects_bad_dates_clearly(date_from: str, date_to: str, m
 
 
 ADMIN = "correct horse battery"
-
-
-class WatchedLock:
-    """threading.Lock that says when someone asks for it (the app's ingest lock, watched)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.asked = threading.Event()
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        self.asked.set()
-        return self.lock.acquire(blocking, timeout)
-
-    def release(self) -> None:
-        self.lock.release()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *_: object) -> None:
-        self.release()
 
 
 def upload_event(demo: gr.Blocks) -> Callable[..., tuple[Any, ...]]:
@@ -113,8 +94,8 @@ def test_the_ui_admin_check_is_the_apis_and_is_limited(sample_assistant: Assista
 def test_a_ui_upload_waits_for_the_ingest_lock(sample_assistant: Assistant, sample_settings: Settings,
                                              tmp_path: Path) -> None:
     settings = sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
-    lock = WatchedLock()
-    upload = upload_event(build_ui(sample_assistant, settings, None, ingest_lock=lock))  # type: ignore[arg-type]
+    lock = WatchedLock()  # the service's lock, watched
+    upload = upload_event(build_ui(replace(sample_assistant, lock=lock), settings, None))
     results: list[tuple[Any, ...]] = []
     lock.acquire()  # an ingest through the API is running
     lock.asked.clear()
@@ -200,15 +181,15 @@ def test_statistics_are_for_the_admin_only(sample_assistant: Assistant, sample_s
     configured = sample_settings.model_copy(update={"admin_token": SecretStr("correct horse battery")})
     exports = ExportFolders()
     try:
-        handlers = event_handlers(sample_assistant, configured, None, exports,
-                                  Security.from_settings(configured), threading.Lock())
+        handlers = Handlers(sample_assistant, configured, None, exports,
+                                  Security.from_settings(configured))
         reader = gr.Request()
         assert "Wrong admin token" in handlers.admin_stats("wrong", reader)
         assert "Embedding model" not in handlers.admin_stats("", reader)
         shown = handlers.admin_stats("correct horse battery", reader)
         assert "Embedding model" in shown and "Documents" in shown
-        unconfigured = event_handlers(sample_assistant, sample_settings, None, exports,
-                                      Security.from_settings(sample_settings), threading.Lock())
+        unconfigured = Handlers(sample_assistant, sample_settings, None, exports,
+                                      Security.from_settings(sample_settings))
         assert "no ADMIN_TOKEN is configured" in unconfigured.admin_stats("anything", reader)
     finally:
         exports.close()
@@ -225,8 +206,7 @@ def test_the_admin_statistics_show_feed_addresses_redacted(sample_assistant: Ass
     FeedStore(store.engine).record(feed, "error", error=f"cannot be fetched (ConnectError at {feed})")
     exports = ExportFolders()
     try:
-        handlers = event_handlers(sample_assistant, configured, store, exports, Security.from_settings(configured),
-                                  threading.Lock())
+        handlers = Handlers(sample_assistant, configured, store, exports, Security.from_settings(configured))
         shown = handlers.admin_stats(ADMIN, gr.Request())
     finally:
         exports.close()

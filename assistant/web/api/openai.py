@@ -1,4 +1,4 @@
-"""The assistant as an OpenAI-compatible chat model: POST /v1/chat/completions (streaming too).
+"""The assistant as an OpenAI-compatible chat model: POST /v1/chat/completions (streaming too), /v1/models.
 
     client = openai.OpenAI(base_url="http://127.0.0.1:7860/v1", api_key="unused")
     reply = client.chat.completions.create(model="news-assistant", messages=[...])
@@ -46,19 +46,9 @@ from sse_starlette.sse import EventSourceResponse
 from assistant.documents import Answer
 from assistant.errors import QuestionError
 from assistant.tokens import get_encoding
-from assistant.web.http import (
-    CONVERSATION_ID,
-    FiltersIn,
-    TurnRunner,
-    authorize,
-    conversation_turn,
-    dumps,
-    error_body,
-    result_of,
-    save_turn,
-    started,
-    to_filters,
-)
+from assistant.web.api.deps import ConversationsDep, RunnerDep, SecurityDep, SettingsDep
+from assistant.web.http import CONVERSATION_ID, FiltersIn, authorize, dumps, error_body, to_filters
+from assistant.web.turns import result_of, started
 from assistant.wording import say
 
 MODEL_NAME = "news-assistant"
@@ -66,6 +56,8 @@ USAGE_ENCODING = "cl100k_base"
 MESSAGE_OVERHEAD = 3  # tokens OpenAI counts around each message, and to prime the reply
 IGNORED_INSTRUCTIONS = "instructions_ignored"  # said in the reader's language (assistant/wording)
 MODEL_CARD = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "news-assistant"}
+
+router = APIRouter(prefix="/v1", tags=["openai"])
 
 
 class Message(BaseModel):
@@ -145,82 +137,76 @@ def logprobs_with(extra: dict[str, Any]) -> dict[str, Any]:
     return {"content": None, "refusal": None, **extra}
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["openai"])
+@router.get("/models", summary="The one model this server offers")
+async def models() -> dict[str, Any]:
+    return {"object": "list", "data": [MODEL_CARD]}
 
-    @router.get("/models", summary="The one model this server offers")
-    async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [MODEL_CARD]}
+@router.get("/models/{model}", summary="One model, by name")
+async def model(model: str) -> Any:
+    return MODEL_CARD if model == MODEL_NAME else model_not_found(model)
 
-    @router.get("/models/{model}", summary="One model, by name")
-    async def model(model: str) -> Any:
-        return MODEL_CARD if model == MODEL_NAME else model_not_found(model)
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion (stream: true for SSE)")
+async def completions(body: CompletionRequest, request: Request, security: SecurityDep, settings: SettingsDep,
+                      runner: RunnerDep, conversations: ConversationsDep) -> Any:
+    """The answer as `choices[0].message.content`; `sources`, `citations`, `abstained`, `turn_id`
+    ride along at the top level of the response (or of the last chunk when streaming)."""
+    caller = authorize(request, security)
+    if body.model != MODEL_NAME:
+        return model_not_found(body.model)
+    question, history = split_messages(body.messages)
+    conversation_id, history = await conversations.turn(caller, body.conversation_id, history)
+    instructions = instructions_of(body.messages)
+    cache_dir = settings.tiktoken_cache_dir
 
-    @router.post("/chat/completions", summary="OpenAI-compatible chat completion (stream: true for SSE)")
-    async def completions(body: CompletionRequest, request: Request) -> Any:
-        """The answer as `choices[0].message.content`; `sources`, `citations`, `abstained`, `turn_id`
-        ride along at the top level of the response (or of the last chunk when streaming)."""
-        caller = authorize(request)
-        if body.model != MODEL_NAME:
-            return model_not_found(body.model)
-        question, history = split_messages(body.messages)
-        conversation_id, history = await conversation_turn(request, caller, body.conversation_id, history)
-        instructions = instructions_of(body.messages)
-        settings = request.app.state.settings
-        cache_dir = settings.tiktoken_cache_dir
+    def noted(answer: Answer) -> Answer:
+        if instructions and not settings.llm_configured and not answer.notice:
+            answer.notice = say(IGNORED_INSTRUCTIONS, answer.lang)
+        return answer
 
-        def noted(answer: Answer) -> Answer:
-            if instructions and not settings.llm_configured and not answer.notice:
-                answer.notice = say(IGNORED_INSTRUCTIONS, answer.lang)
-            return answer
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if not body.stream:
+        answer = noted(await runner.answer(question, history, to_filters(body.filters), instructions))
+        turn_id = await conversations.save(conversation_id, answer, "openai", caller)
+        extra = extras(answer, turn_id, conversation_id)
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
+                         "finish_reason": "stop", "logprobs": logprobs_with(extra)}],
+            "usage": usage(body.messages, answer.text, cache_dir),
+            **extra,
+        }
+    events = await started(runner.events(question, history, to_filters(body.filters), instructions))
 
-        runner: TurnRunner = request.app.state.runner
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        if not body.stream:
-            answer = noted(await runner.answer(question, history, to_filters(body.filters), instructions))
-            turn_id = await save_turn(request, conversation_id, answer, "openai", caller)
-            extra = extras(answer, turn_id, conversation_id)
-            return {
-                "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
-                             "finish_reason": "stop", "logprobs": logprobs_with(extra)}],
-                "usage": usage(body.messages, answer.text, cache_dir),
-                **extra,
-            }
-        events = await started(runner.events(question, history, to_filters(body.filters), instructions))
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, top: dict[str, Any] | None = None,
+              **extra: Any) -> dict[str, str]:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish,
+                                             "logprobs": logprobs_with(extra) if extra else None}]
+        data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                "model": MODEL_NAME, "choices": choices, **(top or {}), **extra}
+        return {"data": dumps(data)}
 
-        def chunk(delta: dict[str, Any] | None, finish: str | None = None, top: dict[str, Any] | None = None,
-                  **extra: Any) -> dict[str, str]:
-            choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish,
-                                                 "logprobs": logprobs_with(extra) if extra else None}]
-            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                    "model": MODEL_NAME, "choices": choices, **(top or {}), **extra}
-            return {"data": dumps(data)}
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            opened = False
+            async for event in events:
+                if not opened:  # the role; with a model the evidence too (the turn's first event)
+                    evidence = event.get("evidence")
+                    yield chunk({"role": "assistant", "content": ""},
+                                top={"evidence": evidence.to_dict()} if evidence is not None else None)
+                    opened = True
+                if event.get("token"):
+                    yield chunk({"content": event["token"]})
+                if "answer" in event:
+                    answer = noted(event["answer"])
+                    turn_id = await conversations.save(conversation_id, answer, "openai", caller)
+                    yield chunk({}, "stop", **extras(answer, turn_id, conversation_id))
+                    if body.stream_options and body.stream_options.include_usage:
+                        yield chunk(None, usage=usage(body.messages, answer.text, cache_dir))
+                    break
+            yield {"data": "[DONE]"}
+        except Exception as exc:
+            yield {"data": dumps(error_body(exc))}
 
-        async def stream() -> AsyncIterator[dict[str, str]]:
-            try:
-                opened = False
-                async for event in events:
-                    if not opened:  # the role; with a model the evidence too (the turn's first event)
-                        evidence = event.get("evidence")
-                        yield chunk({"role": "assistant", "content": ""},
-                                    top={"evidence": evidence.to_dict()} if evidence is not None else None)
-                        opened = True
-                    if event.get("token"):
-                        yield chunk({"content": event["token"]})
-                    if "answer" in event:
-                        answer = noted(event["answer"])
-                        turn_id = await save_turn(request, conversation_id, answer, "openai", caller)
-                        yield chunk({}, "stop", **extras(answer, turn_id, conversation_id))
-                        if body.stream_options and body.stream_options.include_usage:
-                            yield chunk(None, usage=usage(body.messages, answer.text, cache_dir))
-                        break
-                yield {"data": "[DONE]"}
-            except Exception as exc:
-                yield {"data": dumps(error_body(exc))}
-
-        return EventSourceResponse(stream(), ping=15)
-
-    return router
+    return EventSourceResponse(stream(), ping=15)
 

@@ -6,7 +6,8 @@
 Both need `Authorization: Bearer <ADMIN_TOKEN>` and are idempotent: sending the same document
 again changes nothing ("unchanged"), a changed one replaces its old version ("updated") only once
 the new one is fully written, and it is searchable by every signal as soon as the call returns.
-Writes take the same lock as uploads, a batch at a time, so a webhook waits seconds for an upload.
+Writes go through the service (``Assistant.push``, ``Assistant.delete``), under the lock uploads and
+syncs take too, a batch at a time: a webhook waits seconds for an upload.
 
 Limits: a publisher's calls count against PUBLISHER_RATE_LIMIT_PER_MINUTE for its token (counted by
 the app's RateLimit middleware, before the body is read), not the readers' per-address limit; a text
@@ -17,16 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from assistant.config import Settings
 from assistant.errors import DocumentNotFound, QuestionError, SourceError
-from assistant.ingest.pipeline import chunking_signature, ingest, too_long
+from assistant.ingest.pipeline import chunking_signature, too_long
 from assistant.ingest.sources import pushed_document
-from assistant.web.security import RequestTooLarge, bearer_token
+from assistant.service import Assistant
+from assistant.web.api.deps import AdminOnly, AssistantDep, DeskDep, SettingsDep
+from assistant.web.security import RequestTooLarge
 
 DATE = r"^\d{4}-\d{2}-\d{2}"
 DOCUMENT_ID = r"^[^\x00-\x1f]{1,512}$"
@@ -74,64 +77,50 @@ class DocumentResult(BaseModel):
         "answers (now recorded as answered by it; GET /api/admin/questions).")
 
 
-def admin_only(request: Request, authorization: str | None) -> None:
-    """The admin check of every admin endpoint (rate limits come from the app's middleware)."""
-    request.app.state.security.check_admin(bearer_token(authorization),
-                                           request.client.host if request.client else "unknown")
+router = APIRouter(prefix="/api/documents", tags=["publisher"], dependencies=[AdminOnly])
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/documents", tags=["publisher"])
+@router.put("/{doc_id:path}", summary="Add or replace one article (idempotent)")
+async def put_document(doc_id: str, body: DocumentIn, settings: SettingsDep, assistant: AssistantDep,
+                       desk: DeskDep) -> DocumentResult:
+    """Needs `Authorization: Bearer <ADMIN_TOKEN>`. The id is yours (a CMS id or the URL)."""
+    check_id(doc_id)
+    check_size(body, settings)
+    if body.supersedes:
+        await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, assistant)
 
-    @router.put("/{doc_id:path}", summary="Add or replace one article (idempotent)")
-    async def put_document(doc_id: str, body: DocumentIn, request: Request,
-                           authorization: Annotated[str | None, Header()] = None) -> DocumentResult:
-        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. The id is yours (a CMS id or the URL)."""
-        admin_only(request, authorization)
-        check_id(doc_id)
-        state = request.app.state
-        check_size(body, state.settings)
-        if body.supersedes:
-            await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, state.assistant.index)
+    def write() -> Any:  # extracting a page's text is work too: off the event loop
+        raw = pushed_document(doc_id, body.model_dump(), chunking_signature(settings))
+        limit = settings.max_document_chars
+        if len(raw.text) > limit:  # the text extracted from its html
+            raise RequestTooLarge(f"The article {too_long(len(raw.text), limit)}.")
+        return assistant.push(raw)
 
-        def write() -> Any:  # extracting a page's text is work too: off the event loop
-            raw = pushed_document(doc_id, body.model_dump(), chunking_signature(state.settings))
-            limit = state.settings.max_document_chars
-            if len(raw.text) > limit:  # the text extracted from its html
-                raise RequestTooLarge(f"The article {too_long(len(raw.text), limit)}.")
-            return ingest([], state.settings, state.assistant.index, documents_read=[raw],
-                          lock=state.ingest_lock)
+    report = await asyncio.to_thread(write)
+    if report.skipped:
+        raise SourceError(doc_id, report.skipped[0][1])
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    answers = await asyncio.to_thread(desk.check_new, [*report.added, *report.updated])
+    return DocumentResult(id=doc_id, status=status, chunks=report.chunks_written,
+                          answers=[AnsweredItem(**item) for item in answers])
 
-        report = await asyncio.to_thread(write)
-        if report.skipped:
-            raise SourceError(doc_id, report.skipped[0][1])
-        status = "added" if report.added else "updated" if report.updated else "unchanged"
-        answers = await asyncio.to_thread(state.desk.check_new, [*report.added, *report.updated])
-        return DocumentResult(id=doc_id, status=status, chunks=report.chunks_written,
-                              answers=[AnsweredItem(**item) for item in answers])
 
-    @router.delete("/{doc_id:path}", summary="Remove one article")
-    async def delete_document(doc_id: str, request: Request,
-                              authorization: Annotated[str | None, Header()] = None) -> DocumentResult:
-        """Needs `Authorization: Bearer <ADMIN_TOKEN>`. 404 when no such article is indexed."""
-        admin_only(request, authorization)
-        check_id(doc_id)
-        state = request.app.state
+@router.delete("/{doc_id:path}", summary="Remove one article")
+async def delete_document(doc_id: str, assistant: AssistantDep) -> DocumentResult:
+    """Needs `Authorization: Bearer <ADMIN_TOKEN>`. 404 when no such article is indexed."""
+    check_id(doc_id)
 
-        def remove() -> int:
-            with state.ingest_lock:
-                try:
-                    return int(state.assistant.index.delete_document(doc_id))
-                except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
-                    raise DocumentNotFound(
-                        f"No article {doc_id!r} is indexed: it was never sent with PUT "
-                        "/api/documents/{id}, or it was deleted already (then there is nothing left to "
-                        "do).") from exc
+    def remove() -> int:
+        try:
+            return assistant.delete(doc_id)
+        except DocumentNotFound as exc:  # the index's own wording speaks of files and folders
+            raise DocumentNotFound(
+                f"No article {doc_id!r} is indexed: it was never sent with PUT "
+                "/api/documents/{id}, or it was deleted already (then there is nothing left to "
+                "do).") from exc
 
-        removed = await asyncio.to_thread(remove)
-        return DocumentResult(id=doc_id, status="deleted", chunks=removed)
-
-    return router
+    removed = await asyncio.to_thread(remove)
+    return DocumentResult(id=doc_id, status="deleted", chunks=removed)
 
 
 def check_size(body: DocumentIn, settings: Settings) -> None:
@@ -144,12 +133,12 @@ def check_size(body: DocumentIn, settings: Settings) -> None:
                               "text, or raise FETCH_MAX_BYTES.")
 
 
-def check_supersedes(doc_id: str, superseded: str, index: Any) -> None:
+def check_supersedes(doc_id: str, superseded: str, assistant: Assistant) -> None:
     """The article a correction supersedes must be another one, and indexed (else a 400 or a 404)."""
     if superseded == doc_id:
         raise QuestionError(f"An article cannot supersede itself: send the corrected text as {doc_id!r} "
                             "again to replace it, or give the correction an id of its own.")
-    if not index.document_states([superseded]):
+    if not assistant.indexed([superseded]):
         raise DocumentNotFound(f"No article {superseded!r} is indexed to be superseded: send the id it was "
                                "PUT with (GET /api/stats counts the articles), or leave out supersedes.")
 
@@ -157,4 +146,3 @@ def check_supersedes(doc_id: str, superseded: str, index: Any) -> None:
 def check_id(doc_id: str) -> None:
     if not re.match(DOCUMENT_ID, doc_id):
         raise QuestionError("A document id is 1 to 512 characters, without control characters.")
-
