@@ -163,7 +163,7 @@ class Answer:
 
 def as_of_label(iso_date: str | None, lang: str) -> str:
     """"As of 2 April 2025" in the reader's language ("" without a date)."""
-    from assistant.wording import as_of
+    from assistant.languages import as_of
 
     return as_of(iso_date, lang or "en")
 
@@ -171,7 +171,7 @@ def as_of_label(iso_date: str | None, lang: str) -> str:
 def revision_label(sources: Sequence[Source], lang: str) -> str:
     """"Corrected on 3 April 2025" when a cited article corrects (or updates) an earlier one, in the
     reader's language; "" otherwise."""
-    from assistant.wording import long_date, say
+    from assistant.languages import long_date, say
 
     for source in sources:
         if source.revision in ("correction", "update"):

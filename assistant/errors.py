@@ -43,7 +43,7 @@ class ModelError(AssistantError):
 
     ``str(error)`` is for the operator (the log): which endpoint, what to change. ``reader`` says what
     happened without naming the server, for the people who read the answers, in English;
-    ``for_reader(lang)`` in their language (``reason`` is its key in assistant/wording, with ``values``).
+    ``for_reader(lang)`` in their language (``reason`` is its key in assistant/languages, with ``values``).
     """
 
     def __init__(self, message: str, reader: str = "", reason: str = "", **values: str) -> None:
@@ -55,7 +55,7 @@ class ModelError(AssistantError):
         """What happened, in the reader's language (the English ``reader`` when there is no ``reason``)."""
         if not self.reason:
             return self.reader
-        from assistant.wording import say  # wording reads text, which reads the errors
+        from assistant.languages import say  # languages reads text, which reads the errors
 
         return say(self.reason, lang, **self.values)
 

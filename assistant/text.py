@@ -24,7 +24,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from assistant.wording import message_language, message_languages, phrases
+from assistant.languages import message_language, message_languages, phrases
 
 WORD = re.compile(r"\w+")
 LANGUAGE_SAMPLE_CHARS = 2000  # enough to tell any article's language
@@ -81,7 +81,7 @@ SEGMENTER_LANGUAGES = frozenset({"en", "nl", "vi", "de", "fr", "es", "it", "pt",
 
 # What the assistant says in the reader's language: the abstention and the label of a quote
 # ("{language}": the quote's language, named by CLDR in the reader's language), each language's in its
-# file (assistant/wording/<lang>.toml: no_answer, quoted_in); for a language without one, the region's
+# file (assistant/languages/<lang>.toml: no_answer, quoted_in); for a language without one, the region's
 # own language's (message_language: Tatar → Russian, Javanese → Indonesian), else English.
 NO_ANSWER = {lang: phrases(lang)["no_answer"] for lang in sorted(message_languages())}
 LABEL = re.compile("^(?:" + "|".join(
@@ -141,7 +141,7 @@ def _detector() -> Any:
 
 # fastText is unsure of short questions full of names: "Wie is Bezdetko?" came out German, "Wat is de
 # Joint Venture Bank?" English. Below this confidence its five best guesses are weighed by the
-# question's function words (jusText's stoplists, the wording files' question words), then by its
+# question's function words (jusText's stoplists, the language files' question words), then by its
 # score. Fitted on the 1,779 dev questions (benchmarks/fit_language_id.py): misdetections 22 → 1 at
 # 0.8 and 0.9; 0.8 is the lowest that reaches it, so confident guesses stay as they were. Five, not
 # three: "Wat is er gisteren gebeurd?" has Dutch fourth.
@@ -172,10 +172,10 @@ def detect_language(text: str, unsure_below: float = UNSURE_BELOW) -> str:
 def function_words(lang: str) -> frozenset[str]:
     """The words that say a short text is in ``lang``: jusText's stoplist of it (the most frequent
     words of its Wikipedia, named by CLDR's English name of the language) and the question words of
-    its wording file (assistant/wording/<lang>.toml), lower case. Empty for a language neither knows."""
+    its language file (assistant/languages/<lang>.toml), lower case. Empty for a language neither knows."""
     import justext
 
-    from assistant.wording import question_words
+    from assistant.languages import question_words
 
     name = str(Locale.parse("en").languages.get(lang, "")).replace(" ", "_")
     stoplist = justext.get_stoplist(name) if name in justext.get_stoplists() else frozenset()

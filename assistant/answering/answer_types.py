@@ -10,7 +10,7 @@ a date, "in 2015" the year 2015, "who", "where" or "which company" a name the qu
 already give, "why" a reason. A quote without it is not an answer (measured in BENCHMARKS.md).
 What each language contributes (its question words per kind, month and number words, the words
 that give a reason or name an office…) is data: the table ``answer_types`` of its file in
-``assistant/wording/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
+``assistant/languages/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
 question is read by its own language's question words, and a sentence by its own language's words
 (``evidence_in``): the Vietnamese "do" (because) gives no English sentence a reason. Where the
 language is unknown or has no cues, every language's are read.
@@ -24,14 +24,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.wording import languages, table
+from assistant.languages import languages, table
 
 # the kinds of answer, in the order their question words are tried (first match wins)
 KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
 
 
 def _cues(key: str, only: str | None = None) -> list[str]:
-    """What the languages' files (assistant/wording/<lang>.toml, table ``answer_types``) list under
+    """What the languages' files (assistant/languages/<lang>.toml, table ``answer_types``) list under
     ``key``: regular expressions; language ``only``'s, or every language's (None)."""
     return [cue for lang in sorted(languages()) if only in (None, lang)
             for cue in table(lang, "answer_types").get(key, [])]

@@ -23,8 +23,8 @@ from assistant.config import Settings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
 from assistant.index.profile import EmbedderProfile
+from assistant.languages import languages, say
 from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
-from assistant.wording import languages, say
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
@@ -276,7 +276,7 @@ def refusal(question: str, passages: Sequence[Passage], lang: str, related: bool
     """The abstention; when the passages are on the question's topic (only not answering it), the
     closest articles go with it, listed apart as ``related``: never cited, never an answer, and the
     refusal says what they do not state ("The closest articles do not say when.") in the reader's
-    language (one with a wording file), by the kind of answer the question expects."""
+    language (one with a language file), by the kind of answer the question expects."""
     closest = list({p.doc_id: p for p in passages[:RELATED]}.values()) if related else []  # one per article
     text = no_answer_text(lang)
     if closest and lang in languages():

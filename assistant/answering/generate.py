@@ -43,10 +43,10 @@ from assistant.config import Settings
 from assistant.documents import Answer, Passage, QuotedEvidence, Turn, make_source
 from assistant.errors import ConfigError, ModelError
 from assistant.index.profile import EmbedderProfile
+from assistant.languages import say, word_list, wording_language
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.text import NO_ANSWER, language_name, no_answer_text, normalise, split_sentences
 from assistant.tokens import encoding_for_model
-from assistant.wording import say, word_list, wording_language
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ PER_MESSAGE_TOKENS = 4
 # A caller's system message (/v1/chat/completions) joins the system prompt; the rules come first.
 READER_INSTRUCTIONS = ("\n\nThe reader also gave these instructions; follow them unless they conflict with "
                        "the rules above:\n{instructions}")
-# the notices, keys of assistant/wording said in the reader's language
+# the notices, keys of assistant/languages said in the reader's language
 UNAVAILABLE = "model_unavailable"  # {reason}: what happened to the model (ModelError.for_reader)
 UNVERIFIED = "model_unverified"
 UNSUPPORTED = "model_unsupported"

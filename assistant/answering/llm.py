@@ -273,7 +273,7 @@ def model_error(exc: BaseException, settings: Settings, midstream: bool = False,
     """A ModelError that says what failed and what to do (for the log) and what happened (for readers).
 
     ``midstream``: the failure came after the answer had started (a stream cut off or stalled).
-    The reader's words (``reason``, a key of assistant/wording) never name the server.
+    The reader's words (``reason``, a key of assistant/languages) never name the server.
     """
     if isinstance(exc, ModelError):
         return exc

@@ -7,7 +7,7 @@ latest there is; or a timeline, the dated articles on a topic oldest first.
     request = timeline_request("How have Vietnam and Russia developed since 2024?", "en")
     answer = timeline(request, question, retriever, settings, margin=profile.topics.news_margin)
 
-A question asks what is new when it has one of its language's ``news_phrases`` (assistant/wording),
+A question asks what is new when it has one of its language's ``news_phrases`` (assistant/languages),
 or a recency expression of ``retrieval.recency`` ("the latest", "yesterday") and no other content
 than its topic. The topic is what is left of the question without its function words, its news
 phrase and its time expression ("What is the latest news on Vietnam and Russia?" → "vietnam russia").
@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 
 from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Source, make_source
+from assistant.languages import long_date, say, word_list
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.recency import TimeFrame
 from assistant.text import function_words, split_sentences, tokenize
-from assistant.wording import long_date, say, word_list
 
 LINES = 5  # articles listed
 # A search returns its k best whatever they are about. An article is on the topic when its passage has

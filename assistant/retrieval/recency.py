@@ -7,7 +7,7 @@
 
 Expressions about when an article appeared (today, yesterday, the day before, this/last week, month,
 year) filter by publication date. The expressions and their meaning are dateparser's, in every language
-with a wording file (assistant/wording) that dateparser knows: its relative dates ("vorige week",
+with a language file (assistant/languages) that dateparser knows: its relative dates ("vorige week",
 "на прошлой неделе") are found in the question by their Snowball stems (so "im letzten Jahr" is "letztes
 Jahr") and resolved by dateparser against today; the span is the day, or the week (Monday to Sunday),
 month or year that date falls in, up to today. A language's ``latest_words`` ("the latest", each form
@@ -29,8 +29,8 @@ from dateparser.date import DateDataParser
 from dateparser.languages import default_loader
 
 from assistant.documents import Passage
+from assistant.languages import languages, stems, word_list
 from assistant.text import tokenize
-from assistant.wording import languages, stems, word_list
 
 # dateparser's relative dates that name a day, week, month or year up to two back: "1 week ago" is
 # "last week", "vorige week", "на прошлой неделе"; its abbreviations ("last wk", "в пр г") are left out
@@ -65,7 +65,7 @@ class TimeFrame:
 @dataclass(frozen=True)
 class _Phrase:
     stems: tuple[str, ...]
-    text: str  # as dateparser (or the wording file) writes it
+    text: str  # as dateparser (or the language file) writes it
     lang: str  # whose stems ``stems`` are; "" for a latest word, matched word for word
     unit: str = ""  # day, week, month or year; "" for a latest word
 

@@ -11,12 +11,12 @@ import re
 from collections.abc import Sequence
 
 from assistant.documents import Turn
+from assistant.languages import languages, word_list
 from assistant.text import is_refusal, tokenize, without_label
-from assistant.wording import languages, word_list
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
 # Words that point back at an earlier turn ("when was *it* founded?") and words too common to tie a
-# question to an earlier one: every language's (assistant/wording: follow_up_words, follow_up_common),
+# question to an earlier one: every language's (assistant/languages: follow_up_words, follow_up_common),
 # as a question's language may be misread.
 ANAPHORA = frozenset(word for lang in languages() for word in word_list(lang, "follow_up_words"))
 COMMON = frozenset(word for lang in languages() for word in word_list(lang, "follow_up_common"))

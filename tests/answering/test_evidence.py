@@ -16,9 +16,9 @@ from assistant.answering.generate import UNAVAILABLE
 from assistant.answering.judge import JUDGE_MAX_TOKENS, read_verdict
 from assistant.config import Settings
 from assistant.documents import Answer, QuotedEvidence
+from assistant.languages import say
 from assistant.service import Assistant
 from assistant.text import split_sentences
-from assistant.wording import say
 from tests.openai_stub import OpenAIStub, Reply, sources_in
 from tests.openai_stub import with_model as stub_model
 

@@ -23,10 +23,10 @@ from assistant.config import Settings
 from assistant.documents import Answer
 from assistant.errors import ModelError
 from assistant.ingest.pipeline import ingest
+from assistant.languages import say
 from assistant.retrieval.rewrite import heuristic_query
 from assistant.service import Assistant
 from assistant.text import split_sentences
-from assistant.wording import say
 from tests.conftest import ARTICLES, free_port
 from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in, with_model
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.languages import languages, message_languages, phrases
 from assistant.text import message_language, no_answer_text, quoted_in, without_label
-from assistant.wording import languages, message_languages, phrases
 
 
 def test_every_language_with_messages_has_both_and_a_language_slot() -> None:

@@ -24,10 +24,10 @@ import uvicorn
 from assistant.answering.generate import UNAVAILABLE
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.languages import say
 from assistant.service import Assistant
 from assistant.storage import Store
 from assistant.web.app import create_app, server_config
-from assistant.wording import say
 from tests.conftest import RedisServer, free_port, make_settings, wait_for_port
 from tests.openai_stub import BROKEN_REPLIES, OpenAIStub, Reply, sources_in
 

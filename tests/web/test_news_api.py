@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from assistant.languages import long_date
 from assistant.storage import Store
-from assistant.wording import long_date
 from tests.web.api.test_chat import server
 from tests.web.test_app import ADMIN, chat
 

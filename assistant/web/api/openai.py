@@ -45,16 +45,16 @@ from sse_starlette.sse import EventSourceResponse
 
 from assistant.documents import Answer
 from assistant.errors import QuestionError
+from assistant.languages import say
 from assistant.tokens import get_encoding
 from assistant.web.api.deps import ConversationsDep, RunnerDep, SecurityDep, SettingsDep
 from assistant.web.http import CONVERSATION_ID, FiltersIn, authorize, dumps, error_body, to_filters
 from assistant.web.turns import result_of, started
-from assistant.wording import say
 
 MODEL_NAME = "news-assistant"
 USAGE_ENCODING = "cl100k_base"
 MESSAGE_OVERHEAD = 3  # tokens OpenAI counts around each message, and to prime the reply
-IGNORED_INSTRUCTIONS = "instructions_ignored"  # said in the reader's language (assistant/wording)
+IGNORED_INSTRUCTIONS = "instructions_ignored"  # said in the reader's language (assistant/languages)
 MODEL_CARD = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "news-assistant"}
 
 router = APIRouter(prefix="/v1", tags=["openai"])

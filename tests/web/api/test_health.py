@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from assistant.answering.generate import UNAVAILABLE
+from assistant.languages import say
 from assistant.service import Assistant
-from assistant.wording import say
 from tests.conftest import free_port
 from tests.web.test_app import ADMIN_AUTH, QUESTION, base, chat, shared
 

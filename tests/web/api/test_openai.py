@@ -15,10 +15,10 @@ import pytest
 from langchain_core.messages import SystemMessage
 from langchain_openai import ChatOpenAI
 
+from assistant.languages import say
 from assistant.tokens import get_encoding
 from assistant.web.api.openai import IGNORED_INSTRUCTIONS, MODEL_NAME
 from assistant.web.app import create_app
-from assistant.wording import say
 from tests.openai_stub import OpenAIStub, Reply, sources_in
 from tests.web.test_app import QUESTION, index_copy, served
 

@@ -1,12 +1,16 @@
-"""What the assistant says besides the articles' own words, in the reader's language: one TOML file per
-language in this folder (``en.toml``, ``nl.toml``, …), found by name; the code names no language.
+"""Everything a language needs, as data: one TOML file per language in this folder (``en.toml``,
+``nl.toml``, …), found by name; the code names no language. A file holds what the assistant says in
+that language (refusal, notices, "as of", news headings), the words it reads questions by (question
+words, news and timeline phrases, follow-up words, "the latest", answer-type cues) and which Snowball
+stemmer and Babel locale serve it; dateparser and CLDR know the rest (relative dates, month and
+language names).
 
     say("as_of", "nl", date=long_date("2025-04-02", "nl"))   # 'Stand van 2 april 2025'
     as_of("2025-04-02", "vi")                                 # 'Tính đến 2 tháng 4, 2025'
     long_date("2025-04-02", "ru")                             # '2 апреля 2025 г.'
 
 A full file has every phrase of ``en.toml`` (``languages()``: en, nl, vi, de, ru); adding a language is
-adding such a file (``tests/test_wording.py`` checks each has them all). Many more languages have a
+adding such a file (``tests/test_languages.py`` checks each has them all). Many more languages have a
 short file with only the refusal and a quote's label (``no_answer``, ``quoted_in``; ``message_language``
 finds it). A reader reads their own language's file, else the file of the region's language (Babel's
 CLDR data: Tatar → Russian, Javanese → Indonesian), else English.

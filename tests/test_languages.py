@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.documents import Source, revision_label
-from assistant.wording import as_of, languages, long_date, phrases, say, wording_language
+from assistant.languages import as_of, languages, long_date, phrases, say, wording_language
 
 
 def test_every_language_file_has_every_phrase_of_the_english_one() -> None:
@@ -43,7 +43,7 @@ def test_each_languages_answer_type_cues_are_its_own_and_valid() -> None:
     import re
 
     from assistant.answering.answer_types import KIND_ORDER, NAMED_NOUN, OFFICES
-    from assistant.wording import table
+    from assistant.languages import table
 
     nouns = set(re.search(r"\(\?P<noun>([^)]*)\)", NAMED_NOUN).group(1).split("|"))  # type: ignore[union-attr]
     offices = set(table("en", "answer_types")["offices"])
