@@ -31,6 +31,8 @@ from typing import Any
 from assistant.answering.judge import JUDGE_MAX_TOKENS
 from assistant.config import Settings
 
+GATE_TIMEOUT = 60.0  # seconds a gated reply waits for a test that never opened its gate
+
 
 @dataclass
 class Reply:
@@ -50,6 +52,11 @@ class Reply:
     raw: str | None = None  # send this body as it is (garbage, an HTML page), with ``content_type``
     content_type: str = "text/html; charset=utf-8"
     unstreamed: bool = False  # answer a streamed request with a plain JSON completion
+    # Ordering without clocks: the stream's first text waits until the test sets ``gate`` (e.g. once
+    # the reader has the quoted evidence), its last piece until the test sets ``last_gate`` (once the
+    # first words arrived). A test that fails before setting one lets the stub go on after GATE_TIMEOUT.
+    gate: threading.Event | None = None
+    last_gate: threading.Event | None = None
 
 
 @dataclass
@@ -199,7 +206,12 @@ class OpenAIStub:
         send(chunk({"role": "assistant", "content": ""}))
         if reply.first_token_delay:
             time.sleep(reply.first_token_delay)
-        for number, piece in enumerate(pieces(reply.text, reply.words_per_chunk)):
+        if reply.gate is not None:
+            reply.gate.wait(GATE_TIMEOUT)
+        words = pieces(reply.text, reply.words_per_chunk)
+        for number, piece in enumerate(words):
+            if reply.last_gate is not None and number == len(words) - 1 and number > 0:
+                reply.last_gate.wait(GATE_TIMEOUT)
             if reply.cut_after is not None and number >= reply.cut_after:
                 # announce a chunk, send half of it, and drop the connection
                 handler.wfile.write(b"400\r\ndata: {\"id\": \"chatcmpl-stub\", ")

@@ -8,8 +8,8 @@ checks what the user gets: streamed tokens, verified citations, notices instead 
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,17 @@ QUESTION = "Who directs the Russian Center for Science and Culture in Vietnam?"
 MARKERS = r"\[(\d+)\]"
 
 
-def run(assistant: Assistant, question: str = QUESTION,
-        history: list[dict[str, str]] | None = None) -> tuple[list[tuple[float, str]], Answer]:
-    """(monotonic time, token) for each token event, and the final Answer (exactly one)."""
-    tokens: list[tuple[float, str]] = []
+def run(assistant: Assistant, question: str = QUESTION, history: list[dict[str, str]] | None = None,
+        on_token: Callable[[str], None] | None = None) -> tuple[list[str], Answer]:
+    """The token events' texts, and the final Answer (exactly one); ``on_token`` sees each token as
+    it arrives."""
+    tokens: list[str] = []
     answers = []
     for event in assistant.stream(question, history or []):
         if "token" in event:
-            tokens.append((time.monotonic(), event["token"]))
+            tokens.append(event["token"])
+            if on_token is not None:
+                on_token(event["token"])
         if "answer" in event:
             answers.append(event["answer"])
     assert len(answers) == 1
@@ -71,9 +74,17 @@ def assert_citations_consistent(answer: Answer) -> None:
 
 
 def test_tokens_stream_as_the_model_sends_them(sample_settings: Settings, stub: OpenAIStub) -> None:
-    stub.script(lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1].", chunk_delay=0.05))
+    last_word = threading.Event()  # the model's last word waits until the reader has its first
+    stub.script(lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1].", last_gate=last_word))
     assistant = Assistant.open(with_model(sample_settings, stub.url))
-    tokens, answer = run(assistant)
+    unfinished: list[bool] = []
+
+    def first_words(_: str) -> None:
+        if not last_word.is_set():  # the first words arrived while the model still wrote
+            unfinished.append(stub.requests[0].finished is None)
+            last_word.set()
+
+    tokens, answer = run(assistant, on_token=first_words)
 
     request = stub.requests[0]
     assert request.body["stream"] is True
@@ -81,8 +92,8 @@ def test_tokens_stream_as_the_model_sends_them(sample_settings: Settings, stub: 
     assert request.body["max_tokens"] == sample_settings.llm_max_tokens  # what llama.cpp reads
     assert request.finished is not None
     assert len(tokens) == len(answer.text.split())  # one event per word the model sent
-    assert tokens[0][0] < request.finished  # the first words arrived while the model still wrote
-    assert "".join(t for _, t in tokens) == answer.text
+    assert unfinished == [True]  # the reader had the first words before the model's last
+    assert "".join(tokens) == answer.text
     assert answer.mode == "llm" and not answer.notice and not answer.abstained
     assert answer.text.endswith("[1].")
     assert [s.number for s in answer.sources] == [1]
@@ -95,7 +106,7 @@ def test_invented_citation_numbers_never_reach_the_user(sample_settings: Setting
         text=f"{sentence(sources_in(body)[1])} [1]. The ministry confirmed the plan [12][0].",
         words_per_chunk=2))
     tokens, answer = run(Assistant.open(with_model(sample_settings, stub.url)))
-    shown = "".join(t for _, t in tokens)
+    shown = "".join(tokens)
     assert "[12]" not in shown and "[0]" not in shown
     assert "The ministry confirmed the plan." in answer.text
     assert cited_numbers(answer.text) == [1]
@@ -126,7 +137,7 @@ def test_answer_without_support_is_replaced_by_the_extractive_one(
     assert answer.mode == "extractive"
     assert answer.text == extractive.text
     assert answer.notice == say(UNVERIFIED, "en")
-    model_part = "".join(t for _, t in tokens).split("\n\n")[0]
+    model_part = "".join(tokens).split("\n\n")[0]
     assert "[" not in model_part  # its citations were never shown
     assert_citations_consistent(answer)
 
@@ -140,7 +151,7 @@ def test_answer_without_support_and_middling_evidence_abstains(
     assert answer.abstained and answer.sources == [] and answer.mode == "llm"
     assert answer.text == "The articles do not answer this question."
     assert answer.notice == say(UNSUPPORTED, "en")
-    assert "".join(t for _, t in tokens).endswith("\n\n" + answer.text)
+    assert "".join(tokens).endswith("\n\n" + answer.text)
     # the model's error is not this: an endpoint failure still quotes the articles
     stub.script(Reply(status=500), Reply(status=500), Reply(status=500))
     _, failed = run(Assistant.open(strict))
@@ -217,7 +228,7 @@ def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_set
     assert answer.mode == "extractive"
     assert answer.text == Assistant.open(sample_settings).ask(QUESTION).text
     assert answer.notice == say(UNAVAILABLE, "en", reason="It cannot be reached.")  # no address, no settings
-    assert "".join(t for _, t in tokens) == answer.text
+    assert "".join(tokens) == answer.text
 
 
 def test_slow_server_times_out_after_bounded_retries(sample_settings: Settings, stub: OpenAIStub) -> None:
@@ -287,7 +298,7 @@ def test_stream_cut_midway_keeps_the_verified_part_and_says_so(
     tokens, answer = run(Assistant.open(with_model(sample_settings, stub.url, llm_max_retries=0)))
     assert answer.mode == "llm" and cited_numbers(answer.text) == [1]
     assert "stopped in the middle of its answer" in answer.notice
-    assert "".join(t for _, t in tokens) == answer.text
+    assert "".join(tokens) == answer.text
     assert_citations_consistent(answer)
 
 
@@ -296,7 +307,7 @@ def test_stream_cut_before_anything_verified_falls_back(sample_settings: Setting
     tokens, answer = run(Assistant.open(with_model(sample_settings, stub.url, llm_max_retries=0)))
     assert answer.mode == "extractive"
     assert "stopped in the middle" in answer.notice
-    assert "".join(t for _, t in tokens).endswith("\n\n" + answer.text)
+    assert "".join(tokens).endswith("\n\n" + answer.text)
 
 
 def test_stalled_stream_is_reported_not_hung(sample_settings: Settings, stub: OpenAIStub) -> None:
@@ -520,7 +531,7 @@ def test_each_model_fault_ends_in_the_extractive_answer_with_a_notice(
     stub.script(FAULTS[fault][0])
     tokens, answer = run(assistant)
     assert_reader_notice(answer, reader_notice(fault), stub.port)
-    assert "".join(t for _, t in tokens).endswith(answer.text)
+    assert "".join(tokens).endswith(answer.text)
     assert stub.url in caplog.text  # the details are in the server's log
 
 

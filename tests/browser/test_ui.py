@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -132,8 +133,11 @@ def test_answer_streams_in_token_by_token(sample_settings: Settings, serve_app: 
         number = next((n for n, text in sources.items() if "cybercrim" in text.lower()), min(sources))
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", sources[number]) if len(s) > 40][:3]
         quoted[:] = sentences
-        return Reply(text=" ".join(f"{s} [{number}]" for s in sentences), chunk_delay=0.08)
+        asked.set()
+        return Reply(text=" ".join(f"{s} [{number}]" for s in sentences), last_gate=last_word)
 
+    asked = threading.Event()  # the model got the question (and ``quoted`` what it will answer)
+    last_word = threading.Event()  # the model's last word waits until the first sentence is on screen
     with OpenAIStub() as stub:
         stub.default = reply
         settings = sample_settings.model_copy(update={"openai_base_url": stub.url, "llm_model": "stub-model",
@@ -143,23 +147,21 @@ def test_answer_streams_in_token_by_token(sample_settings: Settings, serve_app: 
         page.fill("#nwa-question textarea", FIRST)
         page.click("#nwa-ask")
         bot = page.locator('#nwa-chat [data-testid="bot"]')
-        seen: list[str] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if bot.count():
-                text = " ".join(bot.last.inner_text().split())
-                if text and (not seen or seen[-1] != text):
-                    seen.append(text)
-            if page.locator("#nwa-sources details.nwa-turn").count():
-                break
-            time.sleep(0.05)
-        screenshot("ui-streamed-llm-answer")
+        assert asked.wait(ANSWER_TIMEOUT / 1000)
+        page.wait_for_function(
+            """words => [...document.querySelectorAll('#nwa-chat [data-testid="bot"]')].some(
+                   b => b.innerText.replace(/\\s+/g, ' ').includes(words))""",
+            arg=" ".join(quoted[0].split()[:6]), timeout=ANSWER_TIMEOUT)
         assert len(quoted) >= 2, quoted
-        final = " ".join(bot.last.inner_text().split())
         last_words = " ".join(quoted[-1].split()[:6])
+        partial = " ".join(bot.last.inner_text().split())
+        assert last_words not in partial, partial  # part of the answer was on screen before the rest came
+        last_word.set()
+        page.wait_for_function("() => document.querySelectorAll('#nwa-sources details.nwa-turn').length === 1",
+                               timeout=ANSWER_TIMEOUT)
+        screenshot("ui-streamed-llm-answer")
+        final = " ".join(bot.last.inner_text().split())
         assert last_words in final, final
-        partial = [s for s in seen if last_words not in s]
-        assert partial, seen  # part of the answer was on screen before the rest had arrived
         assert bot.last.locator("a.nwa-cite").count() == len(quoted)
         bot.last.locator("a.nwa-cite").first.click()
         passage = latest_card(page, 1).locator(".nwa-passage")
@@ -172,9 +174,11 @@ def test_evidence_and_sources_show_while_the_model_writes_then_the_answer_replac
         sample_settings: Settings, serve_app: Any, page: Any, page_log: PageLog, screenshot: Any) -> None:
     """With a slow model the reader first sees the articles quoted and the sources, marked as not the
     answer; the model's answer then takes their place."""
+    evidence_seen = threading.Event()  # the model's first word waits until the evidence was checked
+
     def late(body: dict[str, Any]) -> Reply:
         first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
-        return Reply(text=f"{first} [2].", first_token_delay=4.0)
+        return Reply(text=f"{first} [2].", gate=evidence_seen)
 
     with OpenAIStub() as stub:
         stub.default = late
@@ -197,6 +201,7 @@ def test_evidence_and_sources_show_while_the_model_writes_then_the_answer_replac
         screenshot("ui-evidence-while-the-model-writes")
         cite.click()  # the quote's citation opens the pending source it names
         pending.locator(f"#nwa-src-0-{number} .nwa-passage").wait_for(state="visible")
+        evidence_seen.set()  # now the model may write
 
         page.wait_for_function("() => document.querySelectorAll('#nwa-sources details.nwa-turn').length === 1",
                                timeout=ANSWER_TIMEOUT)
@@ -306,7 +311,8 @@ def test_xss_payload_in_a_source_stays_inert(sample_settings: Settings, serve_ap
     citation.click()
     card = latest_card(page, 1)
     card.locator(".nwa-passage").wait_for(state="visible")
-    time.sleep(1)  # give any injected handler the chance to run
+    # two rendered frames after the card is shown: an inline handler of an injected element would have run
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     screenshot("ui-xss-inert")
 
     assert "<script>window.__xss='title'" in card.locator(".nwa-title").inner_text()

@@ -211,9 +211,11 @@ def test_widget_shows_the_evidence_while_the_model_writes(sample_index_dir: Path
                                                          screenshot: Callable[[str], Path]) -> None:
     import shutil
 
+    evidence_seen = threading.Event()  # the model's first word waits until the evidence was checked
+
     def late(body: dict[str, Any]) -> Reply:
         first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
-        return Reply(text=f"{first} [2].", first_token_delay=4.0)
+        return Reply(text=f"{first} [2].", gate=evidence_seen)
 
     port = free_port()
     shutil.copytree(sample_index_dir / "vectorstore", tmp_path / "vectorstore")
@@ -241,6 +243,7 @@ def test_widget_shows_the_evidence_while_the_model_writes(sample_index_dir: Path
                 cite.click()  # the quote's citation opens the source it names among this turn's sources
                 assert "active" in (writing.locator(f".src[data-n='{number}']").get_attribute("class") or "")
                 screenshot("widget-evidence-while-the-model-writes")
+                evidence_seen.set()  # now the model may write
 
                 page.wait_for_function("() => !document.querySelector('[data-news-assistant]').shadowRoot"
                                        ".querySelector('.msg.bot[aria-busy]')", timeout=90_000)

@@ -355,27 +355,31 @@ def test_model_tokens_stream_through_the_api(serve: Callable[..., Any]) -> None:
 
 
 def test_evidence_and_sources_arrive_before_the_models_first_token(serve: Callable[..., Any]) -> None:
-    def late(body: dict[str, Any]) -> Reply:  # the model's answer cites source 2, after a long wait
+    evidence_read = threading.Event()  # the model's first word waits until the reader has the evidence
+
+    def gated(body: dict[str, Any]) -> Reply:  # the model's answer cites source 2
         first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
-        return Reply(text=f"{first} [2].", first_token_delay=2.0)
+        return Reply(text=f"{first} [2].", gate=evidence_read)
 
     with OpenAIStub() as stub:
-        stub.default = late
+        stub.default = gated
         with serve(openai_base_url=stub.url, llm_model="stub-model", llm_max_retries=0) as (url, settings):
-            arrivals: list[tuple[str, float]] = []
+            before_any_token: list[bool] = []
             with httpx.stream("POST", f"{url}/api/chat", json={"question": QUESTION},
-                              headers={"Accept": "text/event-stream"}, timeout=60) as response:
+                              headers={"Accept": "text/event-stream"}, timeout=120) as response:
                 lines = []
-                for line in response.iter_lines():  # each event's arrival, as a reader's browser sees it
+                for line in response.iter_lines():  # each event as a reader's browser sees it arrive
                     lines.append(line)
-                    if line.startswith("event:"):
-                        arrivals.append((line[6:].strip(), time.monotonic()))
+                    if line.startswith("event:") and not evidence_read.is_set():
+                        before_any_token.append(line == "event: evidence" and all(
+                            request.first_token is None for request in stub.requests))
+                        evidence_read.set()
             events = parse_events(lines)
     names = [name for name, _ in events]
     assert names[0] == "evidence" and names[-2:] == ["sources", "done"] and set(names[1:-2]) == {"token"}
-    assert arrivals[0][0] == "evidence"
+    assert before_any_token == [True]  # the first event, read while the model had sent no word
     (answered,) = stub.requests
-    assert answered.first_token is not None and arrivals[0][1] < answered.first_token
+    assert answered.first_token is not None
     evidence, done = events[0][1], events[-1][1]
     top = done["retrieved_doc_ids"][:settings.top_k]
     assert [s["doc_id"] for s in evidence["sources"]] == top

@@ -131,7 +131,7 @@ def test_streaming_with_a_model_carries_the_evidence_first_outside_the_content(
 ) -> None:
     def late(body: dict[str, Any]) -> Reply:
         first = re.split(r"(?<=\.)\s", sources_in(body)[2])[0].rstrip(".")
-        return Reply(text=f"{first} [2].", first_token_delay=1.0)
+        return Reply(text=f"{first} [2].")
 
     with OpenAIStub() as stub:
         stub.default = late
