@@ -176,12 +176,14 @@ def postgres_url() -> Iterator[str]:
     process = subprocess.Popen(
         [*as_user, str(POSTGRES_BIN / "postgres"), "-D", str(data / "db"), "-p", str(port),
          "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}", "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port(port, timeout=60, process=process)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        process.send_signal(signal.SIGINT)  # a fast shutdown: it does not wait for open connections
+        # a fast shutdown (it does not wait for open connections), sent to the process group: runuser
+        # does not pass SIGINT on to postgres, which then only stopped at the timeout below
+        os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -7,7 +7,6 @@ model (its answer calls are ``stub.requests``, its judge calls ``stub.judge_requ
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest

@@ -93,15 +93,13 @@ def test_the_rarest_words_propose_until_their_chunks_reach_the_budget(
     assert len(store.search("harbour", 10)) == 5
 
 
-def test_an_index_without_its_word_index_gets_one_on_open(tmp_path: Path) -> None:
+def test_an_index_without_its_word_index_gets_one_on_open(sample_settings: Settings) -> None:
     """An index built before the word index existed (or whose word file was lost) is completed from
     Chroma when opened, and searched by its words again."""
-    settings = make_settings(tmp_path)
+    settings = sample_settings  # a private copy of the sample index
     assistant = Assistant.open(settings)
-    from assistant.ingest.pipeline import ingest
-
-    ingest([ARTICLES], settings, assistant.index)
     chunks = assistant.index.count()
+    assert chunks and assistant.index.words.size == chunks
     assistant.index.words.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{settings.words_path}{suffix}").unlink(missing_ok=True)

@@ -120,7 +120,7 @@ def test_a_document_over_max_document_chars_is_a_413_before_any_work(serve: Call
 
 def test_a_small_put_is_written_while_a_large_ingest_is_still_running(serve: Callable[..., Any]) -> None:
     story = " ".join(f"The ferry number {n} of Oosthaven left the quay at {n % 12 + 1} o'clock with {n * 7} "
-                     f"passengers and {n % 5} cars aboard." for n in range(400))  # ~115 chunks
+                     f"passengers and {n % 5} cars aboard." for n in range(200))  # ~57 chunks
     with serve(embedding_batch_size=8, rate_limit_per_minute=10_000) as (url, _):
         before = httpx.get(f"{url}/api/health", timeout=30).json()["index"]["chunks"]
         large: list[httpx.Response] = []
@@ -134,7 +134,7 @@ def test_a_small_put_is_written_while_a_large_ingest_is_still_running(serve: Cal
         assert small.status_code == 200 and small.json()["status"] == "added"
         assert writer.is_alive() and not large  # the large one is still being written
         writer.join(timeout=1800)
-    assert large[0].status_code == 200 and large[0].json()["chunks"] > 50
+    assert large[0].status_code == 200 and large[0].json()["chunks"] > 25
 
 
 # --- 6. the publisher API has its own limit, per token -------------------------------------------------
