@@ -104,7 +104,7 @@ def test_an_index_without_its_word_index_gets_one_on_open(tmp_path: Path) -> Non
     chunks = assistant.index.count()
     assistant.index.words.close()
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{settings.words_path}{suffix}").unlink(missing_ok=True)
+        Path(f"{settings.index.words_path}{suffix}").unlink(missing_ok=True)
     reopened = Assistant.open(settings)
     assert reopened.index.words.size == chunks
     best = reopened.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=1)[0]
