@@ -1,6 +1,7 @@
 """Fitting an embedder profile from a dev set: the abstention model and the similarity floors.
 
-    steps = TurnSteps(assistant.settings, assistant.retriever, profile=assistant.profile)
+    steps = TurnSteps(assistant.settings.answers, assistant.settings.retrieval, assistant.retriever,
+                      profile=assistant.profile)
     result = calibrate(steps, read_questions(Path("dev.jsonl")))
     write_profile(result.profile, Path("profile.toml"), comment=result.comment("dev.jsonl"))
     result.before, result.after       # Refusals with the profile in use and with the fitted one
@@ -110,9 +111,9 @@ def examine(steps: TurnSteps, question: dict[str, Any]) -> Row:
     abstention model and the floors out (``evidence.off_topic()`` adds the floors)."""
     state = steps.prepare({"question": question["question"], "history": question.get("history")})
     state = steps.retrieve(steps.rewrite(state))
-    context = history_context(state.topic, steps.settings.max_history_turns)
+    context = history_context(state.topic, steps.answers.max_history_turns)
     vocabulary = steps.retriever.vocabulary()
-    never = steps.settings.model_copy(update={"abstain_threshold": 1.0})
+    never = replace(steps.answers, abstain_threshold=1.0)
     unfloored = replace(steps.profile, floors=NO_FLOORS)
     answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored)
     answer = answerer.answer(state.question, state.passages, state.lang, context)
@@ -207,7 +208,7 @@ def calibrate(steps: TurnSteps, questions: Sequence[dict[str, Any]],
         rows.append(examine(steps, question))
         if progress:
             progress(number, len(questions))
-    current, threshold = steps.profile, steps.settings.abstain_threshold
+    current, threshold = steps.profile, steps.answers.abstain_threshold
     floors, kept = fit_floors(rows, current.floors)
     fitted = fit_abstention(rows, replace(current, floors=floors), threshold)
     if fitted is None:

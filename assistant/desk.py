@@ -56,8 +56,8 @@ class Desk:
 
     @classmethod
     def open(cls, settings: Settings, assistant: Assistant, store: Store) -> Desk:
-        profile = assistant.profile or profile_for(settings)  # the embedder's cosines
-        queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings,
+        profile = assistant.profile or profile_for(settings.embedding)  # the embedder's cosines
+        queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings.storage,
                               lookup=lambda doc_ids: article_fields(assistant, doc_ids),
                               group_similarity=profile.topics.question_groups)
         return cls(settings, assistant, store, queue)

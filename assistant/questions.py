@@ -1,6 +1,6 @@
 """The unanswered-questions queue: what readers asked and could not get, grouped with its near-duplicates.
 
-    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings,
+    queue = QuestionQueue(store.engine, QuestionEmbedder(assistant.embedder), settings.storage,
                           group_similarity=assistant.profile.topics.question_groups)
     queue.record(question, answer.to_dict(), "refused", turn_id=turn_id)   # a refusal, or "disliked"
     queue.items("unanswered")    # [{"question", "variants", "count", "languages", "first_asked", ...}]
@@ -33,7 +33,7 @@ from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, delet
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from assistant.config import Settings
+from assistant.config import StorageSettings
 
 Reason = Literal["refused", "disliked"]
 Status = Literal["unanswered", "answered", "all"]
@@ -109,7 +109,7 @@ def closest_of(answer: dict[str, Any], lookup: Lookup | None = None) -> list[dic
 class QuestionQueue:
     """The queue in the SQL store (DATABASE_URL), beside conversations and feeds."""
 
-    def __init__(self, engine: Engine, embedder: QuestionEmbedder, settings: Settings,
+    def __init__(self, engine: Engine, embedder: QuestionEmbedder, settings: StorageSettings,
                  lookup: Lookup | None = None, *, group_similarity: float) -> None:
         QuestionBase.metadata.create_all(engine)
         self.group_similarity = group_similarity  # the embedder's (its profile's topics.question_groups)

@@ -67,20 +67,22 @@ class Assistant:
     def open(cls, settings: Settings, chat_model: Any = None, *, rebuild: bool = False) -> Assistant:
         """The assistant over the index ``settings`` name; ``rebuild`` drops that index first (after
         changing the embedding model: everything must then be ingested again)."""
-        profile = profile_for(settings)  # first: a missing profile warns at start, an invalid one stops it
+        # first: a missing profile warns at start, an invalid one stops it
+        profile = profile_for(settings.embedding)
         if rebuild:
-            Index.drop(settings)
-        index = Index.open(settings, make_embedder(settings))
-        retriever = BoundedRetriever(index, settings)
+            Index.drop(settings.index)
+        index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
+        tokens = TokenCounter.for_embedder(index.embedder, settings.embedding, settings.tokenizer)
+        retriever = BoundedRetriever(index, settings.retrieval, tokens)
         if chat_model is None and settings.llm_configured:
             from assistant.answering.llm import make_chat_model
 
-            chat_model = make_chat_model(settings)
+            chat_model = make_chat_model(settings.model)
         guard = None
         if chat_model is not None:
             from assistant.answering.llm import ModelGuard
 
-            guard = ModelGuard(settings)
+            guard = ModelGuard(settings.model)
         chain = answering.build_chain(settings, retriever, chat_model, guard, profile)
         return cls(settings, index, retriever, chain, chat_model, guard, profile)
 
@@ -96,7 +98,8 @@ class Assistant:
         """The embedder's token counter (the retriever's)."""
         if isinstance(self.retriever, BoundedRetriever):
             return self.retriever.tokens
-        return TokenCounter.for_embedder(self.index.embedder, self.settings)
+        settings = self.settings
+        return TokenCounter.for_embedder(self.index.embedder, settings.embedding, settings.tokenizer)
 
     @property
     def embedder(self) -> Embedder:
@@ -106,12 +109,12 @@ class Assistant:
     # --- questions ---------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None,
             filters: Filters | None = None, instructions: str = "", today: date | None = None) -> Answer:
-        check_question(question, self.settings, self.tokens)
+        check_question(question, self.settings.answers, self.tokens)
         return answering.ask(self.chain, question, history, filters, instructions, today)
 
     def stream(self, question: str, history: Sequence[Any] | None = None,
                filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
-        check_question(question, self.settings, self.tokens)
+        check_question(question, self.settings.answers, self.tokens)
         return answering.stream(self.chain, question, history, filters, instructions)
 
     # --- writes: each under the lock -------------------------------------------------------------

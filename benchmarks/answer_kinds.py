@@ -41,7 +41,7 @@ def main() -> None:
     for doc in docs.values():
         frequency.update(set(tokenize(doc["text"])))
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    answerer = ExtractiveAnswerer(settings, frequency, len(docs), profile_for(settings))
+    answerer = ExtractiveAnswerer(settings.answers, frequency, len(docs), profile_for(settings.embedding))
     bonus = extractive.KIND_BONUS
     print(f"{'set':9} {'bonus':>5} {'n':>4} {'abstained':>9}  per language{'':22} answer contains")
     for name in args.sets:
@@ -59,7 +59,7 @@ def main() -> None:
                 context = " ".join(t["content"] for t in question.get("history", []) if t["role"] == "user")
                 ranked = answerer.rank_sentences(question["question"], [passage], context)
                 best = ranked[0][0]
-                limit = answerer.settings.answer_sentences
+                limit = answerer.answers.answer_sentences
                 chosen = [r[3] for r in ranked if r[0] >= 0.25 * best or best <= 0][:limit]
                 answered = answers_kind(question["question"], passage, chosen) \
                     and not NOT_A_QUESTION.search(question["question"])

@@ -92,10 +92,10 @@ def refusals(turns: list[dict[str, Any]]) -> dict[str, list[bool]]:
     for turn in turns:
         name = INDEX_OF.get(turn["set"], "index-news")
         if name not in answerers:
-            vocabulary = open_words(load_settings(chroma_path=INDEXES / name)).vocabulary()
+            vocabulary = open_words(load_settings(chroma_path=INDEXES / name).index).vocabulary()
             settings = load_settings()
-            answerers[name] = extractive.ExtractiveAnswerer(settings, vocabulary, vocabulary.chunks,
-                                                            profile_for(settings))
+            answerers[name] = extractive.ExtractiveAnswerer(settings.answers, vocabulary, vocabulary.chunks,
+                                                            profile_for(settings.embedding))
         reading = answerers[name].read(turn["question"], [passage_of(p) for p in turn["passages"]],
                                        turn["lang"], turn["context"])
         refused[turn["key"]] = reading.answer.abstained

@@ -24,6 +24,7 @@ from assistant.documents import Filters
 from assistant.evaluation import load_questions
 from assistant.index.collection import Index
 from assistant.index.embeddings import make_embedder
+from assistant.index.profile import profile_for
 from assistant.ingest.pipeline import ingest
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.rewrite import history_context
@@ -47,8 +48,9 @@ def corpus_path(name: str) -> Path:
 
 def open_steps(settings: Settings) -> tuple[Index, TurnSteps]:
     """The index and the chain's steps up to retrieval."""
-    index = Index.open(settings, make_embedder(settings))
-    return index, TurnSteps(settings, HybridRetriever(index, settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
+    return index, TurnSteps(settings.answers, settings.retrieval, HybridRetriever(index, settings.retrieval),
+                            profile=profile_for(settings.embedding))
 
 
 def turn(steps: TurnSteps, question: dict[str, Any], excluded: list[str]) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def turn(steps: TurnSteps, question: dict[str, Any], excluded: list[str]) -> dic
     return {
         "id": question["id"], "question": state.question, "lang": state.lang,
         "set_lang": question.get("lang", ""),
-        "context": history_context(state.topic, steps.settings.max_history_turns),
+        "context": history_context(state.topic, steps.answers.max_history_turns),
         "answerable": bool(question.get("answerable", True)) and not excluded,
         "gold_doc_ids": question.get("gold_doc_ids") or [], "answers": question.get("answers") or [],
         "excluded": excluded, "about_doc_id": question.get("about_doc_id", ""),

@@ -60,7 +60,8 @@ def operating_point(p: np.ndarray, other: np.ndarray, sets: np.ndarray,
 
 def main() -> None:
     assistant = Assistant.open(load_settings(chroma_path=INDEXES / "index-news"))
-    steps = TurnSteps(assistant.settings, assistant.retriever, profile=assistant.profile)
+    steps = TurnSteps(assistant.settings.answers, assistant.settings.retrieval, assistant.retriever,
+                      profile=assistant.profile)
     rows, labels, sets, langs, other, shipped = [], [], [], [], [], []
     for name in SETS:
         for line in (EVAL / f"{name}.jsonl").open(encoding="utf-8"):

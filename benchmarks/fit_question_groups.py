@@ -58,7 +58,7 @@ def scores(sims: np.ndarray, same: np.ndarray, threshold: float) -> tuple[float,
 
 def main() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    embed = QuestionEmbedder(make_embedder(settings))
+    embed = QuestionEmbedder(make_embedder(settings.embedding, settings.model))
     dev = pairs(EVAL / "dev" / "xling.jsonl", embed)
     grid = np.round(np.arange(0.80, 0.97, 0.005), 3)
     best = max(grid, key=lambda t: scores(dev[0], dev[1], t)[2])

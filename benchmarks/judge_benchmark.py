@@ -50,11 +50,13 @@ def main() -> None:
         if not settings.llm_configured:
             sys.exit("set OPENAI_BASE_URL (and LLM_MODEL) to the model server to judge with")
         assistant = Assistant.open(settings)
-        steps = TurnSteps(settings, assistant.retriever, profile=assistant.profile)
+        steps = TurnSteps(settings.answers, settings.retrieval, assistant.retriever,
+                          profile=assistant.profile)
         vocabulary = assistant.retriever.vocabulary()
-        extractive = ExtractiveAnswerer(settings, vocabulary, vocabulary.chunks, assistant.profile)
-        answerer = ModelAnswerer(settings, make_chat_model(settings), assistant.retriever,
-                                 profile=assistant.profile)
+        extractive = ExtractiveAnswerer(settings.answers, vocabulary, vocabulary.chunks, assistant.profile)
+        answerer = ModelAnswerer(settings.model, settings.answers, make_chat_model(settings.model),
+                                 assistant.retriever, profile=assistant.profile,
+                                 tiktoken_cache_dir=settings.tokenizer.tiktoken_cache_dir)
         assert answerer.judge is not None
         verdicts: Counter[str] = Counter()
         seconds: list[float] = []

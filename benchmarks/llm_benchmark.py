@@ -104,7 +104,7 @@ def rewrite_recall(settings: Settings, questions: list[dict[str, Any]]) -> dict[
     """recall@5 on follow-ups: heuristic query vs the model's standalone question, and both joined
     (what the chain searches with)."""
     assistant = Assistant.open(settings)
-    rewriter = QuestionRewriter(settings, assistant.chat_model)
+    rewriter = QuestionRewriter(settings.model, settings.answers, assistant.chat_model)
     hits = {"heuristic": 0, "model": 0, "model+heuristic": 0}
     examples = []
     followups = [q for q in questions if q.get("history") and q.get("gold_doc_ids")]

@@ -79,7 +79,7 @@ def source_rows(source: Path) -> dict[str, Any]:
     from assistant.index.collection import Index
     from assistant.index.embeddings import E5Embeddings
 
-    return Index.open(load_settings(chroma_path=source), E5Embeddings()).get(
+    return Index.open(load_settings(chroma_path=source).index, E5Embeddings()).get(
         include=["embeddings", "documents", "metadatas"])
 
 
@@ -89,7 +89,7 @@ def grow(folder: Path, rows: dict[str, Any], size: int, noise: float = 0.01) -> 
     from assistant.index.embeddings import E5Embeddings
     from assistant.index.lexical import Entry
 
-    index = Index.open(settings_for(folder, None), E5Embeddings())
+    index = Index.open(settings_for(folder, None).index, E5Embeddings())
     base = np.asarray(rows["embeddings"], dtype=np.float32)
     count = len(base)
     rng = np.random.default_rng(index.count())
@@ -132,8 +132,8 @@ def measure(folder: Path, port: int | None, warm: int) -> dict[str, Any]:
     embedder = E5Embeddings()
     embedder.embed_query("warm up the model")  # the model load is not the index's
     opened = time.perf_counter()
-    index = Index.open(settings, embedder)
-    retriever = HybridRetriever(index, settings)
+    index = Index.open(settings.index, embedder)
+    retriever = HybridRetriever(index, settings.retrieval)
     open_s = time.perf_counter() - opened
     first = time.perf_counter()
     retriever.search("Who directs the Russian Center for Science and Culture in Vietnam?")

@@ -35,7 +35,7 @@ def source_rows() -> dict[str, Any]:
     from assistant.index.collection import Index
     from assistant.index.embeddings import E5Embeddings
 
-    return Index.open(load_settings(chroma_path=ROOT / "benchmarks" / "out" / "index-news"),
+    return Index.open(load_settings(chroma_path=ROOT / "benchmarks" / "out" / "index-news").index,
                       E5Embeddings()).get(include=["documents", "metadatas"])
 
 

@@ -20,7 +20,7 @@ def tokens() -> TokenCounter:
     from assistant.index.embeddings import E5Embeddings
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    return TokenCounter.for_embedder(E5Embeddings(), settings)
+    return TokenCounter.for_embedder(E5Embeddings(), settings.embedding, settings.tokenizer)
 
 
 def test_tokens_are_the_embedders_own(tokens: TokenCounter) -> None:
@@ -46,7 +46,7 @@ def test_a_question_past_max_question_tokens_is_refused_with_the_setting(
     with pytest.raises(QuestionError, match="MAX_QUESTION_TOKENS"):
         list(sample_assistant.stream(DOTS))
     with pytest.raises(QuestionError, match="empty"):  # the chain's own checks come first
-        check_question("  ", sample_assistant.settings, sample_assistant.tokens)
+        check_question("  ", sample_assistant.settings.answers, sample_assistant.tokens)
     assert "Murashkin" in sample_assistant.ask(QUESTION).text
 
 

@@ -27,14 +27,15 @@ REFUSAL = {"answer": "The articles do not say.", "abstained": True, "sources": [
 
 @pytest.fixture(scope="module")
 def embedder() -> QuestionEmbedder:
-    return QuestionEmbedder(make_embedder(Settings(_env_file=None)))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    return QuestionEmbedder(make_embedder(settings.embedding, settings.model))
 
 
 def queue_in(tmp_path: Path, embedder: QuestionEmbedder, **settings: object) -> QuestionQueue:
     config = make_settings(tmp_path, **settings)
-    return QuestionQueue(Store.open(config.database_url).engine, embedder, config,
+    return QuestionQueue(Store.open(config.database_url).engine, embedder, config.storage,
                          lookup=lambda ids: [{"doc_id": doc_id, "title": f"Title of {doc_id}"} for doc_id in ids],
-                         group_similarity=profile_for(config).topics.question_groups)
+                         group_similarity=profile_for(config.embedding).topics.question_groups)
 
 
 def test_near_duplicates_in_any_language_are_one_item(tmp_path: Path, embedder: QuestionEmbedder) -> None:

@@ -26,7 +26,7 @@ FERRY = {"title": "Ferry news", "text": "The ferry Marijke of Oosthaven sails ag
 
 
 def ferry(assistant: Assistant, doc_id: str = "cms-ferry", **changed: str) -> RawDocument:
-    return pushed_document(doc_id, {**FERRY, **changed}, chunking_signature(assistant.settings))
+    return pushed_document(doc_id, {**FERRY, **changed}, chunking_signature(assistant.settings.chunking, assistant.settings.tokenizer))
 
 
 def test_ingest_push_and_delete_go_through_the_service(sample_assistant: Assistant, tmp_path: Path) -> None:

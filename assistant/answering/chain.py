@@ -37,7 +37,7 @@ from assistant.answering.news import (
     timeline,
     timeline_request,
 )
-from assistant.config import Settings
+from assistant.config import AnswerSettings, RetrievalSettings, Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.index.profile import EmbedderProfile, profile_for
@@ -78,14 +78,14 @@ class Turnstate:
     news_answer: Answer | None = None  # the newest articles or the timeline, each cited (not a reading)
 
 
-def validate_question(question: object, settings: Settings) -> str:
+def validate_question(question: object, answers: AnswerSettings) -> str:
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("The question is empty: type a question about the articles.")
     question = question.strip()
-    if len(question) > settings.max_question_chars:
+    if len(question) > answers.max_question_chars:
         raise QuestionError(
             f"The question is {len(question):,} characters long; the limit is "
-            f"{settings.max_question_chars:,} (MAX_QUESTION_CHARS). Ask a shorter question."
+            f"{answers.max_question_chars:,} (MAX_QUESTION_CHARS). Ask a shorter question."
         )
     if "\x00" in question:
         raise QuestionError("The question contains a NUL byte; send plain text.")
@@ -131,17 +131,22 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
     (``assistant.generate``); without one, the heuristic query and the extractive answer.
     ``guard`` (an ``llm.ModelGuard``; a new one when None) carries the circuit breaker that the
     turns of a process share. ``profile``: the embedder's thresholds (None: the configured
-    embedder's, ``profile_for``).
+    embedder's, ``profile_for``). Each step gets its parts of ``settings``: answers and retrieval,
+    and with a model the model's (and the tokenizer's cache).
     """
-    steps = TurnSteps(settings, retriever, profile=profile or profile_for(settings))
+    steps = TurnSteps(settings.answers, settings.retrieval, retriever,
+                      profile=profile or profile_for(settings.embedding))
     if chat_model is not None:
         from assistant.answering.generate import ModelAnswerer, QuestionRewriter
         from assistant.answering.llm import ModelGuard
 
-        guard = guard or ModelGuard(settings)
-        steps.model_answerer = ModelAnswerer(settings, chat_model, retriever, guard, profile=steps.profile)
-        if settings.llm_rewrite:
-            steps.rewriter = QuestionRewriter(settings, chat_model, guard)
+        llm = settings.model
+        guard = guard or ModelGuard(llm)
+        steps.model_answerer = ModelAnswerer(llm, settings.answers, chat_model, retriever, guard,
+                                             profile=steps.profile,
+                                             tiktoken_cache_dir=settings.tokenizer.tiktoken_cache_dir)
+        if llm.llm_rewrite:
+            steps.rewriter = QuestionRewriter(llm, settings.answers, chat_model, guard)
     return (
         RunnableLambda(steps.prepare).with_config(run_name="prepare")
         | RunnableLambda(steps.rewrite).with_config(run_name="condense_question")
@@ -155,19 +160,16 @@ def build_chain(settings: Settings, retriever: HybridRetriever, chat_model: Any 
 class TurnSteps:
     """The chain's steps, in order: prepare → rewrite (condense_question) → retrieve → read → respond."""
 
-    settings: Settings
+    answers: AnswerSettings
+    retrieval: RetrievalSettings  # its top_k: the passages a turn reads
     retriever: HybridRetriever
+    profile: EmbedderProfile  # the embedder's thresholds (index.profile.profile_for)
     rewriter: Any = None  # generate.QuestionRewriter, with a model
     model_answerer: Any = None  # generate.ModelAnswerer, with a model
-    profile: EmbedderProfile = None  # type: ignore[assignment]  # the embedder's thresholds (None: settings')
-
-    def __post_init__(self) -> None:
-        if self.profile is None:
-            self.profile = profile_for(self.settings)
 
     def prepare(self, inputs: dict[str, Any]) -> Turnstate:
         """Check the question, read its history and filters; "yesterday" becomes a date filter."""
-        question = validate_question(inputs.get("question"), self.settings)
+        question = validate_question(inputs.get("question"), self.answers)
         filters = inputs.get("filters")
         filters = filters if isinstance(filters, Filters) else None
         if filters is not None:
@@ -196,7 +198,7 @@ class TurnSteps:
         """The search query: the model's standalone question joined to the heuristic's, or the
         heuristic's alone (no model, no history, or the model failed)."""
         state.topic = topic_turns(state.question, state.history)
-        heuristic = heuristic_query(state.question, state.topic, self.settings.max_history_turns)
+        heuristic = heuristic_query(state.question, state.topic, self.answers.max_history_turns)
         if self.rewriter is not None and state.history:
             try:
                 state.standalone = self.rewriter.rewrite(state.question, state.history)
@@ -215,12 +217,12 @@ class TurnSteps:
             if alone and topic_changed(self.retriever, state.question, alone[0], found[0], self.profile):
                 state.search_query, found = state.question, alone
         state.retrieved_doc_ids = [p.doc_id for p in found]
-        state.passages = found[: self.settings.top_k]
+        state.passages = found[: self.retrieval.top_k]
         return state
 
     def search(self, state: Turnstate, query: str) -> list[Passage]:
         """One search through the LangChain retriever; copies of a story fold into its newest."""
-        k = max(self.settings.top_k, RETRIEVED_FOR_EVALUATION)
+        k = max(self.retrieval.top_k, RETRIEVED_FOR_EVALUATION)
         documents = NewsRetriever(retriever=self.retriever, filters=state.filters, k=k).invoke(query)
         found = collapse_copies([from_document(document) for document in documents])
         if state.frame is not None and state.frame.latest:
@@ -233,17 +235,17 @@ class TurnSteps:
         """The evidence, the decision and the quote: once per turn, for whichever path answers. A
         question about what is new is answered by the newest articles instead (answering/news.py)."""
         if state.timeline is not None:
-            state.news_answer = timeline(state.timeline, state.question, self.retriever, self.settings,
+            state.news_answer = timeline(state.timeline, state.question, self.retriever, self.retrieval.top_k,
                                          state.filters, margin=self.profile.topics.news_margin)
         elif state.news is not None:
-            state.news_answer = latest_news(state.news, state.question, self.retriever, self.settings,
+            state.news_answer = latest_news(state.news, state.question, self.retriever, self.retrieval.top_k,
                                             state.filters, margin=self.profile.topics.news_margin)
         if state.news_answer is not None:
             return state
         vocabulary = self.retriever.vocabulary()
-        answerer = ExtractiveAnswerer(self.settings, vocabulary, vocabulary.chunks, self.profile)
+        answerer = ExtractiveAnswerer(self.answers, vocabulary, vocabulary.chunks, self.profile)
         state.reading = answerer.read(state.question, state.passages, state.lang,
-                                      context=history_context(state.topic, self.settings.max_history_turns))
+                                      context=history_context(state.topic, self.answers.max_history_turns))
         return state
 
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:

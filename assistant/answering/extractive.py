@@ -1,6 +1,6 @@
 """Answers without a language model: the retrieved sentences that best answer the question, cited.
 
-    reading = ExtractiveAnswerer(settings, vocabulary, chunks, profile).read(question, passages, lang)
+    reading = ExtractiveAnswerer(settings.answers, vocabulary, chunks, profile).read(question, passages, lang)
     reading.abstain, reading.answer      # the decision (for a model too), the quote or the refusal
 
 Each chosen sentence is quoted as it stands in its article and followed by [n]; source n is the
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answering.answer_types import expected_kind, holds, missing_years, quote_holds
-from assistant.config import Settings
+from assistant.config import AnswerSettings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
 from assistant.index.profile import EmbedderProfile
@@ -142,9 +142,9 @@ class Reading:
 class ExtractiveAnswerer:
     """Pick, quote and cite the best sentences of the retrieved passages."""
 
-    def __init__(self, settings: Settings, frequency: Mapping[str, int], total: int,
+    def __init__(self, answers: AnswerSettings, frequency: Mapping[str, int], total: int,
                  profile: EmbedderProfile) -> None:
-        self.settings = settings
+        self.answers = answers
         self.profile = profile
         self.frequency = frequency
         self.total = max(total, 1)
@@ -154,7 +154,7 @@ class ExtractiveAnswerer:
 
     def should_abstain(self, evidence: Evidence, question: str = "") -> bool:
         return NOT_A_QUESTION.search(question) is not None or evidence.off_topic() \
-            or evidence.unanswerable_probability() > self.settings.abstain_threshold
+            or evidence.unanswerable_probability() > self.answers.abstain_threshold
 
     def read(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Reading:
         """The turn's one reading: the evidence, whether it abstains, and the quote (or the refusal),
@@ -234,7 +234,7 @@ class ExtractiveAnswerer:
         best_score = relevance(ranked[0][0], ranked[0][3])
         chosen = [r for r in ranked
                   if r is ranked[0] or relevance(r[0], r[3]) >= 0.25 * best_score or best_score <= 0]
-        return chosen[: self.settings.answer_sentences]
+        return chosen[: self.answers.answer_sentences]
 
     def rank_sentences(
         self, question: str, passages: Sequence[Passage], context: str = "", lang: str = ""

@@ -1,9 +1,10 @@
 """The model's turn: standalone question, budgeted sources, streamed answer, verified citations.
 
-    guard = ModelGuard(settings)                             # shared: one circuit breaker per process
-    rewriter = QuestionRewriter(settings, chat_model, guard)
+    guard = ModelGuard(settings.model)                       # shared: one circuit breaker per process
+    rewriter = QuestionRewriter(settings.model, settings.answers, chat_model, guard)
     query = rewriter.rewrite("and when?", history)           # raises ModelError when the model failed
-    answerer = ModelAnswerer(settings, chat_model, retriever, guard, profile=profile)  # the embedder's
+    answerer = ModelAnswerer(settings.model, settings.answers, chat_model, retriever, guard,
+                             profile=profile, tiktoken_cache_dir=settings.tokenizer.tiktoken_cache_dir)
     for event in answerer.stream(question, passages, lang, reading, history):  # {"evidence"}, {"token"}..
         ...
 
@@ -29,6 +30,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
@@ -39,7 +41,7 @@ from assistant.answering.extractive import Evidence, Reading, refusal
 from assistant.answering.judge import AnswerabilityJudge
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
-from assistant.config import Settings
+from assistant.config import AnswerSettings, ModelSettings
 from assistant.documents import Answer, Passage, QuotedEvidence, Turn, make_source
 from assistant.errors import ConfigError, ModelError
 from assistant.index.profile import EmbedderProfile
@@ -79,16 +81,17 @@ def conversation_text(history: Sequence[Turn], max_turns: int, limit: int = 400)
 class QuestionRewriter:
     """Follow-up + conversation → standalone question, by the model (prompts/condense_question.md)."""
 
-    def __init__(self, settings: Settings, chat_model: Any, guard: ModelGuard | None = None) -> None:
-        self.settings = settings
-        self.guard = guard or ModelGuard(settings)
-        self.prompt = load_prompt(settings.prompts_dir, "condense_question")
-        self.model = with_max_tokens(chat_model, settings, REWRITE_MAX_TOKENS)
+    def __init__(self, llm: ModelSettings, answers: AnswerSettings, chat_model: Any,
+                 guard: ModelGuard | None = None) -> None:
+        self.answers = answers
+        self.guard = guard or ModelGuard(llm)
+        self.prompt = load_prompt(llm.prompts_dir, "condense_question")
+        self.model = with_max_tokens(chat_model, llm, REWRITE_MAX_TOKENS)
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The standalone question ("" when the model only repeated the question); raises
         ModelError when the model cannot be used."""
-        values = {"history": conversation_text(history, self.settings.max_history_turns),
+        values = {"history": conversation_text(history, self.answers.max_history_turns),
                   "question": question}
 
         def call(timeout: float) -> str:
@@ -151,21 +154,23 @@ def looks_like_abstention(text: str, lang: str) -> bool:
 class ModelAnswerer:
     """The answer step of the chain when a chat model is configured."""
 
-    def __init__(self, settings: Settings, chat_model: Any, retriever: HybridRetriever,
-                 guard: ModelGuard | None = None, *, profile: EmbedderProfile) -> None:
-        if settings.llm_max_tokens >= settings.llm_context_tokens // 2:
+    def __init__(self, llm: ModelSettings, answers: AnswerSettings, chat_model: Any,
+                 retriever: HybridRetriever, guard: ModelGuard | None = None, *, profile: EmbedderProfile,
+                 tiktoken_cache_dir: Path | None) -> None:
+        if llm.llm_max_tokens >= llm.llm_context_tokens // 2:
             raise ConfigError(
-                f"LLM_MAX_TOKENS ({settings.llm_max_tokens}) leaves too little of LLM_CONTEXT_TOKENS "
-                f"({settings.llm_context_tokens}) for the sources; lower it below half."
+                f"LLM_MAX_TOKENS ({llm.llm_max_tokens}) leaves too little of LLM_CONTEXT_TOKENS "
+                f"({llm.llm_context_tokens}) for the sources; lower it below half."
             )
-        self.settings = settings
+        self.llm = llm
+        self.answers = answers
         self.model = chat_model
-        self.guard = guard or ModelGuard(settings)
+        self.guard = guard or ModelGuard(llm)
         self.retriever = retriever
         self.profile = profile  # the citation check's cosines are the embedder's
-        self.prompt = load_prompt(settings.prompts_dir, "answer")
-        self.encoding = encoding_for_model(settings.llm_model, settings.tiktoken_cache_dir)
-        self.judge = AnswerabilityJudge(settings, chat_model, self.guard) if settings.llm_judge else None
+        self.prompt = load_prompt(llm.prompts_dir, "answer")
+        self.encoding = encoding_for_model(llm.llm_model, tiktoken_cache_dir)
+        self.judge = AnswerabilityJudge(llm, chat_model, self.guard) if llm.llm_judge else None
 
     def count(self, text: str) -> int:
         return len(self.encoding.encode(text, disallowed_special=()))
@@ -184,7 +189,7 @@ class ModelAnswerer:
         """Numbered source blocks that fit the context beside the prompt and the answer."""
         fixed = sum(self.count(str(m.content)) + PER_MESSAGE_TOKENS
                     for m in self.messages(values, "", instructions))
-        budget = int((self.settings.llm_context_tokens - self.settings.llm_max_tokens) * SAFETY) - fixed
+        budget = int((self.llm.llm_context_tokens - self.llm.llm_max_tokens) * SAFETY) - fixed
         blocks: list[str] = []
         used: list[Passage] = []
         for passage in passages:
@@ -229,7 +234,7 @@ class ModelAnswerer:
             yield from events_of(quoted(say(UNAVAILABLE, lang, reason=failure.for_reader(lang))))
             return
         values = self.prompt_values(question, lang, history, standalone)
-        sources, used = self.fit_sources(passages[: self.settings.llm_sources], values, instructions)
+        sources, used = self.fit_sources(passages[: self.llm.llm_sources], values, instructions)
         if not used:
             yield from events_of(quoted(say(NO_ROOM, lang)))
             return
@@ -263,7 +268,7 @@ class ModelAnswerer:
             "no_answer": no_answer_text(lang),
             "conversation": "" if standalone or not history else
             "Earlier in the conversation:\n"
-            + conversation_text(history, self.settings.max_history_turns) + "\n\n",
+            + conversation_text(history, self.answers.max_history_turns) + "\n\n",
         }
 
     def verified_tokens(self, messages: list[Any],
@@ -315,7 +320,7 @@ class ModelAnswerer:
             return Answer(question=question, text=text, sources=[], abstained=True, mode="llm"), False
         if error is not None and not text:
             return quoted(say(UNAVAILABLE, lang, reason=error.for_reader(lang))), True
-        if error is None and evidence.unanswerable_probability() > self.settings.unverified_abstain_threshold:
+        if error is None and evidence.unanswerable_probability() > self.answers.unverified_abstain_threshold:
             # two weak signals agree: the model found nothing it could support, and the evidence
             # is middling; quoting the articles then mostly answers near misses. 0.5B model, dev:
             # abstain 30% → 48%, nyt wrongly abstained 16% → 20% (questions 50-99, held out:

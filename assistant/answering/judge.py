@@ -1,6 +1,6 @@
 """Do the sources state the answer? One short call before the long one.
 
-    judge = AnswerabilityJudge(settings, chat_model, guard)
+    judge = AnswerabilityJudge(settings.model, chat_model, guard)
     judge.verdict(answer_messages, question, sources)   # True, False (abstain at once), None; or ModelError
 
 The question goes to the model after the answer prompt's own messages (prompts/judge.md): a server
@@ -24,7 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
-from assistant.config import Settings
+from assistant.config import ModelSettings
 from assistant.text import NO_ANSWER, normalise
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,10 @@ NO = {"no", "nee", "nein", "non", "нет", "không", "nao", "não", "nie"}
 class AnswerabilityJudge:
     """Asks the configured model to copy the answer from the numbered sources."""
 
-    def __init__(self, settings: Settings, chat_model: Any, guard: ModelGuard | None = None) -> None:
-        self.guard = guard or ModelGuard(settings)
-        self.prompt = load_prompt(settings.prompts_dir, "judge")
-        self.model = with_max_tokens(chat_model, settings, JUDGE_MAX_TOKENS).bind(temperature=0)
+    def __init__(self, llm: ModelSettings, chat_model: Any, guard: ModelGuard | None = None) -> None:
+        self.guard = guard or ModelGuard(llm)
+        self.prompt = load_prompt(llm.prompts_dir, "judge")
+        self.model = with_max_tokens(chat_model, llm, JUDGE_MAX_TOKENS).bind(temperature=0)
 
     def verdict(self, messages: Sequence[Any], question: str, sources: str) -> bool | None:
         """True: the model copied an answer from ``sources``; False: it said they hold none; None:

@@ -1,7 +1,7 @@
-"""The chat model: a ChatOpenAI from Settings, the guard every call goes through, failures as ModelErrors.
+"""The chat model: a ChatOpenAI from its settings, the guard every call goes through, failures as ModelErrors.
 
-    model = make_chat_model(settings)      # OpenAI (OPENAI_API_KEY) or a compatible server (OPENAI_BASE_URL)
-    guard = ModelGuard(settings)           # one per process: its circuit breaker is shared by every turn
+    model = make_chat_model(settings.model)  # OpenAI (OPENAI_API_KEY) or a compatible one (OPENAI_BASE_URL)
+    guard = ModelGuard(settings.model)       # one per process: its circuit breaker is shared by every turn
     for chunk in guard.stream(lambda timeout: model.stream(messages, timeout=timeout), has_content):
         ...                                # raises ModelError (``.reader``: the words for readers)
     reply = guard.invoke(lambda timeout: model.bind(timeout=timeout).invoke(messages))
@@ -28,7 +28,7 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
-from assistant.config import Settings
+from assistant.config import ModelSettings
 from assistant.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -37,38 +37,38 @@ T = TypeVar("T")
 UNUSED_KEY = "not-needed"  # compatible servers (llama.cpp, vLLM, Ollama) usually accept any key
 
 
-def make_chat_model(settings: Settings, max_tokens: int | None = None) -> ChatOpenAI:
+def make_chat_model(llm: ModelSettings, max_tokens: int | None = None) -> ChatOpenAI:
     """A ChatOpenAI for the configured model; ``max_tokens`` is always sent."""
-    if not settings.llm_configured:
+    if not llm.llm_configured:
         raise ModelError("No language model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL.")
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else UNUSED_KEY
-    limit = max_tokens or settings.llm_max_tokens
+    key = llm.openai_api_key.get_secret_value() if llm.openai_api_key else UNUSED_KEY
+    limit = max_tokens or llm.llm_max_tokens
     # langchain-openai sends max_tokens as `max_completion_tokens`, which OpenAI wants but several
     # compatible servers (llama.cpp's among them) ignore; for those, send `max_tokens` as well.
-    extra_body = {"max_tokens": limit} if settings.openai_base_url else None
+    extra_body = {"max_tokens": limit} if llm.openai_base_url else None
     return ChatOpenAI(
-        model=settings.llm_model,
+        model=llm.llm_model,
         api_key=key,  # type: ignore[arg-type]
-        base_url=settings.openai_base_url,
+        base_url=llm.openai_base_url,
         max_tokens=limit,  # type: ignore[call-arg]
-        temperature=settings.llm_temperature,
-        timeout=settings.llm_timeout,
+        temperature=llm.llm_temperature,
+        timeout=llm.llm_timeout,
         max_retries=0,  # ModelGuard retries, inside the first-token deadline
         extra_body=extra_body,
         stream_usage=False,
     )
 
 
-def with_max_tokens(model: Any, settings: Settings, max_tokens: int) -> Any:
+def with_max_tokens(model: Any, llm: ModelSettings, max_tokens: int) -> Any:
     """The same model, answering in at most ``max_tokens`` tokens (a bound Runnable)."""
     kwargs: dict[str, Any] = {"max_tokens": max_tokens}
-    if settings.openai_base_url:
+    if llm.openai_base_url:
         kwargs["extra_body"] = {"max_tokens": max_tokens}
     return model.bind(**kwargs)
 
 
-def endpoint(settings: Settings) -> str:
-    return settings.openai_base_url or "the OpenAI API"
+def endpoint(llm: ModelSettings) -> str:
+    return llm.openai_base_url or "the OpenAI API"
 
 
 # What the model client raises when the endpoint fails: its own errors (transport errors, HTTP
@@ -91,7 +91,7 @@ class FirstTokenTimeout(TimeoutError):
 class CircuitBreaker:
     """Consecutive model failures → skip the model for a cool-down; then one trial call (half-open).
 
-    Thread-safe; one per process (owned by the ModelGuard built from Settings), so every turn sees
+    Thread-safe; one per process (owned by the ModelGuard built from ModelSettings), so every turn sees
     what the others learnt.
     """
 
@@ -162,11 +162,11 @@ class CircuitBreaker:
 class ModelGuard:
     """Every call to the chat model: breaker, first-token deadline, retries inside it, errors translated."""
 
-    def __init__(self, settings: Settings, breaker: CircuitBreaker | None = None,
+    def __init__(self, llm: ModelSettings, breaker: CircuitBreaker | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
-        self.breaker = breaker or CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown,
+        self.llm = llm
+        self.breaker = breaker or CircuitBreaker(llm.llm_breaker_failures, llm.llm_breaker_cooldown,
                                                  clock)
         self.clock = clock
         self.sleep = sleep
@@ -183,16 +183,16 @@ class ModelGuard:
         Raises ModelError when the breaker skips the model, when no content came before the
         first-token deadline (all attempts together), or when the endpoint failed.
         """
-        settings = self.settings
+        llm = self.llm
         admitted = self.breaker.admit()
         if admitted is None:
-            raise skipped_error(settings, self.breaker)
-        deadline = self.clock() + settings.llm_first_token_timeout
+            raise skipped_error(llm, self.breaker)
+        deadline = self.clock() + llm.llm_first_token_timeout
         attempt = 0
         outcome = False
         try:
             while True:
-                timeout = max(0.05, min(settings.llm_timeout, deadline - self.clock()))
+                timeout = max(0.05, min(llm.llm_timeout, deadline - self.clock()))
                 started = False
                 chunks: Iterator[T] | None = None
                 try:
@@ -207,7 +207,7 @@ class ModelGuard:
                 except MODEL_FAULTS as exc:
                     wait = None if started else self.retry_wait(exc, attempt, deadline)
                     if wait is None:
-                        error = model_error(exc, settings, midstream=started, attempts=attempt + 1)
+                        error = model_error(exc, llm, midstream=started, attempts=attempt + 1)
                         log.warning("model call failed: %s", error, exc_info=exc)
                         self.breaker.failed(error.reader)
                         outcome = True
@@ -230,7 +230,7 @@ class ModelGuard:
 
     def retry_wait(self, exc: BaseException, attempt: int, deadline: float) -> float | None:
         """Seconds to wait before trying again, or None: give up (not retryable, or no time left)."""
-        if attempt >= self.settings.llm_max_retries:
+        if attempt >= self.llm.llm_max_retries:
             return None
         if isinstance(exc, openai.APIStatusError):
             if exc.status_code not in RETRY_STATUSES and exc.status_code < 500:
@@ -260,15 +260,15 @@ def retry_after(headers: Any) -> float | None:
     return None
 
 
-def skipped_error(settings: Settings, breaker: CircuitBreaker) -> ModelError:
+def skipped_error(llm: ModelSettings, breaker: CircuitBreaker) -> ModelError:
     return ModelError(
-        f"The model at {endpoint(settings)} failed {breaker.consecutive} times in a row; it is skipped "
-        f"for {settings.llm_breaker_cooldown:g} s after each failure (LLM_BREAKER_COOLDOWN).",
+        f"The model at {endpoint(llm)} failed {breaker.consecutive} times in a row; it is skipped "
+        f"for {llm.llm_breaker_cooldown:g} s after each failure (LLM_BREAKER_COOLDOWN).",
         reason="model_skipped",
     )
 
 
-def model_error(exc: BaseException, settings: Settings, midstream: bool = False,
+def model_error(exc: BaseException, llm: ModelSettings, midstream: bool = False,
                 attempts: int = 1) -> ModelError:
     """A ModelError that says what failed and what to do (for the log) and what happened (for readers).
 
@@ -277,8 +277,8 @@ def model_error(exc: BaseException, settings: Settings, midstream: bool = False,
     """
     if isinstance(exc, ModelError):
         return exc
-    where = endpoint(settings)
-    model = settings.llm_model
+    where = endpoint(llm)
+    model = llm.llm_model
     values: dict[str, str] = {}
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     if midstream:
@@ -286,7 +286,7 @@ def model_error(exc: BaseException, settings: Settings, midstream: bool = False,
         reason = "model_stopped"
     elif isinstance(exc, FirstTokenTimeout | openai.APITimeoutError):
         message = (f"The model at {where} did not start its answer within "
-                   f"{settings.llm_first_token_timeout:g} s (LLM_FIRST_TOKEN_TIMEOUT, {tries}). "
+                   f"{llm.llm_first_token_timeout:g} s (LLM_FIRST_TOKEN_TIMEOUT, {tries}). "
                    "Check the server, or raise LLM_FIRST_TOKEN_TIMEOUT.")
         reason = "model_slow"
     elif isinstance(exc, openai.APIConnectionError | httpx.TransportError | ConnectionError):

@@ -3,9 +3,9 @@ them), newest first, one cited line each, and when none is as recent as asked it
 latest there is; or a timeline, the dated articles on a topic oldest first.
 
     request = news_request("What happened this week?", "en", time_frame(question, today))
-    answer = latest_news(request, question, retriever, settings, margin=profile.topics.news_margin)
+    answer = latest_news(request, question, retriever, top_k, margin=profile.topics.news_margin)  # TOP_K
     request = timeline_request("How have Vietnam and Russia developed since 2024?", "en")
-    answer = timeline(request, question, retriever, settings, margin=profile.topics.news_margin)
+    answer = timeline(request, question, retriever, top_k, margin=profile.topics.news_margin)
 
 A question asks what is new when it has one of its language's ``news_phrases`` (assistant/languages),
 or a recency expression of ``retrieval.recency`` ("the latest", "yesterday") and no other content
@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from assistant.config import Settings
 from assistant.documents import Answer, Filters, Passage, Source, make_source
 from assistant.languages import long_date, say, word_list
 from assistant.retrieval.hybrid import HybridRetriever
@@ -91,7 +90,7 @@ def topic_words(text: str, lang: str, left: set[str]) -> str:
         word in names or word not in function_words(lang)))
 
 
-def timeline(request: TimelineRequest, question: str, retriever: HybridRetriever, settings: Settings,
+def timeline(request: TimelineRequest, question: str, retriever: HybridRetriever, top_k: int,
              filters: Filters | None = None, *, margin: float) -> Answer | None:
     """The dated articles on the topic (since the year asked), oldest first, one cited line each;
     None without a topic or with fewer than two dated articles (the usual answer path then answers)."""
@@ -99,7 +98,7 @@ def timeline(request: TimelineRequest, question: str, retriever: HybridRetriever
         return None
     if request.since and not (filters and filters.date_from):
         filters = replace(filters or Filters(), date_from=request.since)
-    found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, TIMELINE_LINES)), margin)
+    found = on_topic(retriever.search(request.topic, filters, max(top_k, TIMELINE_LINES)), margin)
     dated = sorted((passage for passage in found if passage.metadata.get("date")),
                    key=lambda passage: str(passage.metadata["date"]))
     if len(dated) < 2:
@@ -121,13 +120,13 @@ def listed(question: str, heading: str, passages: list[Passage], lang: str) -> A
     return Answer(question=question, text="\n".join(lines), sources=sources, abstained=False, lang=lang)
 
 
-def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever, settings: Settings,
+def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever, top_k: int,
                 filters: Filters | None = None, *, margin: float) -> Answer | None:
     """The newest dated articles the request asks for, as an Answer citing each; None when the index
     has no dated article on the topic at all (the usual answer path then answers)."""
     frame, lang = request.frame, request.lang
     unbounded = replace(filters or Filters(), date_from=None, date_to=None) if frame.is_span else filters
-    found = newest(request, retriever, settings, filters, margin)
+    found = newest(request, retriever, top_k, filters, margin)
     heading = say("latest", lang)
     if frame.is_span:
         assert frame.start is not None and frame.end is not None  # a span
@@ -136,7 +135,7 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
         period = f"{frame.expression} ({period})"  # "yesterday (6 December 2026)": the date said
         heading = say("latest_in", lang, period=period)
         if not found:
-            found = newest(request, retriever, settings, unbounded, margin)
+            found = newest(request, retriever, top_k, unbounded, margin)
             if not found:
                 return None
             heading = say("nothing_since", lang, period=period,
@@ -146,12 +145,12 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
     return listed(question, heading, found[:LINES], lang)
 
 
-def newest(request: NewsRequest, retriever: HybridRetriever, settings: Settings,
+def newest(request: NewsRequest, retriever: HybridRetriever, top_k: int,
            filters: Filters | None, margin: float) -> list[Passage]:
     """Dated passages, one per article, newest first: the articles found for the topic, or (no topic)
     the most recently published of all, within the filters' dates."""
     if request.topic:
-        found = on_topic(retriever.search(request.topic, filters, max(settings.top_k, LINES)), margin)
+        found = on_topic(retriever.search(request.topic, filters, max(top_k, LINES)), margin)
         dated = [passage for passage in found if passage.metadata.get("date")]
         ordered = sorted(dated, key=lambda passage: str(passage.metadata["date"]), reverse=True)
         return openings(retriever, [passage.doc_id for passage in ordered[:LINES]])

@@ -1,6 +1,6 @@
 """The index: Chroma collections, one per language (vectors, texts, metadata), and the word index.
 
-    index = Index.open(settings, embedder)
+    index = Index.open(settings.index, embedder)
     index.add_chunks(chunks)                 # embeds with our embedder, upserts by stable id
     index.delete_document("000_article.txt")
 
@@ -33,7 +33,7 @@ import chromadb
 from chromadb.errors import ChromaError, NotFoundError
 from langchain_chroma import Chroma
 
-from assistant.config import Settings
+from assistant.config import IndexSettings
 from assistant.documents import Chunk
 from assistant.errors import DocumentNotFound, IndexNotReady
 from assistant.index.embeddings import E5Embeddings, OpenAICompatibleEmbeddings, SparseEncoder
@@ -66,7 +66,7 @@ class DocumentState:
         return [cid for h, ids in self.chunks_by_hash.items() if h != keep_hash for cid in ids]
 
 
-def connect(settings: Settings) -> chromadb.ClientAPI:
+def connect(settings: IndexSettings) -> chromadb.ClientAPI:
     """A Chroma client: the server at CHROMA_HOST:CHROMA_PORT, or the folder CHROMA_PATH."""
     client_settings = chromadb.config.Settings(anonymized_telemetry=False)
     try:
@@ -150,7 +150,7 @@ class Index:
     """
 
     def __init__(self, client: Any, manifest: Any, embedder: Embedder, words: LexicalStore,
-                 sparse: SparseEncoder | None = None, settings: Settings | None = None,
+                 sparse: SparseEncoder | None = None, settings: IndexSettings | None = None,
                  write_batch: int = WRITE_BATCH) -> None:
         self.client = client
         self.manifest = manifest  # the index's own collection: its facts and version, no chunks
@@ -168,7 +168,7 @@ class Index:
         self._discover()
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder, client: Any = None) -> Index:
+    def open(cls, settings: IndexSettings, embedder: Embedder, client: Any = None) -> Index:
         client = client or connect(settings)
         wanted = {"embedding_model": embedder.model_id, "hnsw:space": "cosine"}
         if settings.sparse_retrieval:
@@ -203,7 +203,7 @@ class Index:
         return index
 
     @staticmethod
-    def drop(settings: Settings, client: Any = None) -> None:
+    def drop(settings: IndexSettings, client: Any = None) -> None:
         """Delete the whole index and its words (for a rebuild with another embedding model)."""
         client = client or connect(settings)
         prefix = partition_prefix(settings.collection)

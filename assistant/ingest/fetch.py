@@ -1,6 +1,6 @@
 """Fetch one web page, politely and safely: the only code that goes to the web for a page.
 
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings.fetch) as fetcher:
         page = fetcher.fetch("https://news.example.com/story")
         feed = fetcher.fetch_feed("https://news.example.com/rss", etag=old.etag)  # feed.not_modified
     page.url, page.content
@@ -33,7 +33,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from assistant.config import Settings
+from assistant.config import FetchSettings
 from assistant.errors import SourceError
 from assistant.redaction import redact_logs, redact_text, redact_url
 
@@ -68,7 +68,7 @@ class _Reply:
 class Fetcher:
     """An HTTP client with the fetching rules above; one per batch of pages (robots.txt is cached)."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: FetchSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         redact_logs("httpx")  # it logs each URL requested, a feed's key or password included
         self.client = httpx.Client(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
+from assistant.config import ChunkingSettings, Settings, TokenizerSettings
 from assistant.documents import Chunk, RawDocument
 from assistant.errors import SourceError
 from assistant.index.collection import DocumentState, Index
@@ -77,14 +77,14 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def make_chunker(settings: Settings) -> Chunker:
-    encoding = get_encoding(settings.tokenizer_encoding, settings.tiktoken_cache_dir)
-    return Chunker(encoding, settings.chunk_tokens, settings.chunk_overlap)
+def make_chunker(chunking: ChunkingSettings, tokenizer: TokenizerSettings) -> Chunker:
+    encoding = get_encoding(tokenizer.tokenizer_encoding, tokenizer.tiktoken_cache_dir)
+    return Chunker(encoding, chunking.chunk_tokens, chunking.chunk_overlap)
 
 
-def chunking_signature(settings: Settings) -> str:
+def chunking_signature(chunking: ChunkingSettings, tokenizer: TokenizerSettings) -> str:
     """Everything besides the bytes that shapes a document's chunks; part of its content hash."""
-    return f"{settings.tokenizer_encoding}:{settings.chunk_tokens}:{settings.chunk_overlap}"
+    return f"{tokenizer.tokenizer_encoding}:{chunking.chunk_tokens}:{chunking.chunk_overlap}"
 
 
 def ingest(
@@ -103,7 +103,8 @@ def ingest(
     ``urls`` are then not read). ``lock`` is held while each batch is written, not in between."""
     started = time.perf_counter()
     report = IngestReport()
-    chunker = make_chunker(settings)
+    chunker = make_chunker(settings.chunking, settings.tokenizer)
+    salt = chunking_signature(settings.chunking, settings.tokenizer)
     lock = lock or nullcontext()
 
     documents: list[RawDocument] = []
@@ -111,14 +112,14 @@ def ingest(
     if documents_read is not None:
         _collect(documents_read, documents, report, unreadable)
     else:
-        _collect(read_paths(paths, salt=chunking_signature(settings), max_chars=settings.max_document_chars),
+        _collect(read_paths(paths, salt=salt, max_chars=settings.max_document_chars),
                  documents, report, unreadable)
         pages = list(urls)
         if pages:
             from assistant.ingest.fetch import Fetcher
 
-            with Fetcher(settings) as fetcher:
-                _collect(read_urls(pages, fetcher, salt=chunking_signature(settings),
+            with Fetcher(settings.fetch) as fetcher:
+                _collect(read_urls(pages, fetcher, salt=salt,
                                    max_entries=settings.sync_max_entries), documents, report, unreadable)
     # only the documents read are looked up: no scan of the whole collection's metadata
     states = index.document_states(raw.doc_id for raw in documents)

@@ -25,7 +25,7 @@ from assistant.documents import RawDocument, is_iso_date
 from assistant.errors import SourceError
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
+    from assistant.config import FetchSettings
     from assistant.ingest.extract import ExtractedArticle
     from assistant.ingest.feeds import FeedEntry
     from assistant.ingest.fetch import Fetcher, Page
@@ -223,10 +223,10 @@ def is_url(target: str) -> bool:
     return target.lower().startswith(("http://", "https://"))
 
 
-def read_page(target: str, settings: Settings) -> ExtractedArticle:
+def read_page(target: str, settings: FetchSettings) -> ExtractedArticle:
     """One article page's fields from a URL (fetched) or an HTML file.
 
-        read_page("https://news.example.com/story", settings).body
+        read_page("https://news.example.com/story", settings.fetch).body
     """
     from assistant.ingest.extract import extract_article
     from assistant.ingest.fetch import Fetcher

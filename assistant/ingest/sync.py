@@ -2,7 +2,7 @@
 
     report = sync_feeds(settings, index, FeedStore.open(settings.database_url))
     for feed in report.feeds: print(feed.url, feed.status, feed.summary())
-    feed = check_feed("https://news.example.com/rss", settings)   # before following it: SourceError if not
+    feed = check_feed("https://news.example.com/rss", settings.fetch)  # before following it: else SourceError
 
 A feed is fetched conditionally (its ETag / Last-Modified from the last sync): 304 means nothing
 changed and nothing else is fetched. Otherwise its entries are compared with those already
@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.config import Settings
+from assistant.config import FetchSettings, Settings
 from assistant.errors import SourceError
 from assistant.feed_store import FeedState, FeedStore
 from assistant.index.collection import Index
@@ -89,11 +89,11 @@ class SyncReport:
         return any(feed.status == "error" or feed.skipped for feed in self.feeds)
 
 
-def check_feed(url: str, settings: Settings) -> ParsedFeed:
+def check_feed(url: str, fetch: FetchSettings) -> ParsedFeed:
     """The feed at ``url``, fetched and read now; a SourceError that says why not and what to give
     instead: an address that fails (404, timeout, private), a web page (naming the feeds it declares),
     or anything that is not an RSS/Atom feed or a sitemap."""
-    with Fetcher(settings) as fetcher:
+    with Fetcher(fetch) as fetcher:
         page = fetcher.fetch_feed_or_page(url)
     if page.content_type in FEED_TYPES:
         return parse_feed(page.content, page.url)
@@ -116,7 +116,7 @@ def sync_feeds(settings: Settings, index: Index, feeds: FeedStore, *,
     """Sync every followed feed (see the module docstring); never raises for one feed's failure."""
     started = time.perf_counter()
     report = SyncReport()
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings.fetch) as fetcher:
         for state in feeds.all():
             result = sync_feed(state, settings, index, feeds, fetcher, lock or nullcontext(), refresh)
             report.feeds.append(result)
@@ -163,7 +163,7 @@ def refresh_pages(result: FeedResult, again: list[FeedEntry], todo: list[FeedEnt
     """Fetch the pages of ``todo`` (new or changed entries) and, conditionally, of ``again`` (unchanged
     ones, --refresh), FETCH_CONCURRENCY at a time; ingest what came back (the text's hash decides what
     is updated). Returns {entry URL: stamp} of the entries ingested; keeps every page's validators."""
-    salt = chunking_signature(settings)
+    salt = chunking_signature(settings.chunking, settings.tokenizer)
     known = feeds.page_validators([entry.url for entry in again])
 
     def fetch(entry: FeedEntry, conditional: bool) -> EntryPage:

@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense (Chroma, multilingual e5) + lexical (BM25), fused, grouped by document.
 
-    retriever = HybridRetriever(index, settings)
+    retriever = HybridRetriever(index, settings.retrieval)
     passages = retriever.search("Who directs the Russian Center?", Filters(lang="en"), k=5)
 
 Dense search carries questions across languages; BM25 catches exact names, numbers and rare words
@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.config import Settings
+from assistant.config import RetrievalSettings
 from assistant.documents import Filters, Passage
 from assistant.index.collection import SPARSE_KEY, Index, partition_key
 from assistant.index.lexical import Vocabulary, chunk_words
@@ -73,9 +73,9 @@ def coverage(weights: dict[str, float], words: set[str], vocabulary: Vocabulary)
 class HybridRetriever:
     """Dense + BM25 (+ sparse) retrieval over one Index; safe to share between threads."""
 
-    def __init__(self, index: Index, settings: Settings) -> None:
+    def __init__(self, index: Index, retrieval: RetrievalSettings) -> None:
         self.index = index
-        self.settings = settings
+        self.retrieval = retrieval
         # the word index is asked while Chroma is (at 1M chunks each took about half of a search);
         # long-lived threads keep their word index connections (and SQLite's page cache)
         self._words_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="words")
@@ -92,7 +92,7 @@ class HybridRetriever:
         mean of its own top candidates before languages compete. Without that a Vietnamese
         question ranks unrelated Vietnamese passages above the English article that answers it.
         """
-        k = k or self.settings.top_k
+        k = k or self.retrieval.top_k
         if not query.strip():
             return []
         # another process or replica may have written: an embedded Chroma client is reopened
@@ -107,15 +107,15 @@ class HybridRetriever:
             return self._search(query, filters, k)
 
     def _search(self, query: str, filters: Filters | None, k: int) -> list[Passage]:
-        proposed = self._words_pool.submit(self.index.words.search, query, self.settings.candidates, filters)
+        proposed = self._words_pool.submit(self.index.words.search, query, self.retrieval.candidates, filters)
         vector = self.index.embedder.embed_query(query)
         chunks: dict[str, Passage] = {}
         packed: dict[str, str] = {}  # chunk id → its sparse vector, as stored
         shifts: dict[str, float] = {}
         languages = [partition_key(filters.lang)] if filters and filters.lang else list(self.index.partitions)
         for language in languages:
-            found = self.dense(vector, self.settings.candidates, replace(filters or Filters(), lang=language),
-                               packed)
+            found = self.dense(vector, self.retrieval.candidates,
+                               replace(filters or Filters(), lang=language), packed)
             if found:
                 shifts[language] = float(np.mean([p.dense_similarity for p in found]))
             for passage in found:
@@ -138,7 +138,7 @@ class HybridRetriever:
             chunks[chunk_id].lexical_rank = rank
             chunks[chunk_id].lexical_score = score
 
-        encoder = self.index.sparse if self.settings.sparse_weight > 0 else None
+        encoder = self.index.sparse if self.retrieval.sparse_weight > 0 else None
         sparse_query = encoder.query(query) if encoder is not None else None
         for passage in chunks.values():
             language = partition_key(str(passage.metadata.get("lang") or ""))
@@ -149,8 +149,8 @@ class HybridRetriever:
                 stored = packed.get(passage.chunk_id)
                 indices, values = encoder.unpack(stored) if stored else ([], [])
                 passage.sparse_similarity = float(np.dot(values, sparse_query[indices])) if stored else 0.0
-            passage.score = (passage.calibrated + self.settings.lexical_weight * passage.lexical_coverage
-                             + self.settings.sparse_weight * (passage.sparse_similarity or 0.0))
+            passage.score = (passage.calibrated + self.retrieval.lexical_weight * passage.lexical_coverage
+                             + self.retrieval.sparse_weight * (passage.sparse_similarity or 0.0))
         best: dict[str, Passage] = {}
         for passage in sorted(chunks.values(), key=lambda p: -p.score):
             best.setdefault(passage.doc_id, passage)

@@ -52,11 +52,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     """The app over ``assistant`` (opened from settings when None) and ``store`` (DATABASE_URL)."""
     assistant = assistant or Assistant.open(settings)
     store = store or Store.open(settings.database_url)
-    security = Security.from_settings(settings)
+    security = Security.from_settings(settings.security)
     runner = TurnRunner(assistant, workers=settings.turn_workers)
     feeds = FeedStore(store.engine)
     desk = Desk.open(settings, assistant, store)  # the unanswered-questions queue and the editors' figures
-    syncer = FeedSyncer(settings, assistant, feeds, desk=desk)
+    syncer = FeedSyncer(settings.feeds, assistant, feeds, desk=desk)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +72,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, store: St
     app.state.settings, app.state.assistant, app.state.store = settings, assistant, store
     app.state.security, app.state.runner, app.state.feeds, app.state.desk = security, runner, feeds, desk
     app.state.conversations = Conversations(store, desk, settings.conversation_ttl_hours)
-    app.state.model_probe = ModelProbe(settings)
+    app.state.model_probe = ModelProbe(settings.model)
 
     # Last added is outermost: the Host is checked first; the limits count before anything is read (every
     # route but the cheap ones of middleware.FREE_PATHS); CORS headers also go on the 429s and 413s.

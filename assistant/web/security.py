@@ -1,6 +1,6 @@
 """Who may call the web service: site origins, signed widget sessions, rate limits, body and admin checks.
 
-    security = Security.from_settings(settings)
+    security = Security.from_settings(settings.security)
     token = security.issue_session("demo", "https://news.example.com")   # for the widget
     claims = security.verify_session(token, origin)                     # on every widget call
     security.limit_ip("203.0.113.7"); security.limit_site("demo")         # raise RateLimited
@@ -34,7 +34,7 @@ from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from assistant.config import Settings
+from assistant.config import SecuritySettings
 from assistant.errors import AssistantError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def normalize_origin(origin: str | None) -> str:
 class Security:
     """The access rules of one running app (per-process state: the rate-limit windows)."""
 
-    def __init__(self, settings: Settings, sites: dict[str, list[str]], secret: str) -> None:
+    def __init__(self, settings: SecuritySettings, sites: dict[str, list[str]], secret: str) -> None:
         self.settings = settings
         self.sites = {key: [normalize_origin(o) for o in origins] for key, origins in sites.items()}
         self._serializer = URLSafeTimedSerializer(secret, salt=SESSION_SALT)
@@ -98,7 +98,7 @@ class Security:
         self._publisher_limit = RateLimitItemPerMinute(settings.publisher_rate_limit_per_minute)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Security:
+    def from_settings(cls, settings: SecuritySettings) -> Security:
         """Parse SITES (a ConfigError names a bad entry) and pick the session secret."""
         sites = settings.site_origins()
         if settings.session_secret is not None:

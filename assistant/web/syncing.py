@@ -1,6 +1,6 @@
 """Feeds synced on a schedule while the web service runs: one background thread, SYNC_INTERVAL apart.
 
-    syncer = FeedSyncer(settings, assistant, feeds, desk=desk)
+    syncer = FeedSyncer(settings.feeds, assistant, feeds, desk=desk)
     syncer.start()    # syncs now, then every SYNC_INTERVAL seconds (nothing when it is 0)
     syncer.stop()     # waits for a sync under way to finish
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from assistant.config import Settings
+from assistant.config import FeedSettings
 from assistant.desk import Desk, ingested
 from assistant.feed_store import FeedStore
 from assistant.redaction import redact_url
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class FeedSyncer:
-    def __init__(self, settings: Settings, assistant: Assistant, feeds: FeedStore,
+    def __init__(self, settings: FeedSettings, assistant: Assistant, feeds: FeedStore,
                  desk: Desk | None = None) -> None:
         self.settings, self.assistant, self.feeds = settings, assistant, feeds
         self.desk = desk  # the new articles are checked against the unanswered-questions queue

@@ -83,7 +83,7 @@ def corpus_documents(assistant: Assistant, limit: int = 2000) -> list[dict[str, 
     none of EXCLUDE_SECTIONS (an example question about one would only be refused)."""
     try:
         articles = assistant.first_passages(limit=limit,
-                                            leave_out_sections=assistant.settings.excluded_sections)
+                                            leave_out_sections=assistant.settings.retrieval.excluded_sections)
     except Exception as exc:  # Chroma raises its own types; the examples are not worth a failure
         raise IndexNotReady(f"Cannot list the indexed documents: {exc}") from exc
     return [{**{key: str(article.get(key) or "") for key in ("doc_id", "title", "lang", "date")},
@@ -335,7 +335,7 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
     ``security`` is the app's (app.py passes the one its API checks with).
     """
     exports = ExportFolders()
-    security = security or Security.from_settings(settings)
+    security = security or Security.from_settings(settings.security)
     handlers = Handlers(assistant, settings, store, exports, security, desk)
     # Gradio keeps a copy of every export it served: drop the copies older than an hour, hourly.
     with gr.Blocks(title="News assistant", delete_cache=(3600, 3600)) as demo:
@@ -346,8 +346,8 @@ def build_ui(assistant: Assistant, settings: Settings, store: Store | None, *,
         with gr.Tab("Admin"):
             admin = admin_tab(settings)
         with gr.Tab("Editors"):
-            editors = editors_tab(settings)
+            editors = editors_tab(settings.security)
         wire_chat(chat, turns, conversation, handlers)
         wire_admin(admin, chat, handlers)
-        wire_editors(editors, desk, handlers.admin_refusal, settings)
+        wire_editors(editors, desk, handlers.admin_refusal, settings.security)
     return demo

@@ -3,8 +3,8 @@ questions answered and refused each day, readers' feedback each day, and the art
 with links to the articles. Charts are Gradio's own (Vega-Lite, served with the page: nothing is fetched
 from elsewhere), each with its figures as a table beside it for those who would rather read.
 
-    tab = editors_tab(settings)                    # inside gr.Blocks, in a gr.Tab("Editors")
-    wire_editors(tab, desk, handlers.admin_refusal, settings)    # the Admin tab's one token check
+    tab = editors_tab(settings.security)           # inside gr.Blocks, in a gr.Tab("Editors")
+    wire_editors(tab, desk, handlers.admin_refusal, settings.security)  # the Admin tab's one token check
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from assistant.config import Settings
+from assistant.config import SecuritySettings
 from assistant.desk import Desk, article_fields
 from assistant.web.ui_render import error_html, esc, safe_url
 
@@ -40,7 +40,7 @@ class EditorsTab:
     export: gr.DownloadButton
 
 
-def editors_tab(settings: Settings) -> EditorsTab:
+def editors_tab(settings: SecuritySettings) -> EditorsTab:
     enabled = settings.admin_token is not None
     gr.Markdown("### What readers asked\nThe questions readers could not get answered (refused, or given a "
                 "thumbs down), grouped with the same question asked other ways and in other languages; "
@@ -131,7 +131,8 @@ def summary_html(outcomes: list[dict[str, Any]], items: list[dict[str, Any]]) ->
             f"{share}; {len(items)} question{'' if len(items) == 1 else 's'} waiting for an article.</p>")
 
 
-def desk_view(desk: Desk | None, admin_refusal: AdminRefusal, settings: Settings, exports: Path) -> Any:
+def desk_view(desk: Desk | None, admin_refusal: AdminRefusal, settings: SecuritySettings,
+              exports: Path) -> Any:
     """The handler of "Show the desk": everything on the page, for the admin only."""
     hidden = gr.BarPlot(visible=False)
 
@@ -165,7 +166,8 @@ def desk_view(desk: Desk | None, admin_refusal: AdminRefusal, settings: Settings
     return show
 
 
-def wire_editors(tab: EditorsTab, desk: Desk | None, admin_refusal: AdminRefusal, settings: Settings) -> None:
+def wire_editors(tab: EditorsTab, desk: Desk | None, admin_refusal: AdminRefusal,
+                 settings: SecuritySettings) -> None:
     exports = Path(tempfile.mkdtemp(prefix="news-assistant-desk-"))
     show = desk_view(desk, admin_refusal, settings, exports)
     outputs = [tab.summary, tab.outcomes, tab.feedback, tab.figures, tab.queue, tab.topics, tab.export]

@@ -415,7 +415,7 @@ def test_api_key_and_model_are_sent(settings: Settings, stub: OpenAIStub) -> Non
     from pydantic import SecretStr
 
     stub.script(Reply(text="pong"))
-    model = make_chat_model(with_model(settings, stub.url, openai_api_key=SecretStr("sk-test-123")))
+    model = make_chat_model(with_model(settings, stub.url, openai_api_key=SecretStr("sk-test-123")).model)
     assert model.invoke("ping").content == "pong"
     assert stub.requests[0].headers["authorization"] == "Bearer sk-test-123"
     assert stub.requests[0].body["max_tokens"] == settings.llm_max_tokens
@@ -423,7 +423,7 @@ def test_api_key_and_model_are_sent(settings: Settings, stub: OpenAIStub) -> Non
 
 def test_no_model_configured_is_a_clear_error(settings: Settings) -> None:
     with pytest.raises(ModelError, match="OPENAI_API_KEY or OPENAI_BASE_URL"):
-        make_chat_model(settings)
+        make_chat_model(settings.model)
 
 
 def test_cli_shows_the_notice_and_never_a_traceback(

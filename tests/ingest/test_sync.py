@@ -35,7 +35,7 @@ def page_requests(site: Site) -> list[str]:
 def test_sync_ingests_each_feed_reports_failures_per_feed_and_then_asks_conditionally(
         tmp_path: Path, site: Site) -> None:
     settings = feed_settings(tmp_path)
-    index = Index.open(settings, make_embedder(settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
     feeds = FeedStore.open(settings.database_url)
     names = ["rss.xml", "atom.xml", "news-sitemap.xml", "malformed.xml", "gone.xml", "slow.xml"]
     for name in names:
@@ -92,7 +92,7 @@ def test_sync_ingests_each_feed_reports_failures_per_feed_and_then_asks_conditio
 
 def test_only_new_or_updated_entries_are_fetched_when_a_feed_changed(tmp_path: Path, site: Site) -> None:
     settings = feed_settings(tmp_path)
-    index = Index.open(settings, make_embedder(settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
     feeds = FeedStore.open(settings.database_url)
     url = f"{site.base}/feeds/rss.xml"
     feeds.add(url)
@@ -113,7 +113,7 @@ def test_a_sitemap_index_is_read_one_level_deep_each_article_once(tmp_path: Path
     settings = feed_settings(tmp_path)
     feeds = FeedStore.open(settings.database_url)
     feeds.add(f"{site.base}/feeds/sitemap-index.xml")
-    result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+    result = sync_feeds(settings, Index.open(settings.index, make_embedder(settings.embedding, settings.model)), feeds).feeds[0]
     news = f"{site.base}/news/"
     assert (result.status, result.entries, result.skipped) == ("ok", 2, [])
     assert result.added == [news + "mekong-bridge", news + "dutch-dikes"]  # mekong-bridge is in both sitemaps
@@ -125,7 +125,7 @@ def test_pages_are_fetched_at_most_fetch_concurrency_at_once(tmp_path: Path) -> 
         settings = feed_settings(tmp_path).model_copy(update={"fetch_concurrency": 2, "fetch_read_timeout": 5.0})
         feeds = FeedStore.open(settings.database_url)
         feeds.add(f"{own_site.base}/feeds/all.xml")
-        result = sync_feeds(settings, Index.open(settings, make_embedder(settings)), feeds).feeds[0]
+        result = sync_feeds(settings, Index.open(settings.index, make_embedder(settings.embedding, settings.model)), feeds).feeds[0]
         assert (result.entries, len(result.added)) == (4, 4)
         assert own_site.max_in_flight == 2
 
@@ -178,7 +178,7 @@ def test_ingest_url_of_a_feed_ingests_its_articles_once(tmp_path: Path, site: Si
     from assistant.ingest.pipeline import ingest
 
     settings = feed_settings(tmp_path)
-    index = Index.open(settings, make_embedder(settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
     report = ingest([], settings, index, urls=[f"{site.base}/feeds/rss.xml", f"{site.base}/feeds/sitemap-index.xml",
                                               f"{site.base}/news/dutch-dikes"])
     news = f"{site.base}/news/"
@@ -232,7 +232,7 @@ def test_ingest_of_a_trickling_page_is_skipped_at_the_total_timeout(tmp_path: Pa
     from assistant.ingest.pipeline import ingest
 
     settings = feed_settings(tmp_path).model_copy(update={"fetch_read_timeout": 5.0, "fetch_total_timeout": 1.0})
-    report = ingest([], settings, Index.open(settings, make_embedder(settings)), urls=[f"{site.base}/trickle"])
+    report = ingest([], settings, Index.open(settings.index, make_embedder(settings.embedding, settings.model)), urls=[f"{site.base}/trickle"])
     assert report.skipped == [(f"{site.base}/trickle", "took longer than 1 s to fetch (FETCH_TOTAL_TIMEOUT): the "
                                "server sends too slowly. Try again later, or raise FETCH_TOTAL_TIMEOUT for it")]
 
@@ -277,7 +277,7 @@ def test_feeds_add_refuses_what_is_not_a_feed_and_says_why(tmp_path: Path, site:
 def test_refresh_re_reads_pages_whose_entry_is_unchanged_conditionally_and_the_text_decides(
         tmp_path: Path, site: Site) -> None:
     settings = feed_settings(tmp_path)
-    index = Index.open(settings, make_embedder(settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
     feeds = FeedStore.open(settings.database_url)
     url = f"{site.base}/feeds/rss.xml"
     feeds.add(url)

@@ -147,7 +147,7 @@ def dated(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     settings = make_settings(Path(tmp_path_factory.mktemp("dated")))
     assistant = Assistant.open(settings)
     documents = [pushed_document(doc_id, {"title": title, "date": day, "outlet": outlet, "text": text, "lang": "en"},
-                                 chunking_signature(settings))
+                                 chunking_signature(settings.chunking, settings.tokenizer))
                  for doc_id, (title, day, outlet, text) in STORIES.items()]
     report = ingest([], settings, assistant.index, documents_read=documents)
     assert sorted(report.added) == sorted(STORIES)
@@ -179,7 +179,7 @@ def test_in_a_corpus_without_dates_time_words_are_only_words(tmp_path: Path) -> 
             "ending a strike that had closed the harbour of Quortle for nine days.")
     report = ingest([], settings, assistant.index, documents_read=[
         pushed_document("union", {"title": "Dockworkers ratify contract", "text": text, "lang": "en"},
-                        chunking_signature(settings))])
+                        chunking_signature(settings.chunking, settings.tokenizer))])
     assert report.added == ["union"]
     answer = assistant.ask("What contract was ratified last week?", today=TODAY)
     assert answer.retrieved_doc_ids == ["union"] and not answer.abstained

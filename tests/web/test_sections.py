@@ -44,7 +44,7 @@ def retrieved(url: str, filters: dict[str, Any] | None = None) -> list[str]:
 
 
 def sections_of(settings: Settings) -> dict[str, str]:
-    index = Index.open(settings, make_embedder(settings))
+    index = Index.open(settings.index, make_embedder(settings.embedding, settings.model))
     firsts = index.get(where={"chunk_index": 0}, include=["metadatas"])["metadatas"]
     return {meta["doc_id"]: meta["section"] for meta in firsts if meta["doc_id"].endswith("-1")}
 

@@ -29,11 +29,11 @@ def secured(tmp_path: Path, **overrides: object) -> Security:
     base: dict[str, object] = {"session_secret": SECRET,
                                "sites": "news=https://News.example.com/|https://www.news.example.com;blog=http://127.0.0.1:9"}
     base.update(overrides)
-    return Security.from_settings(make_settings(tmp_path, **base))
+    return Security.from_settings(make_settings(tmp_path, **base).security)
 
 
 def test_without_sites_every_origin_is_refused(settings: Settings) -> None:
-    security = Security.from_settings(settings)
+    security = Security.from_settings(settings.security)
     assert security.allowed_origins == []
     for origin in ("http://127.0.0.1:7860", "https://news.example.com", "null"):
         with pytest.raises(AccessDenied):

@@ -71,7 +71,7 @@ def article(folder: Path) -> list[str]:
 def test_the_ui_admin_check_is_the_apis_and_is_limited(sample_assistant: Assistant, sample_settings: Settings,
                                                      tmp_path: Path) -> None:
     settings = sample_settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
-    security = Security.from_settings(settings)
+    security = Security.from_settings(settings.security)
     upload = upload_event(build_ui(sample_assistant, settings, None, security=security))
     reader = gr.Request(client={"host": "10.0.0.7"})
     # without files a wrong and a right token get the same answer: the page is no token oracle
@@ -182,14 +182,14 @@ def test_statistics_are_for_the_admin_only(sample_assistant: Assistant, sample_s
     exports = ExportFolders()
     try:
         handlers = Handlers(sample_assistant, configured, None, exports,
-                                  Security.from_settings(configured))
+                                  Security.from_settings(configured.security))
         reader = gr.Request()
         assert "Wrong admin token" in handlers.admin_stats("wrong", reader)
         assert "Embedding model" not in handlers.admin_stats("", reader)
         shown = handlers.admin_stats("correct horse battery", reader)
         assert "Embedding model" in shown and "Documents" in shown
         unconfigured = Handlers(sample_assistant, sample_settings, None, exports,
-                                      Security.from_settings(sample_settings))
+                                      Security.from_settings(sample_settings.security))
         assert "no ADMIN_TOKEN is configured" in unconfigured.admin_stats("anything", reader)
     finally:
         exports.close()
@@ -206,7 +206,7 @@ def test_the_admin_statistics_show_feed_addresses_redacted(sample_assistant: Ass
     FeedStore(store.engine).record(feed, "error", error=f"cannot be fetched (ConnectError at {feed})")
     exports = ExportFolders()
     try:
-        handlers = Handlers(sample_assistant, configured, store, exports, Security.from_settings(configured))
+        handlers = Handlers(sample_assistant, configured, store, exports, Security.from_settings(configured.security))
         shown = handlers.admin_stats(ADMIN, gr.Request())
     finally:
         exports.close()

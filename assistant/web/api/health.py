@@ -15,7 +15,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from assistant.config import Settings
+from assistant.config import ModelSettings
 from assistant.service import Assistant
 from assistant.web.api.deps import AssistantDep
 
@@ -28,7 +28,7 @@ class ModelProbe:
     """Whether the configured model answers (its /models, asked at most every 15 s) and how its calls
     went (``failing``: circuit breaker not closed or last call failed; ``calls``: the breaker's report)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ModelSettings) -> None:
         self.settings = settings
         self._at = -1e9
         self._result: dict[str, Any] | None = None
@@ -43,7 +43,7 @@ class ModelProbe:
         return {**self._result, **assistant.model_calls()}
 
     @staticmethod
-    async def _ask(settings: Settings) -> dict[str, Any]:
+    async def _ask(settings: ModelSettings) -> dict[str, Any]:
         base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
         result: dict[str, Any] = {"configured": True, "mode": "llm", "model": settings.llm_model}

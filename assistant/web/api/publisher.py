@@ -90,7 +90,8 @@ async def put_document(doc_id: str, body: DocumentIn, settings: SettingsDep, ass
         await asyncio.to_thread(check_supersedes, doc_id, body.supersedes, assistant)
 
     def write() -> Any:  # extracting a page's text is work too: off the event loop
-        raw = pushed_document(doc_id, body.model_dump(), chunking_signature(settings))
+        salt = chunking_signature(settings.chunking, settings.tokenizer)
+        raw = pushed_document(doc_id, body.model_dump(), salt)
         limit = settings.max_document_chars
         if len(raw.text) > limit:  # the text extracted from its html
             raise RequestTooLarge(f"The article {too_long(len(raw.text), limit)}.")
