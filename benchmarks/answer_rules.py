@@ -2,6 +2,7 @@
 
     python benchmarks/dump_turns.py --own sample-own nearmiss-own answerable-own   # once (~30 min)
     python benchmarks/answer_rules.py            # every variant: a table of turns refused, in seconds
+    python benchmarks/answer_rules.py --decisions out.json   # the shipped answerer: rates, and each turn's
 
 Each variant re-answers every dumped turn (dev sets normal and leave-gold-out, and the own sets) with
 one rule of answer_types.py switched off, and counts against the shipped answerer the answerable
@@ -102,9 +103,24 @@ def refusals(turns: list[dict[str, Any]]) -> dict[str, list[bool]]:
     return refused
 
 
+def print_rates(turns: list[dict[str, Any]], refused: dict[str, bool]) -> None:
+    """% refused of the answerable turns and of the near misses, per half (fit, check, own) and per set."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for turn in turns:
+        kind = "answerable" if turn["answerable"] and not turn["excluded"] else "near misses"
+        for group in (half(turn), turn["set"]):
+            counts[f"{group} {kind}"][0] += int(refused[turn["key"]])
+            counts[f"{group} {kind}"][1] += 1
+    for group, (count, total) in sorted(counts.items()):
+        print(f"{group:28} {100 * count / total:5.1f}% of {total}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--decisions", type=Path,
+                        help="only the shipped answerer: write each turn's refusal here (to compare two "
+                             "commits turn by turn) and print the refusal rates per half and set")
     args = parser.parse_args()
     turns = []
     for name in SETS:
@@ -117,6 +133,10 @@ def main() -> None:
             turn.update(set=name, key=f"{name}:{number}")
             turns.append(turn)
     shipped = refusals(turns)
+    if args.decisions:
+        print_rates(turns, shipped)
+        args.decisions.write_text(json.dumps(shipped, sort_keys=True, indent=0) + "\n", encoding="utf-8")
+        return
     rows = {}
     for variant, switch in VARIANTS.items():
         names = ("holds_office", "ROLES", "names_near", "counts", "WHO", "DURATION_ASKED")
