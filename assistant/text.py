@@ -33,9 +33,14 @@ ENGLISH_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
 # --- words -------------------------------------------------------------------------------------
+def fold(text: str) -> str:
+    """NFKC and lower case: how every comparison of words starts, in every language."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased words after Unicode normalisation; the same for every language."""
-    return WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    return WORD.findall(fold(text))
 
 
 def stem(term: str, *, suffixes: bool = True) -> str:
@@ -69,9 +74,8 @@ def bm25_idf(document_frequency: int, total: int) -> float:
 def normalise(text: str) -> str:
     """NFKC, lower case, punctuation as spaces, spaces collapsed (the evaluation's normalisation,
     also used to compare a model's text with fixed sentences)."""
-    text = unicodedata.normalize("NFKC", text).lower()
     text = "".join(" " if ch in PUNCTUATION or unicodedata.category(ch).startswith("P") else ch
-                   for ch in text)
+                   for ch in fold(text))
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -58,3 +58,16 @@ def test_each_languages_answer_type_cues_are_its_own_and_valid() -> None:
                 re.compile(cue)  # each a valid regular expression
     # the Dutch director is read in a quote for "Who is the director of…?" in any language
     assert any("directeur" in names and "director" in names for names in OFFICES)
+
+
+def test_a_models_one_word_verdict_is_read_in_every_language_with_a_file() -> None:
+    """The judge's yes/no/none words are each language's own (model_yes, model_no, model_none), short
+    files included: "Oui" is a yes, "Nee" and "Geen" a no."""
+    from assistant.answering.judge import read_verdict
+    from assistant.languages import word_list
+
+    for lang in languages():
+        assert word_list(lang, "model_yes") and word_list(lang, "model_no"), lang
+    assert read_verdict("Oui.", "") is True and read_verdict("Да", "") is True
+    assert read_verdict("Nee.", "") is False and read_verdict("Geen", "") is False
+    assert read_verdict("không", "") is False and read_verdict("Maybe so", "") is None

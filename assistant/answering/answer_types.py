@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.languages import languages, table
+from assistant.text import fold
 
 # the kinds of answer, in the order their question words are tried (first match wins)
 KIND_ORDER = ("percent", "money", "date", "number", "office", "reason", "name")
@@ -179,14 +179,10 @@ def holds_office(quote: str, asked: str) -> bool | None:
     return any(re.search(rf"(?<!\w){re.escape(name)}", quote) for name in names)
 
 
-def normal(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
-
-
 def expected_kind(question: str, lang: str | None = None) -> str:
     """'percent', 'money', 'date', 'number', 'office', 'reason', 'name' or '' (nothing in particular),
     by the question words of its language ``lang`` (every language's when unknown)."""
-    text = normal(question).strip()
+    text = fold(question).strip()
     for kind, pattern in asks_in(lang):
         if pattern.search(text):
             return kind
@@ -214,7 +210,7 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
     cue = evidence_in(quote_lang)
     if not kind:
         return True
-    text, asked = normal(quote), normal(question)
+    text, asked = fold(quote), fold(question)
     new_numbers = _numbers(text) - _numbers(asked)
     if kind == "percent":
         return bool(cue.percent.search(text))
@@ -261,7 +257,7 @@ def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: b
     (``holds``); and when the best one speaks of the thing asked for without naming it ("Which
     companies…?" → "…to divest from three companies that…"), the sentences after it answer something
     else. (Any sentence instead of the best one: coqa +0.4, nyt +0.5.)"""
-    asked = normal(question)
+    asked = fold(question)
     noun = re.search(NAMED_NOUN, asked) if kind == "name" else None
     if noun and quote and names_near(quote[0], asked, noun.group("noun")) is False:
         return False
@@ -271,7 +267,7 @@ def quote_holds(kind: str, quote: Sequence[str], question: str, same_language: b
 def missing_years(question: str, passage: str) -> set[str]:
     """The years of the question that the passage does not mention: "in 2015" asked of a story
     about 2002."""
-    return set(YEAR.findall(normal(question))) - set(YEAR.findall(normal(passage)))
+    return set(YEAR.findall(fold(question))) - set(YEAR.findall(fold(passage)))
 
 
 def new_names(quote: str, question: str) -> set[str]:
@@ -279,12 +275,12 @@ def new_names(quote: str, question: str) -> set[str]:
     candidates for "who", "where" and "which company" answers. Titles do not count, nor a
     sentence's first word unless a capitalised word follows it ("Dr. Lam", "Crédit Agricole"): on its
     own it is as often a plain word ("Officials point to…") as a name."""
-    asked = stems(normal(question))
+    asked = stems(fold(question))
     words = list(CAPITALISED.finditer(quote))
     names = set()
     for number, match in enumerate(words):
         word = match.group()
-        lowered = normal(word).strip("'’-.")
+        lowered = fold(word).strip("'’-.")
         if not word[0].isupper() or lowered in NOT_NAMES or MONTHS.fullmatch(lowered) \
                 or ADJECTIVE_OF_A_PLACE.search(lowered) \
                 or lowered.replace(".", "")[:5] in asked:
@@ -332,7 +328,7 @@ def names_near(quote: str, asked: str, noun: str) -> bool | None:
     other = {found.start() for name in translations
              for found in re.finditer(rf"(?<!\w){re.escape(name)}", lowered)}
     places = {at for at, word in enumerate(words)
-              if normal(word.group()).strip(".,()\"'“”")[:5] == noun[:5] or word.start() in other}
+              if fold(word.group()).strip(".,()\"'“”")[:5] == noun[:5] or word.start() in other}
     for at in sorted(places):
         after = 4  # or 8 when the name is introduced: "the law firm that filed it, now called Sidley Austin"
         if any(CALLED.fullmatch(word.group().lower()) for word in words[at + 1: at + 8]):

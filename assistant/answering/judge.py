@@ -25,6 +25,7 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant.answering.llm import ModelGuard, with_max_tokens
 from assistant.answering.prompts import load_prompt
 from assistant.config import ModelSettings
+from assistant.languages import every_word
 from assistant.text import NO_ANSWER, normalise
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,11 @@ JUDGE_MAX_TOKENS = 48
 # A copy whose words are at least this share of the sources' words is one (a model may reorder or
 # drop a word); below it the model wrote something of its own.
 COPIED = 0.6
-NONE = {"none", "kein", "keine", "geen"}  # and the words for "no" below
-# "yes" and "no", as a model asked for a copy may still reply (the judge's earlier form)
-YES = {"yes", "ja", "oui", "si", "sí", "да", "có", "vâng", "sim", "tak"}
-NO = {"no", "nee", "nein", "non", "нет", "không", "nao", "não", "nie"}
+# "none" (and the words for "no"), and "yes", as a model asked for a copy may still reply (the judge's
+# earlier form), in any language: every language file's model_none, model_no and model_yes
+NONE = every_word("model_none")
+YES = every_word("model_yes")
+NO = every_word("model_no")
 
 
 class AnswerabilityJudge:

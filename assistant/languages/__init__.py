@@ -33,8 +33,8 @@ from babel.languages import get_official_languages
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "languages", "long_date", "message_language", "message_languages", "phrases",
-           "question_words", "say", "stems", "table", "word_list", "wording_language"]
+__all__ = ["as_of", "every_word", "languages", "long_date", "message_language", "message_languages",
+           "phrases", "question_words", "say", "stems", "table", "word_list", "wording_language"]
 
 
 @functools.cache
@@ -98,6 +98,17 @@ def word_list(lang: str, key: str) -> list[str]:
         return []
     words = _file(lang).get(key, [])
     return [str(word).lower() for word in words] if isinstance(words, list) else []
+
+
+@functools.cache
+def every_word(key: str) -> frozenset[str]:
+    """List ``key`` of every file here, full or short, lower case: words read whatever the language
+    (a model's one-word verdict, ``model_yes``, may come in any)."""
+    found: set[str] = set()
+    for lang in _files():
+        words = _file(lang).get(key, [])
+        found.update(str(word).lower() for word in words if isinstance(words, list))
+    return frozenset(found)
 
 
 def question_words(lang: str) -> frozenset[str]:
