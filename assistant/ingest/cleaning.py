@@ -15,26 +15,24 @@ import unicodedata
 from urllib.parse import urlparse
 
 from assistant.documents import Article, RawDocument, section_name
+from assistant.languages import alternatives
 from assistant.text import detect_language
 
 DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# Each language's words for page furniture are in its file (assistant/languages): every file's are read,
+# as a page's furniture need not be in the article's language.
 # "Bron: https://...", "Source: ...", "Nguồn: ..." alone on a line.
-SOURCE_LINE = re.compile(
-    r"^\s*\(?(?:bron|source|nguồn|quelle|fuente|источник)\s*:\s*(https?://\S+?)\)?\s*$", re.IGNORECASE
-)
-# Lines that are page furniture, not article text.
+SOURCE_LINE = re.compile(rf"^\s*\(?(?:{alternatives('page_source_labels')})\s*:\s*(https?://\S+?)\)?\s*$",
+                         re.IGNORECASE)
+# Lines that are page furniture, not article text: "Comments (12)", "Share this:".
 BOILERPLATE_LINE = re.compile(
-    r"^\s*(?:reactie|reacties|comments?|bình luận|reacties)\s*\(\d+\)\s*$"
-    r"|^\s*(?:share|deel|chia sẻ)\s*(?:this|dit)?\s*:?\s*$",
+    rf"^\s*(?:{alternatives('page_comment_words')})\s*\(\d+\)\s*$"
+    rf"|^\s*(?:{alternatives('page_share_words')})\s*(?:{alternatives('page_share_objects')})?\s*:?\s*$",
     re.IGNORECASE,
 )
 # From here to the end the page lists other articles or asks to be followed.
-TAIL_MARKER = re.compile(
-    r"^\s*(?:related(?: articles| news)?|read more|see also|tin liên quan|xem thêm|gerelateerd"
-    r"|lees ook|meer nieuws|mời quý độc giả theo dõi.*|follow us on.*)\s*:?\s*$",
-    re.IGNORECASE,
-)
+TAIL_MARKER = re.compile(rf"^\s*(?:{alternatives('page_tail_markers')})\s*:?\s*$", re.IGNORECASE)
 BYLINE = re.compile(r"^(?P<outlet>[A-Z][A-Za-z0-9]*(?:\.[A-Za-z]{2,})+|[A-Z]{2,10})\s+[-–—]\s+")
 SIGN_OFF = re.compile(r"[\s.]*[-–—]?\s*\b(?P<outlet>VNS|AFP|Reuters|AP|ANP|TTXVN|VNA)\s*$")
 CAPTION_FRAGMENT = re.compile(r"\|[^|\n]{0,400}\|")

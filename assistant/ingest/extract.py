@@ -23,38 +23,27 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from assistant.languages import alternatives, every_word
 from assistant.text import detect_language
 
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Door Jan Jansen", "Von Anna Schmidt":
 # names only (capitalised words), so that "By the end of May, ..." stays in the text.
 NAME = r"[A-ZÀ-ÝĐ][\w'’.-]*"
-PARTICLE = r"(?:de|van|der|den|von|da|di|du|le|la|dos|del|bin|al)"  # "Jan de Vries"
+
+
+
+PARTICLE = rf"(?:{alternatives('name_particles')})"  # "Jan de Vries"
 BYLINE = re.compile(
-    rf"^(?i:by|door|von|par|por|di|bởi)\s+{NAME}"
-    rf"(?:,?\s+(?:(?i:and|und|en|et|y|e|&|for|in)\s+)?(?:{PARTICLE}\s+)*{NAME}){{0,8}}\s*$"
+    rf"^(?i:{alternatives('byline_by')})\s+{NAME}"
+    rf"(?:,?\s+(?:(?i:{alternatives('byline_and')})\s+)?(?:{PARTICLE}\s+)*{NAME}){{0,8}}\s*$"
 )
 # A line that only dates the article ("Published 3 March 2024, 10:15", "Updated at 1:23 p.m.",
-# "segunda-feira, 22 de janeiro de 2018 às 0:13"): numbers and nothing but these words.
-DATE_VOCABULARY = frozenset("""
-    jan january feb february mar march apr april may jun june jul july aug august sep sept september
-    oct october nov november dec december januari februari maart mei juni juli augustus oktober
-    januar februar märz mai dezember janvier février mars avril juin juillet août septembre octobre
-    novembre décembre enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre
-    diciembre janeiro fevereiro março maio junho julho setembro outubro novembro dezembro gennaio
-    febbraio aprile maggio giugno luglio settembre ottobre dicembre tháng ngày năm giờ
-    mon monday tue tuesday wed wednesday thu thursday fri friday sat saturday sun sunday maandag
-    dinsdag woensdag donderdag vrijdag zaterdag zondag montag dienstag mittwoch donnerstag freitag
-    samstag sonntag lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves
-    viernes sábado domingo segunda terça quarta quinta sexta feira thứ hai ba tư năm sáu bảy chủ nhật
-    published updated posted modified last first gepubliceerd bijgewerkt laatst veröffentlicht
-    aktualisiert zuletzt publié mis à jour publicado actualizado atualizado pubblicato aggiornato
-    cập nhật đăng lúc on at the of de du do às a le um om am el del den th st nd rd uhr h p m
-    gmt utc cet cest est edt pst pdt bst ist ict t z
-""".split())  # noqa: SIM905 (a word list reads better as text)
+# "segunda-feira, 22 de janeiro de 2018 às 0:13"): numbers and nothing but every language's
+# date_line_words (assistant/languages).
+DATE_VOCABULARY = every_word("date_line_words")
 DATE_TOKEN = re.compile(r"\d+|[^\W\d_]+")
 # A closing list of tags or topics: the label line and everything after it go.
-TAG_LABEL = re.compile(r"^(?:tags|tagged(?: with)?|topics|related topics|etiquetas|schlagwörter|trefwoorden"
-                       r"|chủ đề|từ khóa)\b\s*:?", re.IGNORECASE)
+TAG_LABEL = re.compile(rf"^(?:{alternatives('page_tag_labels')})\b\s*:?", re.IGNORECASE)
 WORD = re.compile(r"\w+")
 EDGE_LINES = 4  # bylines and dates sit at the very start or end of the text
 

@@ -33,8 +33,9 @@ from babel.languages import get_official_languages
 FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
-__all__ = ["as_of", "every_word", "languages", "long_date", "message_language", "message_languages",
-           "phrases", "question_words", "say", "stems", "table", "word_list", "wording_language"]
+__all__ = ["alternatives", "as_of", "every_word", "languages", "long_date", "message_language",
+           "message_languages", "phrases", "question_words", "say", "stems", "table", "word_list",
+           "wording_language"]
 
 
 @functools.cache
@@ -109,6 +110,11 @@ def every_word(key: str) -> frozenset[str]:
         words = _file(lang).get(key, [])
         found.update(str(word).lower() for word in words if isinstance(words, list))
     return frozenset(found)
+
+
+def alternatives(key: str) -> str:
+    """Every file's list ``key`` as the alternatives of a regular expression, longest first."""
+    return "|".join(sorted(every_word(key), key=lambda word: (-len(word), word)))
 
 
 def question_words(lang: str) -> frozenset[str]:
