@@ -30,7 +30,7 @@ from dateparser.languages import default_loader
 
 from assistant.documents import Passage
 from assistant.languages import languages, stems, word_list
-from assistant.text import tokenize
+from assistant.text import WORD, tokenize
 
 # dateparser's relative dates that name a day, week, month or year up to two back: "1 week ago" is
 # "last week", "vorige week", "на прошлой неделе"; its abbreviations ("last wk", "в пр г") are left out
@@ -38,7 +38,6 @@ RELATIVE_KEY = re.compile(r"[012] (day|week|month|year) ago")
 MONTH_KEYS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
               "october", "november", "december")
 YEAR = re.compile(r"(?:19|20)\d\d")
-WORD = re.compile(r"\w+")
 # Two passages tell one story when most word 3-shingles of the shorter one are in the other: a
 # syndicated copy shares nearly all; an update that changes a figure and adds a paragraph still
 # shares most (0.76-0.88 in the tests' stories, where Jaccard gives 0.54-0.59); unrelated news ~0.
@@ -117,7 +116,7 @@ def time_frame(question: str, today: date) -> TimeFrame | None:
         span = _span(phrase, today)
         if span is not None:
             return TimeFrame(start=span[0], end=span[1], expression=expression)
-    return month_frame(question, today)
+    return _month_frame(question, words, by_lang, today)
 
 
 def _span(phrase: _Phrase, today: date) -> tuple[date, date] | None:
@@ -150,14 +149,15 @@ def _months(lang: str) -> tuple[tuple[tuple[str, ...], int], ...]:
     return tuple(sorted(names, key=lambda name: -len(name[0])))
 
 
-def month_frame(question: str, today: date) -> TimeFrame | None:
+def _month_frame(question: str, words: Sequence[re.Match[str]], by_lang: dict[str, list[str]],
+                 today: date) -> TimeFrame | None:
     """A month named after a preposition, as a preferred span: of the year given (within the next two
-    words), else the most recent such month up to ``today``."""
-    words = list(WORD.finditer(question))
+    words), else the most recent such month up to ``today``. ``words`` are the question's, ``by_lang``
+    their stems in each language (``time_frame`` has them)."""
     texts = [word.group(0) for word in words]
     for lang in sorted(languages()):
         prepositions = set(word_list(lang, "month_prepositions"))
-        stemmed = stems(texts, lang)
+        stemmed = by_lang[lang]
         for position, text in enumerate(texts):
             if text.lower() not in prepositions:
                 continue
