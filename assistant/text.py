@@ -1,7 +1,6 @@
-"""Text and language basics shared by every stage: words, stems, IDF, normalising, sentences, languages.
+"""Text and language basics shared by every stage: words, IDF, normalising, sentences, languages.
 
     tokenize("Who directs the Centre?")        # ['who', 'directs', 'the', 'centre']
-    stem("signed"), stem("signed", suffixes=False)   # 'sign', 'signed'
     idf(document_frequency=3, total=2473)       # rarer words weigh more
     split_sentences("Dr. Ohayon spoke. Then…", "en")
     detect_language("Wie leidt het centrum?")   # 'nl'
@@ -29,7 +28,6 @@ from assistant.languages import message_language, message_languages, phrases
 WORD = re.compile(r"\w+")
 LANGUAGE_SAMPLE_CHARS = 2000  # enough to tell any article's language
 PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "–", "—", "…", "«", "»"}
-ENGLISH_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
 # --- words -------------------------------------------------------------------------------------
@@ -41,23 +39,6 @@ def fold(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased words after Unicode normalisation; the same for every language."""
     return WORD.findall(fold(text))
-
-
-def stem(term: str, *, suffixes: bool = True) -> str:
-    """A crude stem shared by every language: at most the first six characters
-    (signed/signing/signature), after one common English ending when ``suffixes``.
-
-    The citation check strips the endings; the sentence picker and the abstention features were
-    tuned on the six-character prefix alone (``suffixes=False``). Numbers stay whole.
-    """
-    if term.isdigit():
-        return term
-    if suffixes:
-        for suffix in ENGLISH_SUFFIXES:
-            if len(term) > len(suffix) + 3 and term.endswith(suffix):
-                term = term[: -len(suffix)]
-                break
-    return term[:6]
 
 
 def idf(document_frequency: int, total: int) -> float:

@@ -18,6 +18,7 @@ to fit a profile for another embedder.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -93,12 +94,16 @@ def main() -> None:
         print("\nkeep the shipped model", "at threshold", current[0] if current else "-")
         return
     weights, (threshold, shares) = chosen
-    print("\nchosen:", {k: round(v, 1) for k, v in shares.items()})
-    print("[abstention] of assistant/index/profiles/multilingual-e5-small.toml:")
+    print("\nchosen:", {k: round(v, 1) for k, v in shares.items()}, "at threshold", threshold)
+    # the same decisions at the configured threshold: the bias moves by the difference of the logits
+    configured = assistant.settings.answers.abstain_threshold
+    weights = weights.copy()
+    weights[0] += math.log(configured / (1 - configured)) - math.log(threshold / (1 - threshold))
+    print("[abstention] of assistant/index/profiles/multilingual-e5-small.toml",
+          f"(for ABSTAIN_THRESHOLD {configured}):")
     print("weights =", [round(float(w), 3) for w in weights])
     print("feature_means =", [round(float(m), 4) for m in means])
     print("feature_scales =", [round(float(s), 4) for s in scales])
-    print("abstain_threshold (config.py, ABSTAIN_THRESHOLD) =", threshold)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ same way, compared by how well the model tells answerable turns from near misses
 
 For every dumped turn (dev normal and leave-gold-out, and the own sets) the Evidence features of
 ``extractive.Evidence.of``; the coverage feature (the question's IDF weight found in the best passage) is
-computed twice: with the six-character prefix the shipped model was fitted on, and with each text's own
-Snowball stemmer (``assistant.languages.stems``; six characters for a language without one). For each, a
-logistic model (``assistant.calibration.fit_logistic``, the fitting ``assistant calibrate`` does) is
-fitted on the *fit* half of the dev turns (split by article, as ``answer_rules.py`` splits them) and its
-AUC printed on the fit and *check* halves, the own sets and nyt and xling; also the coverage feature alone.
+computed twice: with the six-character prefix (what the shipped model was fitted on until stop 23), and with
+each text's own Snowball stemmer (``assistant.languages.stems``; six characters for a language without
+one). For each, a logistic model (``assistant.calibration.fit_logistic``, the fitting ``assistant
+calibrate`` does) is fitted on the *fit* half of the dev turns (split by article, as ``answer_rules.py``
+splits them) and its AUC printed on the fit and *check* halves, the own sets and nyt and xling; also the
+coverage feature alone.
 """
 
 from __future__ import annotations

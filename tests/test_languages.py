@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.documents import Source, revision_label
-from assistant.languages import as_of, languages, long_date, phrases, say, wording_language
+from assistant.languages import as_of, languages, long_date, phrases, say, stem, wording_language
 
 
 def test_every_language_file_has_every_phrase_of_the_english_one() -> None:
@@ -71,3 +71,19 @@ def test_a_models_one_word_verdict_is_read_in_every_language_with_a_file() -> No
     assert read_verdict("Oui.", "") is True and read_verdict("Да", "") is True
     assert read_verdict("Nee.", "") is False and read_verdict("Geen", "") is False
     assert read_verdict("không", "") is False and read_verdict("Maybe so", "") is None
+
+
+@pytest.mark.parametrize(("lang", "words", "same"), [
+    ("en", ("signed", "signing", "signs"), True),
+    ("de", ("Verträge", "Vertrag", "Verträgen"), True),
+    ("nl", ("verkiezingen", "verkiezing"), True),
+    ("ru", ("договора", "договор", "договором"), True),
+    ("en", ("university", "universe"), False),  # six first characters would say "univer" for both
+])
+def test_words_are_compared_by_their_languages_stems(lang: str, words: tuple[str, ...], same: bool) -> None:
+    assert (len({stem(word.lower(), lang) for word in words}) == 1) is same
+
+
+def test_a_language_without_a_stemmer_compares_six_characters_and_numbers_stay_whole() -> None:
+    assert stem("nguyễn", "vi") == "nguyễn" and stem("thượngviện", "vi") == "thượngviện"[:6]
+    assert stem("2025", "en") == "2025" and stem("2025", "vi") == "2025"

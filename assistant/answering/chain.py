@@ -197,7 +197,7 @@ class TurnSteps:
     def rewrite(self, state: Turnstate) -> Turnstate:
         """The search query: the model's standalone question joined to the heuristic's, or the
         heuristic's alone (no model, no history, or the model failed)."""
-        state.topic = topic_turns(state.question, state.history)
+        state.topic = topic_turns(state.question, state.history, state.lang)
         heuristic = heuristic_query(state.question, state.topic, self.answers.max_history_turns)
         if self.rewriter is not None and state.history:
             try:

@@ -26,7 +26,8 @@ import numpy as np
 
 from assistant.documents import Passage, Source, make_source
 from assistant.index.profile import Citations
-from assistant.text import idf, stem, tokenize
+from assistant.languages import stem
+from assistant.text import idf, tokenize
 
 # A citation group: [1], [1, 2], [1][2] (two groups), [Source 1].
 MARKER = re.compile(r"\[\s*(?:source\s*)?(\d{1,3}(?:\s*[,;]\s*(?:source\s*)?\d{1,3})*)\s*\]", re.IGNORECASE)
@@ -85,10 +86,11 @@ def numbers_of(groups: Sequence[re.Match[str]]) -> set[int]:
     return {int(n) for group in groups for n in re.findall(r"\d+", group.group(1))}
 
 
-def names_in(claim: str) -> set[str]:
-    """Stems of the capitalised words after a claim's first word (people, places, organisations)."""
+def names_in(claim: str, lang: str) -> set[str]:
+    """Stems (in language ``lang``) of the capitalised words after a claim's first word (people,
+    places, organisations)."""
     words = re.findall(r"\w+", claim)[1:]
-    return {stem(w.lower()) for w in words if len(w) > 2 and w[0].isupper() and not w.isupper()}
+    return {stem(w.lower(), lang) for w in words if len(w) > 2 and w[0].isupper() and not w.isupper()}
 
 
 def used_as_word(before: str, after: str) -> bool:
@@ -155,11 +157,12 @@ class CitationVerifier:
         """
         passage = self.passages[number - 1]
         sentences = self.sentences(number)
-        weights = {t: self.idf(t) for t in {stem(t) for t in tokenize(claim) if len(t) > 1}}
+        lang = str(passage.metadata.get("lang") or self.lang)  # both sides in the passage's stems
+        weights = {t: self.idf(t) for t in {stem(t, lang) for t in tokenize(claim) if len(t) > 1}}
         total = sum(weights.values())
 
         def overlap(text: str) -> float:
-            terms = {stem(t) for t in tokenize(text)}
+            terms = {stem(t, lang) for t in tokenize(text)}
             return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
 
         # the words must come from one place in the passage (a sentence and its neighbour), not be
@@ -171,8 +174,8 @@ class CitationVerifier:
         other_language = bool(self.lang) and str(passage.metadata.get("lang") or self.lang) != self.lang
         if numbers_ok and not other_language:
             # the names a claim puts together must stand together in the passage
-            names = names_in(claim)
-            numbers_ok = not names or any(names <= {stem(t) for t in tokenize(w)} for w in windows)
+            names = names_in(claim, lang)
+            numbers_ok = not names or any(names <= {stem(t, lang) for t in tokenize(w)} for w in windows)
         if not numbers_ok or (lexical >= LEXICAL_STRONG and not dense):
             best = max(range(len(sentences)), key=lambda i: overlap(sentences[i]))
             return Support(lexical=lexical, dense=0.0, numbers_ok=numbers_ok, sentence=sentences[best],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answering.answer_types import expected_kind, holds, missing_years, quote_holds
@@ -23,8 +23,8 @@ from assistant.config import AnswerSettings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
 from assistant.index.profile import EmbedderProfile
-from assistant.languages import languages, say
-from assistant.text import idf, no_answer_text, quoted_in, split_sentences, stem, tokenize
+from assistant.languages import languages, say, stem
+from assistant.text import idf, no_answer_text, quoted_in, split_sentences, tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
@@ -91,8 +91,9 @@ class Evidence:
         total = largest_count(frequency)
         weights = {t: idf(frequency[t], total) for t in set(tokenize(question))
                    if t in frequency}
-        words = {_prefix_stem(t) for t in tokenize(best.text)}
-        found = sum(w for t, w in weights.items() if _prefix_stem(t) in words)
+        best_lang = str(best.metadata.get("lang") or "")  # both sides in the passage's stems
+        found = shared_weight(by_stem(weights, best_lang), tokenize(best.text), best_lang,
+                              lambda word: idf(frequency.get(word, 0), total))
         return cls(
             similarity=best.dense_similarity,
             calibrated=best.calibrated,
@@ -251,9 +252,6 @@ class ExtractiveAnswerer:
         for term in set(tokenize(context)) - set(weights):
             weights[term] = 0.25 * self.idf(term)
         total = sum(weights.values()) or 1.0
-        stems: dict[str, float] = {}
-        for term, weight in weights.items():
-            stems[_prefix_stem(term)] = max(weight, stems.get(_prefix_stem(term), 0.0))
         ranked = []
         top_score = passages[0].score
         kind = expected_kind(question, lang)
@@ -261,9 +259,9 @@ class ExtractiveAnswerer:
             prior = self.profile.ranking.passage_prior * (passage.score - top_score)
             same = same_language(passage, lang)
             passage_lang = str(passage.metadata.get("lang") or "en")
+            asked = by_stem(weights, passage_lang)  # the question's words in the passage's stems
             for s_index, sentence in enumerate(split_sentences(passage.text, passage_lang)):
-                words = {_prefix_stem(t) for t in tokenize(sentence)}
-                overlap = sum(w for stem, w in stems.items() if stem in words) / total
+                overlap = shared_weight(asked, tokenize(sentence), passage_lang, self.idf) / total
                 score = overlap + prior - 0.01 * s_index - (0.5 if len(sentence) < 25 else 0.0)
                 if kind and holds(kind, sentence, question, same, passage_lang):
                     score += KIND_BONUS
@@ -314,6 +312,24 @@ def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: st
     return not missing_years(question, f"{passage.title} {passage.text}")
 
 
-def _prefix_stem(term: str) -> str:
-    """The stem the sentence picker and the abstention features were tuned with (no suffixes)."""
-    return stem(term, suffixes=False)
+def by_stem(weights: Mapping[str, float], lang: str) -> dict[str, float]:
+    """Words' weights by their Snowball stems in language ``lang`` (``languages.stem``); words with one
+    stem weigh as the heaviest of them."""
+    stems: dict[str, float] = {}
+    for term, weight in weights.items():
+        key = stem(term, lang)
+        stems[key] = max(weight, stems.get(key, 0.0))
+    return stems
+
+
+def shared_weight(asked: Mapping[str, float], words: Iterable[str], lang: str,
+                  weight: Callable[[str], float]) -> float:
+    """The weight of the stems ``asked`` that ``words`` (in language ``lang``) have, each at most the
+    weight of the text's own word for it: "its" asked and "it" found counts as common "it", so a
+    sentence is not chosen for sharing a pronoun's stem."""
+    found: dict[str, float] = {}
+    for word in words:
+        key = stem(word, lang)
+        if key in asked:
+            found[key] = max(found.get(key, 0.0), min(asked[key], weight(word)))
+    return sum(found.values())

@@ -34,7 +34,7 @@ FOLDER = Path(__file__).resolve().parent
 FALLBACK = "en"
 
 __all__ = ["alternatives", "as_of", "every_word", "languages", "long_date", "message_language",
-           "message_languages", "phrases", "question_words", "say", "stems", "table", "word_list",
+           "message_languages", "phrases", "question_words", "say", "stem", "stems", "table", "word_list",
            "wording_language"]
 
 
@@ -139,6 +139,17 @@ def stems(words: list[str], lang: str) -> list[str]:
     stemmer, lock = found
     with lock:
         return list(stemmer.stemWords(lowered))
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    """One lower-case word as the readers compare words: its Snowball stem in language ``lang``
+    ("signed", "signing" → "sign"; "verträge" → "vertrag"), or its first six characters for a
+    language without a stemmer (Vietnamese syllables are whole words). Numbers and words of up to
+    three letters stay whole: a stemmer's endings make little words alike ("its" and "it")."""
+    if word.isdigit() or len(word) <= 3:
+        return word
+    return stems([word], lang)[0] if _stemmer(lang) is not None else word[:6]
 
 
 def wording_language(lang: str) -> str:

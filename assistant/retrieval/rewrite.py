@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.documents import Turn
-from assistant.languages import languages, word_list
+from assistant.languages import languages, stem, word_list
 from assistant.text import is_refusal, tokenize, without_label
 
 CITATION_MARK = re.compile(r"\s*\[\d+\]")
@@ -39,9 +39,10 @@ def heuristic_query(question: str, history: Sequence[Turn], max_turns: int = 6) 
     return "\n".join(p.strip() for p in parts if p.strip())
 
 
-def topic_turns(question: str, history: Sequence[Turn]) -> list[Turn]:
+def topic_turns(question: str, history: Sequence[Turn], lang: str = "") -> list[Turn]:
     """The earlier turns the question follows up on: those since the conversation last turned to a
-    topic the articles do not cover.
+    topic the articles do not cover. Words are compared by their stems in the question's language
+    ``lang`` (``languages.stem``).
 
     A user turn that names something of its own (a capitalised name after the first word), points
     back at nothing ("it", "he", "there"...), shares no word with the turns before it and was not
@@ -55,17 +56,17 @@ def topic_turns(question: str, history: Sequence[Turn]) -> list[Turn]:
     for position, turn in enumerate(turns):
         answered = position + 1 >= len(turns) or not is_refusal(turns[position + 1].content)
         if turn.role == "user" and position > start and not answered \
-                and _new_topic(turn.content, turns[start:position]):
+                and _new_topic(turn.content, turns[start:position], lang):
             start = position
     return turns[start:]
 
 
-def _new_topic(question: str, earlier: Sequence[Turn]) -> bool:
+def _new_topic(question: str, earlier: Sequence[Turn], lang: str) -> bool:
     words = tokenize(question)
     if not earlier or not PROPER_NOUN.search(question) or ANAPHORA.intersection(words):
         return False
-    seen = {w[:6] for t in earlier if not is_refusal(t.content) for w in tokenize(t.content)}
-    return not any(w[:6] in seen for w in words if len(w) > 2 and w not in COMMON)
+    seen = {stem(w, lang) for t in earlier if not is_refusal(t.content) for w in tokenize(t.content)}
+    return not any(stem(w, lang) in seen for w in words if len(w) > 2 and w not in COMMON)
 
 
 def history_context(history: Sequence[Turn], max_turns: int = 6) -> str:

@@ -31,6 +31,18 @@ def test_a_question_that_points_back_keeps_the_conversation(lang: str, first: st
     assert topic_turns("And since when?", new_topic) == new_topic[2:]
 
 
+@pytest.mark.parametrize(("lang", "first", "then"), [
+    ("de", "Welche Verträge unterzeichnete Putin?", "Wann tritt der Vertrag mit Vietnam in Kraft?"),
+    ("en", "Which universities did Putin visit?", "When was the University of Hanoi founded?"),
+])
+def test_a_question_sharing_a_word_in_another_form_keeps_the_conversation(lang: str, first: str,
+                                                                         then: str) -> None:
+    """"Vertrag" after "Verträge" is the same word to the language's stemmer (six first characters
+    are not: "vertra", "verträ"), so the refused question does not start a topic of its own."""
+    turns = conversation(first, then, lang)
+    assert topic_turns("Und seit wann?", turns, lang) == turns
+
+
 @pytest.mark.parametrize(("lang", "reply"), [
     ("en", "The sources do not mention the number of tourists."),
     ("nl", "De bronnen vermelden niet hoeveel toeristen er kwamen."),
