@@ -240,7 +240,7 @@ def holds(kind: str, quote: str, question: str, same_language: bool | None = Non
         counted = COUNTED.search(asked)
         if counted and counted.group("noun") not in NOT_COUNTED and not counted.group("noun").endswith("ed"):
             if same_language is None:
-                same_language = len(stems(text, longer_than=3) & stems(asked, longer_than=3)) >= 2
+                same_language = len(prefixes(text, longer_than=3) & prefixes(asked, longer_than=3)) >= 2
             found = counts(text, asked, counted.group("noun"), same_language)
             if found is not None:
                 return found
@@ -275,7 +275,7 @@ def new_names(quote: str, question: str) -> set[str]:
     candidates for "who", "where" and "which company" answers. Titles do not count, nor a
     sentence's first word unless a capitalised word follows it ("Dr. Lam", "Crédit Agricole"): on its
     own it is as often a plain word ("Officials point to…") as a name."""
-    asked = stems(fold(question))
+    asked = prefixes(fold(question))
     words = list(CAPITALISED.finditer(quote))
     names = set()
     for number, match in enumerate(words):
@@ -341,6 +341,8 @@ def names_near(quote: str, asked: str, noun: str) -> bool | None:
     return False if places else None
 
 
-def stems(text: str, longer_than: int = 0) -> set[str]:
-    """The first five letters of each word of ``text`` (of more than ``longer_than`` letters)."""
+def prefixes(text: str, longer_than: int = 0) -> set[str]:
+    """The first five letters of each word of ``text`` (of more than ``longer_than`` letters): names
+    and shared words compared across languages, where no one language's stemmer applies ("Hanoi's",
+    "Hanoi"; "Poetin" is not "Putin" either way)."""
     return {word[:5] for word in re.findall(r"\w+", text) if len(word) > longer_than}
