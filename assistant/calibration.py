@@ -134,8 +134,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000,
 
 
 def standardised(raw: np.ndarray, means: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """The design matrix: a bias column, then each feature standardised and clipped as Evidence reads it."""
-    return np.hstack([np.ones((len(raw), 1)), np.clip((raw - means) / scales, -FEATURE_CLIP, FEATURE_CLIP)])
+    """The design matrix: a bias column, then each feature standardised and clipped as Evidence reads it
+    (a feature it cannot read, NaN, as its mean: 0)."""
+    scaled = np.nan_to_num(np.clip((raw - means) / scales, -FEATURE_CLIP, FEATURE_CLIP), nan=0.0)
+    return np.hstack([np.ones((len(raw), 1)), scaled])
 
 
 def floor_for(values: Iterable[float], cost: float = MAX_FLOOR_COST) -> float | None:
@@ -179,7 +181,7 @@ def fit_abstention(rows: Sequence[Row], base: EmbedderProfile, threshold: float,
     if not 0 < y.sum() < len(y):
         return None
     raw = np.array([row.evidence.features() for row in rows])
-    means, scales = raw.mean(0), raw.std(0)
+    means, scales = np.nanmean(raw, 0), np.nanstd(raw, 0)  # NaN: a feature a row cannot read
     scales = np.where(scales < 1e-4, 1.0, scales)  # a constant feature: no information, no division by 0
     x = standardised(raw, means, scales)
     answerable = max(int(len(y) - y.sum()), 1)

@@ -78,6 +78,9 @@ class Evidence:
     coverage: float  # share of the question's known words (IDF-weighted) in the best passage
     same_language: bool  # question and best passage are in the same language
     sparse: float | None = None  # best sparse cosine of the passages (None: the index has none)
+    # the best passage's retrieval score above the next one's (None: one passage): an article that
+    # stands out answers more often than the best of several alike (leave-gold-out near misses)
+    lead: float | None = None
     # the embedder's abstention model and floors, which read the features above
     profile: EmbedderProfile = field(kw_only=True, repr=False, compare=False)
 
@@ -101,12 +104,15 @@ class Evidence:
             coverage=found / sum(weights.values()) if weights else 0.0,
             same_language=bool(lang) and lang == best.metadata.get("lang"),
             sparse=max(sparse) if sparse else None,
+            lead=best.score - passages[1].score if len(passages) > 1 else None,
             profile=profile,
         )
 
     def features(self) -> tuple[float, ...]:
+        """The abstention model's inputs; NaN for one it cannot read (no second passage to lead),
+        which counts as that feature's mean."""
         return (self.similarity, self.calibrated, math.log1p(self.lexical), self.coverage,
-                float(self.same_language))
+                float(self.same_language), math.nan if self.lead is None else self.lead)
 
     def unanswerable_probability(self) -> float:
         """Near misses: a logistic model of the features (the profile's ``abstention``)."""
@@ -115,7 +121,7 @@ class Evidence:
         for weight, value, mean, scale in zip(
             model.weights[1:], self.features(), model.feature_means, model.feature_scales, strict=True
         ):
-            z += weight * clip((value - mean) / scale)
+            z += 0.0 if math.isnan(value) else weight * clip((value - mean) / scale)
         return 1.0 / (1.0 + math.exp(-z))
 
     def off_topic(self) -> bool:
