@@ -13,7 +13,8 @@ at most MAX_FLOOR_COST of the answerable questions (dense similarity, same langu
 languages; sparse cosine), and the abstention model is a class-balanced logistic regression over
 the standardised features (unanswerable = 1) at the L2 strength that refuses the most unanswerable
 questions while refusing at most MAX_WRONG of the answerable ones (at ABSTAIN_THRESHOLD).
-``benchmarks/fit_abstention.py`` fits the shipped model with the same functions.
+``benchmarks/fit_abstention.py`` fits the shipped model with the same functions, on dumped dev turns
+(leave-gold-out near misses among them).
 """
 
 from __future__ import annotations

@@ -44,8 +44,10 @@ from assistant.config import load_settings
 from assistant.index.lexical import open_words
 from assistant.index.profile import profile_for
 
-# % of answerable turns refused, at most, on the fit half: the Trust issue's limits
-MAX_WRONG = 0.08  # of nyt's, xling's and coqa's
+# % of answerable turns refused, at most, on the fit half: the Trust issue's limits are 8% of a set's and
+# 12% of a language's; held-out turns are refused more often than the ones fitted on (a model chosen at
+# 8% here refused 8.8% of all xling's), so the fit half keeps a point below
+MAX_WRONG = 0.07  # of nyt's, xling's and coqa's
 MAX_WRONG_PER_LANGUAGE = 0.12  # of any xling language's
 L2_STRENGTHS = (0.001, 0.01, 0.03, 0.1)
 LIMITED = ("nyt", "xling", "coqa")
