@@ -30,6 +30,7 @@ import numpy as np
 
 from assistant.answering.chain import TurnSteps, history_context
 from assistant.answering.extractive import FEATURE_CLIP, Evidence, ExtractiveAnswerer
+from assistant.documents import Filters
 from assistant.errors import ConfigError
 from assistant.index.profile import Abstention, EmbedderProfile, Floors
 
@@ -107,10 +108,13 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return questions
 
 
-def examine(steps: TurnSteps, question: dict[str, Any]) -> Row:
+def examine(steps: TurnSteps, question: dict[str, Any], without: Sequence[str] = ()) -> Row:
     """The question as the chain retrieves and answers it without a model; ``other_rules`` leave the
-    abstention model and the floors out (``evidence.off_topic()`` adds the floors)."""
-    state = steps.prepare({"question": question["question"], "history": question.get("history")})
+    abstention model and the floors out (``evidence.off_topic()`` adds the floors). ``without``: article
+    ids left out of the search (its gold articles: the question becomes a near miss, unanswerable)."""
+    filters = Filters(exclude_doc_ids=tuple(without)) if without else None
+    state = steps.prepare({"question": question["question"], "history": question.get("history"),
+                           "filters": filters})
     state = steps.retrieve(steps.rewrite(state))
     context = history_context(state.topic, steps.answers.max_history_turns)
     vocabulary = steps.retriever.vocabulary()
@@ -119,7 +123,8 @@ def examine(steps: TurnSteps, question: dict[str, Any]) -> Row:
     answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored)
     answer = answerer.answer(state.question, state.passages, state.lang, context)
     evidence = answerer.evidence(state.question, state.passages, state.lang, context)
-    return Row(replace(evidence, profile=steps.profile), answer.abstained, question.get("answerable", True))
+    return Row(replace(evidence, profile=steps.profile), answer.abstained,
+               question.get("answerable", True) and not without)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000,
@@ -201,14 +206,22 @@ def fit_abstention(rows: Sequence[Row], base: EmbedderProfile, threshold: float,
 
 
 def calibrate(steps: TurnSteps, questions: Sequence[dict[str, Any]],
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
-    """Fit the floors and the abstention model of ``steps.profile``'s embedder on ``questions``."""
+              progress: Callable[[int, int], None] | None = None,
+              leave_gold_out: bool = False) -> Calibration:
+    """Fit the floors and the abstention model of ``steps.profile``'s embedder on ``questions``.
+
+    ``leave_gold_out``: each answerable question with ``gold_doc_ids`` is also read with those
+    articles left out of the search, as an unanswerable near miss on its own topic (the floors are
+    fitted on the answerable rows only)."""
     if not any(question.get("answerable", True) for question in questions):
         raise ConfigError("The questions have no answerable one: the floors are fitted on answerable "
                           'questions ("answerable": true, with their gold_doc_ids in the index).')
     rows = []
     for number, question in enumerate(questions, 1):
         rows.append(examine(steps, question))
+        gold = [str(doc_id) for doc_id in question.get("gold_doc_ids") or []]
+        if leave_gold_out and question.get("answerable", True) and gold:
+            rows.append(examine(steps, question, without=gold))
         if progress:
             progress(number, len(questions))
     current, threshold = steps.profile, steps.answers.abstain_threshold

@@ -477,6 +477,9 @@ def calibrate(
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Where to write the profile (default: EMBEDDER.toml here).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    leave_gold_out: Annotated[bool, typer.Option(
+        "--leave-gold-out", help="Also read each answerable question with its gold_doc_ids left out of "
+        "the search, as an unanswerable near miss on its own topic.")] = False,
 ) -> None:
     """Fit the configured embedder's profile (abstention model, similarity floors) on dev questions.
 
@@ -498,7 +501,8 @@ def calibrate(
     steps = TurnSteps(settings.answers, settings.retrieval, assistant.retriever, profile=assistant.profile)
     with rendered_errors(settings), Progress(console=err, transient=True) as bar:
         task = bar.add_task("questions", total=len(asked))
-        result = fit_profile(steps, asked, progress=lambda done, _: bar.update(task, completed=done))
+        result = fit_profile(steps, asked, progress=lambda done, _: bar.update(task, completed=done),
+                             leave_gold_out=leave_gold_out)
     target = out_file or Path(profile_path(result.profile.name).name)
     with rendered_errors(settings):
         write_profile(result.profile, target, comment=result.comment(str(questions)))

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from assistant.answering.chain import TurnSteps
 from assistant.answering.extractive import Evidence
-from assistant.calibration import Row, fit_floors, floor_for
+from assistant.calibration import Row, examine, fit_floors, floor_for
 from assistant.cli import app
 from assistant.config import Settings
 from assistant.index.profile import load_profile
@@ -74,6 +75,30 @@ def test_calibrate_writes_a_profile_that_refuses_what_it_fitted(
     assert human.exit_code == 0, human.output
     assert f"refused before: {figures['refused_before']['answerable']} of 6 answerable" in human.output
     assert "EMBEDDER_PROFILE=" in human.output
+
+
+def test_leave_gold_out_adds_each_answerable_question_without_its_articles_as_a_near_miss(
+        sample_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHROMA_PATH", str(sample_settings.chroma_path))
+    monkeypatch.setenv("DATABASE_URL", sample_settings.database_url)
+    gold = {DEV[0][0]: ["000_9816ccc5144c5afd.txt"]}  # the one article about the Center
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({"question": q, "answerable": a, "history": h,
+                                       "gold_doc_ids": gold.get(q, [])}) + "\n" for q, a, h in DEV),
+                   encoding="utf-8")
+    result = runner.invoke(app, ["calibrate", "--questions", str(dev), "--out", str(tmp_path / "lgo.toml"),
+                                 "--json", "--leave-gold-out"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    # one more row, unanswerable: the question asked without its article
+    assert (figures["questions"], figures["answerable"], figures["unanswerable"]) == (11, 6, 5)
+    assistant = Assistant.open(sample_settings)
+    steps = TurnSteps(sample_settings.answers, sample_settings.retrieval, assistant.retriever,
+                      profile=assistant.profile)
+    question = {"question": DEV[0][0], "answerable": True}
+    asked, near_miss = examine(steps, question), examine(steps, question, without=gold[DEV[0][0]])
+    assert asked.answerable and not near_miss.answerable
+    assert near_miss.evidence.similarity < asked.evidence.similarity  # its article was not searched
 
 
 def test_a_dev_set_without_answerable_questions_is_refused_with_what_to_do(
