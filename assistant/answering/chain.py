@@ -41,7 +41,7 @@ from assistant.config import AnswerSettings, RetrievalSettings, Settings
 from assistant.documents import Answer, Filters, Passage, Turn
 from assistant.errors import ModelError, QuestionError
 from assistant.index.profile import EmbedderProfile, profile_for
-from assistant.retrieval.hybrid import HybridRetriever, NewsRetriever, from_document
+from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.recency import (
     TimeFrame,
     collapse_copies,
@@ -221,10 +221,10 @@ class TurnSteps:
         return state
 
     def search(self, state: Turnstate, query: str) -> list[Passage]:
-        """One search through the LangChain retriever; copies of a story fold into its newest."""
+        """One search; copies of a story fold into its newest. Passages all the way: the LangChain
+        form of the retriever (``hybrid.NewsRetriever``) is for chains of one's own."""
         k = max(self.retrieval.top_k, RETRIEVED_FOR_EVALUATION)
-        documents = NewsRetriever(retriever=self.retriever, filters=state.filters, k=k).invoke(query)
-        found = collapse_copies([from_document(document) for document in documents])
+        found = collapse_copies(self.retriever.search(query, state.filters, k))
         if state.frame is not None and state.frame.latest:
             return newest_first(found)
         if state.frame is not None and state.frame.prefer:

@@ -216,7 +216,8 @@ def cosines(stored: Any, vector: list[float]) -> dict[str, float]:
 
 
 class NewsRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain retriever (one Document per source document)."""
+    """The hybrid retriever as a LangChain retriever (one Document per source document, the scores in
+    ``metadata["retrieval"]``), for chains of one's own; the assistant's chain keeps Passages."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -241,16 +242,4 @@ def to_document(passage: Passage) -> Document:
         id=passage.chunk_id,
         page_content=passage.text,
         metadata={**passage.metadata, "chunk_id": passage.chunk_id, "retrieval": scores},
-    )
-
-
-def from_document(document: Document) -> Passage:
-    metadata = dict(document.metadata)
-    scores = metadata.pop("retrieval", {})
-    return Passage(
-        chunk_id=str(metadata.pop("chunk_id", document.id)),
-        doc_id=str(metadata.get("doc_id")),
-        text=document.page_content,
-        metadata=metadata,
-        **{name: scores[name] for name in SCORE_FIELDS if name in scores},
     )
