@@ -331,8 +331,8 @@ def by_stem(weights: Mapping[str, float], lang: str) -> dict[str, float]:
 def shared_weight(asked: Mapping[str, float], words: Iterable[str], lang: str,
                   weight: Callable[[str], float]) -> float:
     """The weight of the stems ``asked`` that ``words`` (in language ``lang``) have, each at most the
-    weight of the text's own word for it: "its" asked and "it" found counts as common "it", so a
-    sentence is not chosen for sharing a pronoun's stem."""
+    weight of the text's own word for it: rare "nationals" asked and common "nation" found (one stem)
+    counts as "nation", so that a stem does not lend a common word a rare one's weight."""
     found: dict[str, float] = {}
     for word in words:
         key = stem(word, lang)
