@@ -121,9 +121,9 @@ def examine(steps: TurnSteps, question: dict[str, Any], without: Sequence[str] =
     never = replace(steps.answers, abstain_threshold=1.0)
     unfloored = replace(steps.profile, floors=NO_FLOORS)
     answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored)
-    answer = answerer.answer(state.question, state.passages, state.lang, context)
-    evidence = answerer.evidence(state.question, state.passages, state.lang, context)
-    return Row(replace(evidence, profile=steps.profile), answer.abstained,
+    reading = answerer.read(state.question, state.passages, state.lang, context)
+    evidence = reading.evidence or answerer.evidence(state.question, state.passages, state.lang, context)
+    return Row(replace(evidence, profile=steps.profile), reading.answer.abstained,
                question.get("answerable", True) and not without)
 
 

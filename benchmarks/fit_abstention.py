@@ -76,12 +76,14 @@ def read_turns() -> list[dict[str, Any]]:
                                   ExtractiveAnswerer(without_model, words, words.chunks, profile))
             shipped, other = readers[index]
             question, lang, context = turn["question"], turn["lang"], turn["context"]
+            reading = shipped.read(question, passages, lang, context)
+            assert reading.evidence is not None  # there are passages
             rows.append({
                 "half": rules.half(turn), "set": name, "lang": lang,
                 "near_miss": not (turn["answerable"] and not turn["excluded"]),
-                "features": shipped.evidence(question, passages, lang, context).features(),
+                "features": reading.evidence.features(),
                 "other": other.read(question, passages, lang, context).answer.abstained,
-                "shipped": shipped.read(question, passages, lang, context).answer.abstained,
+                "shipped": reading.answer.abstained,
             })
     return rows
 

@@ -39,12 +39,12 @@ def older(path: Path, shipped: EmbedderProfile) -> EmbedderProfile:
     """The profile at ``path``, its abstention model padded to the features the code reads."""
     model = tomllib.loads(path.read_text(encoding="utf-8"))["abstention"]
     missing = len(shipped.abstention.feature_means) - len(model["feature_means"])
-    abstention = Abstention(weights=(*model["weights"], *[0.0] * missing),
-                            feature_means=(*model["feature_means"], *[0.0] * missing),
-                            feature_scales=(*model["feature_scales"], *[1.0] * missing))
     if missing == 0:
         return load_profile(path)
-    return replace(shipped, abstention=abstention)
+    padded = Abstention(weights=(*model["weights"], *[0.0] * missing),
+                        feature_means=(*model["feature_means"], *[0.0] * missing),
+                        feature_scales=(*model["feature_scales"], *[1.0] * missing))
+    return replace(shipped, abstention=padded)
 
 
 def main() -> None:
