@@ -109,16 +109,10 @@ class Evidence:
         )
 
     def features(self) -> tuple[float, ...]:
-        """The abstention model's inputs; NaN for one it cannot read, which counts as that feature's
-        mean: the lead without a second passage, and the words' evidence (BM25, coverage) when the
-        best passage is in another language than the question: there a question shares few words with
-        any passage, answerable or not (a Russian question, none with an English passage), and a model
-        that read those zeros as doubt refused a third of the answerable questions of a language it
-        was not fitted on (``benchmarks/fit_abstention.py``, held out)."""
-        words = self.same_language
-        return (self.similarity, self.calibrated, math.log1p(self.lexical) if words else math.nan,
-                self.coverage if words else math.nan, float(self.same_language),
-                math.nan if self.lead is None else self.lead)
+        """The abstention model's inputs; NaN for one it cannot read (no second passage to lead),
+        which counts as that feature's mean."""
+        return (self.similarity, self.calibrated, math.log1p(self.lexical), self.coverage,
+                float(self.same_language), math.nan if self.lead is None else self.lead)
 
     def unanswerable_probability(self) -> float:
         """Near misses: a logistic model of the features (the profile's ``abstention``)."""

@@ -364,20 +364,3 @@ def test_an_article_that_stands_out_from_the_next_is_doubted_less_than_one_of_se
     alone = Evidence.of(EARLIER, [passage(0.85)], FREQUENCY, "en", profile=E5)
     assert alone.lead is None and alone.features()[-1] != alone.features()[-1]  # NaN: not known
     assert doubt(passage(0.85), other(0.0)) < doubt(passage(0.85)) < doubt(passage(0.85), other(0.099))
-
-
-def test_across_languages_shared_words_are_no_evidence_either_way() -> None:
-    """A question in another language than the passage shares few words with it, answerable or not
-    (a Russian question, none with an English passage): its BM25 score and word coverage are read as
-    not known (the feature's mean), not as doubt, so a language the model was not fitted on is not
-    refused for its script. In the passage's language they count."""
-    def doubt(question: str, lang: str, lexical: float) -> float:
-        found = Passage(chunk_id="a#1#0", doc_id="a", text=TEXT, metadata={"lang": "en"}, score=0.1,
-                        dense_similarity=0.84, calibrated=0.04, lexical_score=lexical)
-        return Evidence.of(question, [found], FREQUENCY, lang, profile=E5).unanswerable_probability()
-
-    russian = "О чём договорились Вьетнам и Россия по киберпреступности?"
-    assert doubt(russian, "ru", 0.0) == doubt(russian, "ru", 9.0) == doubt(EARLIER, "ru", 9.0)
-    assert doubt(EARLIER, "en", 9.0) < doubt(EARLIER, "en", 0.0)
-    cross = Evidence.of(russian, [passage(0.84)], FREQUENCY, "ru", profile=E5).features()
-    assert cross[2] != cross[2] and cross[3] != cross[3]  # NaN: not known
