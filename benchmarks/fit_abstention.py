@@ -111,6 +111,16 @@ def within_limits(rows: list[dict[str, Any]], refused: np.ndarray) -> bool:
         for lang in {r["lang"] for r in rows if r["set"] == "xling"})
 
 
+def scaling(raw: np.ndarray, fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's mean and standard deviation over the turns ``fit`` selects (NaN left out)."""
+    return np.nanmean(raw[fit], 0), np.nanstd(raw[fit], 0) + 1e-9
+
+
+def probabilities(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """P(unanswerable) of each row of the design matrix ``x``."""
+    return 1 / (1 + np.exp(-x @ weights))
+
+
 def threshold_within(rows: list[dict[str, Any]], other: np.ndarray, p: np.ndarray) -> float | None:
     """The lowest threshold (refusing the most) whose refusals keep the fit half within the limits."""
     chosen = None
@@ -133,14 +143,14 @@ def held_out_languages(rows: list[dict[str, Any]], raw: np.ndarray, labels: np.n
         kept = [i for i, r in enumerate(rows) if not (r["set"] == "xling" and r["lang"] == lang)]
         fit = np.array([rows[i]["half"] == "fit" for i in kept])
         part = raw[kept]
-        means, scales = np.nanmean(part[fit], 0), np.nanstd(part[fit], 0) + 1e-9
+        means, scales = scaling(part, fit)
         weights = fit_logistic(standardised(part[fit], means, scales), labels[kept][fit], l2)
         threshold = threshold_within([rows[i] for i in kept], other[kept],
-                                     1 / (1 + np.exp(-standardised(part, means, scales) @ weights)))
+                                     probabilities(standardised(part, means, scales), weights))
         if threshold is None:
             print(f"  {lang}: no threshold within the limits")
             continue
-        p = 1 / (1 + np.exp(-standardised(raw, means, scales) @ weights))
+        p = probabilities(standardised(raw, means, scales), weights)
         held = [r["set"] == "xling" and r["lang"] == lang for r in rows]
         refused = (other | (p > threshold))[held]
         near = labels[held] == 1
@@ -154,7 +164,7 @@ def main() -> None:
     labels = np.array([float(r["near_miss"]) for r in rows])
     other = np.array([r["other"] for r in rows])
     fit = np.array([r["half"] == "fit" for r in rows])
-    means, scales = np.nanmean(raw[fit], 0), np.nanstd(raw[fit], 0) + 1e-9
+    means, scales = scaling(raw, fit)
     x = standardised(raw, means, scales)
     shown = ("fit", "check", "own", "nyt", "xling", "coqa", "abstain", "nearmiss", "sample-own",
              "nearmiss-own", "answerable-own")
@@ -165,7 +175,7 @@ def main() -> None:
     best = None
     for l2 in L2_STRENGTHS:
         weights = fit_logistic(x[fit], labels[fit], l2)
-        p = 1 / (1 + np.exp(-x @ weights))
+        p = probabilities(x, weights)
         threshold = threshold_within(rows, other, p)
         if threshold is None:
             print(f"L2 {l2}: no threshold within the limits")
