@@ -34,6 +34,7 @@ from assistant.answering.news import (
     TimelineRequest,
     latest_news,
     news_request,
+    outside_period,
     timeline,
     timeline_request,
 )
@@ -76,6 +77,8 @@ class Turnstate:
     news: NewsRequest | None = None  # "what's new?", "what happened this week?"
     timeline: TimelineRequest | None = None  # "give me a timeline of X", "how has X developed since 2024?"
     news_answer: Answer | None = None  # the newest articles or the timeline, each cited (not a reading)
+    spanned: bool = False  # the date filter is the span the question named ("this year"), not the reader's
+    outside: str = ""  # the answer is from outside that span, as this first sentence says
 
 
 def validate_question(question: object, answers: AnswerSettings) -> str:
@@ -176,10 +179,13 @@ class TurnSteps:
             for value in (filters.lang, filters.outlet, filters.date_from, filters.date_to):
                 check_unicode(value or "", "A filter")
         frame = time_frame(question, inputs.get("today") or date.today())
-        if frame is not None and frame.is_span and not (filters and (filters.date_from or filters.date_to)) \
-                and self.retriever.index.has_dates():
+        dated_by_reader = filters is not None and bool(filters.date_from or filters.date_to)
+        spanned = frame is not None and frame.is_span and not dated_by_reader \
+            and self.retriever.index.has_dates()
+        if spanned:
             # "what happened yesterday?" asks about yesterday's articles: their publication date (in a
-            # corpus without dates, such words are only words: "the contract ratified last week")
+            # corpus without dates, such words are only words: "the contract ratified last week"); when
+            # none of them answers, the read step reads the articles of any date (read_outside_span)
             filters = replace(filters or Filters(), date_from=frame.start.isoformat(),  # type: ignore[union-attr]
                               date_to=frame.end.isoformat())  # type: ignore[union-attr]
         lang = detect_language(question) or "en"
@@ -189,6 +195,7 @@ class TurnSteps:
             filters=filters,
             lang=lang,
             frame=frame,
+            spanned=spanned,
             instructions=str(inputs.get("instructions") or "").strip(),
             news=news_request(question, lang, frame),
             timeline=timeline_request(question, lang),
@@ -244,9 +251,25 @@ class TurnSteps:
             return state
         vocabulary = self.retriever.vocabulary()
         answerer = ExtractiveAnswerer(self.answers, vocabulary, vocabulary.chunks, self.profile)
-        state.reading = answerer.read(state.question, state.passages, state.lang,
-                                      context=history_context(state.topic, self.answers.max_history_turns))
+        context = history_context(state.topic, self.answers.max_history_turns)
+        state.reading = answerer.read(state.question, state.passages, state.lang, context=context)
+        if state.spanned and state.reading.answer.abstained:
+            self.read_outside_span(state, answerer, context)
         return state
+
+    def read_outside_span(self, state: Turnstate, answerer: ExtractiveAnswerer, context: str) -> None:
+        """No article of the span the question named answers it ("which anniversary is marked this
+        year?" asked after the year the articles speak of): the articles of any date are read, and
+        when they answer, the answer says first that it is from outside the span, and from when."""
+        assert state.frame is not None and state.filters is not None  # spanned: a span became the filter
+        unbounded = replace(state, filters=replace(state.filters, date_from=None, date_to=None))
+        found = self.search(unbounded, state.search_query)
+        reading = answerer.read(state.question, found[: self.retrieval.top_k], state.lang, context=context)
+        if reading.answer.abstained:
+            return  # the refusal stays the span's: nothing of any date answers either
+        state.retrieved_doc_ids = [p.doc_id for p in found]
+        state.passages, state.reading = found[: self.retrieval.top_k], reading
+        state.outside = outside_period(state.frame, reading.answer.sources[0].date, state.lang)
 
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         """The answer's events: the model's verified stream, or the extractive answer at once."""
@@ -262,6 +285,8 @@ class TurnSteps:
                 events = self.model_answerer.stream(state.question, state.passages, state.lang, state.reading,
                                                     state.history, state.standalone, state.model_failure,
                                                     instructions=state.instructions)
+            if state.outside:
+                events = preceded(events, state.outside)
             for event in events:
                 if "answer" in event:
                     event["answer"].search_query = state.search_query
@@ -269,6 +294,19 @@ class TurnSteps:
                         else list(dict.fromkeys([*state.news_answer.cited_doc_ids, *state.retrieved_doc_ids]))
                     event["answer"].lang = state.lang
                 yield event
+
+
+def preceded(events: Iterator[AddableDict], line: str) -> Iterator[AddableDict]:
+    """The answer's events with ``line`` said first (streamed before its first word, and in its text),
+    unless the answer is a refusal."""
+    said = False
+    for event in events:
+        if "token" in event and not said:
+            said = True
+            yield AddableDict(token=f"{line}\n")
+        if "answer" in event and not event["answer"].abstained:
+            event["answer"].text = f"{line}\n{event['answer'].text}"
+        yield event
 
 
 def topic_changed(retriever: HybridRetriever, question: str, alone: Passage, joined: Passage,
@@ -309,11 +347,12 @@ def ask(chain: Runnable, question: str, history: Sequence[Any] | None = None,
 
 
 def stream(chain: Runnable, question: str, history: Sequence[Any] | None = None,
-           filters: Filters | None = None, instructions: str = "") -> Iterator[dict[str, Any]]:
+           filters: Filters | None = None, instructions: str = "",
+           today: date | None = None) -> Iterator[dict[str, Any]]:
     """Events of one turn: {"token": text} as the answer is produced, then {"answer": Answer}; with a
     model first {"evidence": QuotedEvidence}, the sources and the articles quoted (not the answer).
 
     ``instructions``: the reader's own, for the model (the extractive path cannot follow them).
     """
-    for event in chain.stream(chain_input(question, history, filters, instructions)):
+    for event in chain.stream(chain_input(question, history, filters, instructions, today)):
         yield dict(event)

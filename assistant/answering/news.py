@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from assistant.documents import Answer, Filters, Passage, Source, make_source
+from assistant.documents import Answer, Filters, Passage, Source, is_iso_date, make_source
 from assistant.languages import long_date, say, word_list
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.recency import TimeFrame
@@ -129,10 +129,7 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
     found = newest(request, retriever, top_k, filters, margin)
     heading = say("latest", lang)
     if frame.is_span:
-        assert frame.start is not None and frame.end is not None  # a span
-        period = long_date(frame.start.isoformat(), lang) if frame.start == frame.end else \
-            f"{long_date(frame.start.isoformat(), lang)} – {long_date(frame.end.isoformat(), lang)}"
-        period = f"{frame.expression} ({period})"  # "yesterday (6 December 2026)": the date said
+        period = said_period(frame, lang)
         heading = say("latest_in", lang, period=period)
         if not found:
             found = newest(request, retriever, top_k, unbounded, margin)
@@ -143,6 +140,22 @@ def latest_news(request: NewsRequest, question: str, retriever: HybridRetriever,
     if not found:
         return None
     return listed(question, heading, found[:LINES], lang)
+
+
+def said_period(frame: TimeFrame, lang: str) -> str:
+    """A span as the question said it, with its dates: "yesterday (6 December 2026)"."""
+    assert frame.start is not None and frame.end is not None  # a span
+    dates = long_date(frame.start.isoformat(), lang) if frame.start == frame.end else \
+        f"{long_date(frame.start.isoformat(), lang)} – {long_date(frame.end.isoformat(), lang)}"
+    return f"{frame.expression} ({dates})"
+
+
+def outside_period(frame: TimeFrame, day: str, lang: str) -> str:
+    """What an answer from outside the span the question named says first: that no article of the span
+    answered it, and the date (ISO ``day``, "" if unknown) of the article that does."""
+    period = said_period(frame, lang)
+    return say("outside_period", lang, period=period, date=long_date(day, lang)) if is_iso_date(day) else \
+        say("outside_period_undated", lang, period=period)
 
 
 def newest(request: NewsRequest, retriever: HybridRetriever, top_k: int,

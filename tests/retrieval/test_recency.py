@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.chain import stream
 from assistant.documents import Passage
 from assistant.ingest.pipeline import chunking_signature, ingest
 from assistant.ingest.sources import pushed_document
@@ -169,6 +170,24 @@ def test_yesterday_means_articles_published_yesterday(dated: Assistant) -> None:
     nothing = dated.ask("What happened yesterday in Quortle harbour?", today=date(2026, 11, 25))
     assert nothing.text.startswith("Nothing in the articles is from yesterday (24 November 2026); the latest")
     assert not nothing.abstained and nothing.sources and nothing.retrieved_doc_ids[0] == nothing.sources[0].doc_id
+
+
+def test_a_span_no_article_of_which_answers_is_answered_from_another_date_said_first(dated: Assistant) -> None:
+    """"This week" filters by publication date; when no article of that week answers (here only the gold
+    story is from it), the articles of any date are read, and the answer says so and when it is from."""
+    question = "How much will the repairs to the Quortle piers cost this week?"
+    answer = dated.ask(question, today=TODAY)
+    first, quote = answer.text.split("\n", 1)
+    assert first == ("No article from this week (30 November 2026 – 2 December 2026) answers this. "
+                     "From an article of 27 November 2026:")
+    assert not answer.abstained and "3 million euros" in quote
+    assert [s.doc_id for s in answer.sources] == ["wire-1-update"] == answer.retrieved_doc_ids[:1]
+    streamed = list(stream(dated.chain, question, today=TODAY))
+    assert "".join(event["token"] for event in streamed if "token" in event) == answer.text
+    # the week the update appeared in answers it as usual; a span nothing answers at all is refused
+    assert not dated.ask(question, today=date(2026, 11, 28)).text.startswith("No article")
+    refused = dated.ask("Who won the football cup final this week?", today=TODAY)
+    assert refused.abstained and not refused.text.startswith("No article") and not refused.sources
 
 
 def test_in_a_corpus_without_dates_time_words_are_only_words(tmp_path: Path) -> None:
