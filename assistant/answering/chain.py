@@ -260,16 +260,17 @@ class TurnSteps:
     def read_outside_span(self, state: Turnstate, answerer: ExtractiveAnswerer, context: str) -> None:
         """No article of the span the question named answers it ("which anniversary is marked this
         year?" asked after the year the articles speak of): the articles of any date are read, and
-        when they answer, the answer says first that it is from outside the span, and from when."""
+        when they answer, the answer says first that it is from outside the span."""
         assert state.frame is not None and state.filters is not None  # spanned: a span became the filter
         unbounded = replace(state, filters=replace(state.filters, date_from=None, date_to=None))
         found = self.search(unbounded, state.search_query)
-        reading = answerer.read(state.question, found[: self.retrieval.top_k], state.lang, context=context)
+        passages = found[: self.retrieval.top_k]
+        reading = answerer.read(state.question, passages, state.lang, context=context)
         if reading.answer.abstained:
             return  # the refusal stays the span's: nothing of any date answers either
         state.retrieved_doc_ids = [p.doc_id for p in found]
-        state.passages, state.reading = found[: self.retrieval.top_k], reading
-        state.outside = outside_period(state.frame, reading.answer.sources[0].date, state.lang)
+        state.passages, state.reading = passages, reading
+        state.outside = outside_period(state.frame, state.lang)
 
     def respond(self, states: Iterator[Turnstate]) -> Iterator[AddableDict]:
         """The answer's events: the model's verified stream, or the extractive answer at once."""

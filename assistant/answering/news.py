@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from assistant.documents import Answer, Filters, Passage, Source, is_iso_date, make_source
+from assistant.documents import Answer, Filters, Passage, Source, make_source
 from assistant.languages import long_date, say, word_list
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.retrieval.recency import TimeFrame
@@ -150,12 +150,10 @@ def said_period(frame: TimeFrame, lang: str) -> str:
     return f"{frame.expression} ({dates})"
 
 
-def outside_period(frame: TimeFrame, day: str, lang: str) -> str:
-    """What an answer from outside the span the question named says first: that no article of the span
-    answered it, and the date (ISO ``day``, "" if unknown) of the article that does."""
-    period = said_period(frame, lang)
-    return say("outside_period", lang, period=period, date=long_date(day, lang)) if is_iso_date(day) else \
-        say("outside_period_undated", lang, period=period)
+def outside_period(frame: TimeFrame, lang: str) -> str:
+    """What an answer from articles outside the span the question named says first: that no article of
+    the span answered it (the sources show their dates)."""
+    return say("outside_period", lang, period=said_period(frame, lang))
 
 
 def newest(request: NewsRequest, retriever: HybridRetriever, top_k: int,

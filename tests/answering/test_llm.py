@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from assistant.answering.chain import parse_history
+from assistant.answering.chain import parse_history, stream
 from assistant.answering.generate import REWRITE_MAX_TOKENS, UNAVAILABLE, UNSUPPORTED, UNVERIFIED
 from assistant.answering.llm import make_chat_model
 from assistant.config import Settings
@@ -220,6 +221,23 @@ def test_both_paths_take_one_decision_and_refuse_with_the_same_closest_articles(
     _, refused = run(Assistant.open(judged))
     assert refused.abstained and refused.mode == "llm" and refused.sources == []
     assert "000_9816ccc5144c5afd.txt" in [s.doc_id for s in refused.related]
+
+
+def test_the_model_answering_from_outside_the_span_asked_about_says_so_first(
+    sample_settings: Settings, stub: OpenAIStub
+) -> None:
+    """"This week", long after the sample articles (2025): none of that week's articles answers, so the
+    model reads the articles of any date, and its answer, streamed and final, says that first."""
+    stub.script(lambda body: Reply(text=f"{sentence(sources_in(body)[1])} [1]."))
+    assistant = Assistant.open(with_model(sample_settings, stub.url))
+    events = list(stream(assistant.chain, f"{QUESTION[:-1]} this week?", today=date(2026, 12, 2)))
+    answer = next(event["answer"] for event in events if "answer" in event)
+    first, said = answer.text.split("\n", 1)
+    assert first == "No article from this week (30 November 2026 – 2 December 2026) answers this. From outside that time:"
+    assert answer.mode == "llm" and not answer.abstained and said.endswith("[1].")
+    assert "".join(event["token"] for event in events if "token" in event) == answer.text
+    assert len(stub.requests) == 1
+    assert_citations_consistent(answer)
 
 
 def test_unreachable_server_gives_the_extractive_answer_with_a_notice(sample_settings: Settings) -> None:

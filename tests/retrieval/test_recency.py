@@ -174,14 +174,14 @@ def test_yesterday_means_articles_published_yesterday(dated: Assistant) -> None:
 
 def test_a_span_no_article_of_which_answers_is_answered_from_another_date_said_first(dated: Assistant) -> None:
     """"This week" filters by publication date; when no article of that week answers (here only the gold
-    story is from it), the articles of any date are read, and the answer says so and when it is from."""
+    story is from it), the articles of any date are read, and the answer says so first."""
     question = "How much will the repairs to the Quortle piers cost this week?"
     answer = dated.ask(question, today=TODAY)
     first, quote = answer.text.split("\n", 1)
-    assert first == ("No article from this week (30 November 2026 – 2 December 2026) answers this. "
-                     "From an article of 27 November 2026:")
+    assert first == "No article from this week (30 November 2026 – 2 December 2026) answers this. From outside that time:"
     assert not answer.abstained and "3 million euros" in quote
     assert [s.doc_id for s in answer.sources] == ["wire-1-update"] == answer.retrieved_doc_ids[:1]
+    assert answer.as_of == "2026-11-27"  # the date shown with it
     streamed = list(stream(dated.chain, question, today=TODAY))
     assert "".join(event["token"] for event in streamed if "token" in event) == answer.text
     # the week the update appeared in answers it as usual; a span nothing answers at all is refused
