@@ -213,6 +213,18 @@ def test_a_sentence_is_read_in_its_own_language_and_a_question_by_its_words() ->
     assert expected_kind("Ai là đại sứ Nga?") == "name" == expected_kind("Ai là đại sứ Nga?", "xx")
 
 
+def test_dutch_asks_what_english_and_german_ask() -> None:
+    """The Dutch file's question words of each kind are those of the English and German ones ("in what
+    year", "how old", "which position"), not only the first question word; German "wie" stays "how"."""
+    assert [expected_kind(q, "nl") for q in (
+        "In welk jaar werd het verdrag ondertekend?", "Op welke datum begint de zitting?",
+        "Hoe oud is de directeur?", "Hoe lang duurt het contract?", "En hoeveel landen tekenden?",
+        "Welk percentage stemde voor?", "Welke functie heeft Murashkin?", "Wat was de oorzaak van de brand?",
+        "Wie begon de petitie?", "Hoe heet het centrum?")] == \
+        ["date", "date", "number", "number", "number", "percent", "office", "reason", "name", "name"]
+    assert expected_kind("Wie lange dauert der Vertrag?", "de") == "number"
+
+
 def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_are() -> None:
     answerer = ExtractiveAnswerer(Settings().answers, FREQUENCY, 100, E5)
     strong = Passage(chunk_id="a#1#0", doc_id="a", text=TEXT, metadata={"lang": "en"}, score=0.1,
