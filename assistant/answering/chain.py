@@ -298,8 +298,8 @@ class TurnSteps:
 
 
 def preceded(events: Iterator[AddableDict], line: str) -> Iterator[AddableDict]:
-    """The answer's events with ``line`` said first (streamed before its first word, and in its text),
-    unless the answer is a refusal."""
+    """The answer's events with ``line`` said first: streamed before its first word, and first in its
+    text, unless the model ended by refusing (its final answer, which readers are shown, goes without)."""
     said = False
     for event in events:
         if "token" in event and not said:
