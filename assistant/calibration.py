@@ -120,7 +120,8 @@ def examine(steps: TurnSteps, question: dict[str, Any], without: Sequence[str] =
     vocabulary = steps.retriever.vocabulary()
     never = replace(steps.answers, abstain_threshold=1.0)
     unfloored = replace(steps.profile, floors=NO_FLOORS)
-    answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored)
+    answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored,
+                                  steps.retriever.index.embedder.embed_query)
     reading = answerer.read(state.question, state.passages, state.lang, context)
     evidence = reading.evidence or answerer.evidence(state.question, state.passages, state.lang, context)
     return Row(replace(evidence, profile=steps.profile), reading.answer.abstained,
@@ -136,6 +137,27 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000,
     for _ in range(steps):
         p = 1 / (1 + np.exp(-x @ weights))
         weights -= rate * (x.T @ ((p - y) * balance) / len(y) + l2 * weights)
+    return weights
+
+
+def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, l2: float, steps: int = 1500,
+                rate: float = 0.5) -> np.ndarray:
+    """Weights (features + 1, classes) of a class-balanced multinomial logistic regression of ``y``
+    (class numbers) on the standardised ``x`` (no bias column: the first row of the weights is the
+    bias), by gradient descent from zero with an L2 penalty: deterministic."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    counts = np.bincount(y, minlength=classes)
+    balance = (len(y) / (classes * np.maximum(counts, 1)))[y]
+    target = np.eye(classes)[y]
+    weights = np.zeros((design.shape[1], classes))
+    penalty = np.ones((design.shape[1], 1))
+    penalty[0] = 0.0  # the bias is not penalised
+    for _ in range(steps):
+        z = design @ weights
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        gradient = design.T @ ((p - target) * balance[:, None]) / balance.sum()
+        weights -= rate * (gradient + l2 * penalty * weights)
     return weights
 
 

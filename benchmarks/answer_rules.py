@@ -31,6 +31,7 @@ import assistant.answering.answer_types as rules
 import assistant.answering.extractive as extractive
 from assistant.config import load_settings
 from assistant.documents import Passage
+from assistant.index.embeddings import E5Embeddings
 from assistant.index.lexical import open_words
 from assistant.index.profile import profile_for
 
@@ -40,6 +41,7 @@ INDEXES = ROOT / "benchmarks" / "out"
 INDEX_OF = {"coqa": "index-coqa_cnn", "seed": "index-articles", "sample-own": "index-articles"}
 SETS = ("nyt", "xling", "abstain", "nearmiss", "coqa", "seed", "sample-own", "nearmiss-own", "answerable-own")
 NEVER = re.compile("(?!)")
+EMBEDDER = E5Embeddings()  # the question's vector, as the chain reads a language without question words
 
 
 def without_kind(kind: str) -> Callable[[], None]:
@@ -95,8 +97,9 @@ def refusals(turns: list[dict[str, Any]]) -> dict[str, list[bool]]:
         if name not in answerers:
             vocabulary = open_words(load_settings(chroma_path=INDEXES / name).index).vocabulary()
             settings = load_settings()
-            answerers[name] = extractive.ExtractiveAnswerer(settings.answers, vocabulary, vocabulary.chunks,
-                                                            profile_for(settings.embedding))
+            answerers[name] = extractive.ExtractiveAnswerer(
+                settings.answers, vocabulary, vocabulary.chunks, profile_for(settings.embedding),
+                EMBEDDER.embed_query)
         reading = answerers[name].read(turn["question"], [passage_of(p) for p in turn["passages"]],
                                        turn["lang"], turn["context"])
         refused[turn["key"]] = reading.answer.abstained

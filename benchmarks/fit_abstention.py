@@ -74,8 +74,9 @@ def read_turns() -> list[dict[str, Any]]:
             if index not in readers:
                 words = open_words(load_settings(chroma_path=rules.INDEXES / index).index).vocabulary()
                 without_model = replace(settings.answers, abstain_threshold=1.0)
-                readers[index] = (ExtractiveAnswerer(settings.answers, words, words.chunks, profile),
-                                  ExtractiveAnswerer(without_model, words, words.chunks, profile))
+                embed = rules.EMBEDDER.embed_query
+                readers[index] = (ExtractiveAnswerer(settings.answers, words, words.chunks, profile, embed),
+                                  ExtractiveAnswerer(without_model, words, words.chunks, profile, embed))
             shipped, other = readers[index]
             question, lang, context = turn["question"], turn["lang"], turn["context"]
             reading = shipped.read(question, passages, lang, context)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from assistant.answering.chain import TurnSteps
 from assistant.answering.extractive import Evidence
-from assistant.calibration import Row, examine, fit_floors, floor_for
+from assistant.calibration import Row, examine, fit_floors, fit_softmax, floor_for
 from assistant.cli import app
 from assistant.config import Settings
 from assistant.index.profile import load_profile
@@ -123,3 +124,17 @@ def test_a_floor_costs_at_most_three_percent_of_the_answerable_questions() -> No
     floors, kept = fit_floors(rows, e5.floors)
     assert floors.similarity_same == 0.9 and floors.similarity_cross == e5.floors.similarity_cross
     assert set(kept) == {"floors.similarity_cross", "floors.sparse"}
+
+
+def test_fit_softmax_learns_classes_and_is_deterministic() -> None:
+    """Three classes apart on two features, one of them rare: each point is given its class (the
+    balance keeps the rare one), and a second fit is the same to the last digit."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    y = np.array([0] * 200 + [1] * 200 + [2] * 12)
+    x = centres[y] + rng.normal(0, 0.5, (len(y), 2))
+    weights = fit_softmax(x, y, 3, l2=0.01)
+    predicted = (np.hstack([np.ones((len(x), 1)), x]) @ weights).argmax(1)
+    assert weights.shape == (3, 3)
+    assert (predicted == y).mean() > 0.97 and (predicted[y == 2] == 2).mean() > 0.9
+    assert np.array_equal(weights, fit_softmax(x, y, 3, l2=0.01))

@@ -13,7 +13,8 @@ that give a reason or name an office…) is data: the table ``answer_types`` of 
 ``assistant/languages/`` (en, nl, de, vi, ru), so adding a language's cues is editing one file. A
 question is read by its own language's question words, and a sentence by its own language's words
 (``evidence_in``): the Vietnamese "do" (because) gives no English sentence a reason. Where the
-language is unknown or has no cues, every language's are read.
+language is unknown or has no cues, every language's are read; a question in a language without
+question words of its own is read by the embedder's learned model (``index.profile.AnswerKinds``).
 """
 
 from __future__ import annotations
@@ -177,6 +178,13 @@ def holds_office(quote: str, asked: str) -> bool | None:
     if "leader" in names:  # whoever heads something holds some office: "Who heads the center?" → "director"
         return OFFICE_NAMES.search(quote) is not None
     return any(re.search(rf"(?<!\w){re.escape(name)}", quote) for name in names)
+
+
+def has_question_words(lang: str | None) -> bool:
+    """Does language ``lang`` have a file with question words of each kind ([answer_types.asks])?
+    A question in a language without one is read by the embedder's learned model instead
+    (``ExtractiveAnswerer.kind_asked``), when there is one."""
+    return lang in languages() and bool(table(lang, "answer_types").get("asks"))
 
 
 def expected_kind(question: str, lang: str | None = None) -> str:

@@ -250,7 +250,8 @@ class TurnSteps:
         if state.news_answer is not None:
             return state
         vocabulary = self.retriever.vocabulary()
-        answerer = ExtractiveAnswerer(self.answers, vocabulary, vocabulary.chunks, self.profile)
+        answerer = ExtractiveAnswerer(self.answers, vocabulary, vocabulary.chunks, self.profile,
+                                      self.retriever.index.embedder.embed_query)
         context = history_context(state.topic, self.answers.max_history_turns)
         state.reading = answerer.read(state.question, state.passages, state.lang, context=context)
         if state.spanned and state.reading.answer.abstained:

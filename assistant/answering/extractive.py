@@ -1,6 +1,7 @@
 """Answers without a language model: the retrieved sentences that best answer the question, cited.
 
-    reading = ExtractiveAnswerer(settings.answers, vocabulary, chunks, profile).read(question, passages, lang)
+    reading = ExtractiveAnswerer(settings.answers, vocabulary, chunks, profile, embedder.embed_query).read(
+        question, passages, lang)
     reading.abstain, reading.answer      # the decision (for a model too), the quote or the refusal
 
 Each chosen sentence is quoted as it stands in its article and followed by [n]; source n is the
@@ -18,7 +19,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answering.answer_types import expected_kind, holds, missing_years, quote_holds
+from assistant.answering.answer_types import (
+    expected_kind,
+    has_question_words,
+    holds,
+    missing_years,
+    quote_holds,
+)
 from assistant.config import AnswerSettings
 from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
@@ -144,17 +151,30 @@ class Reading:
     # the quote, or the refusal (also when no passage holds the kind of answer asked for, which a
     # model may still find); the refusal lists the closest articles when they are on the topic
     answer: Answer
+    kind: str = ""  # the kind of answer the question asks for (``ExtractiveAnswerer.kind_asked``)
 
 
 class ExtractiveAnswerer:
     """Pick, quote and cite the best sentences of the retrieved passages."""
 
     def __init__(self, answers: AnswerSettings, frequency: Mapping[str, int], total: int,
-                 profile: EmbedderProfile) -> None:
+                 profile: EmbedderProfile,
+                 embed_query: Callable[[str], Sequence[float]] | None = None) -> None:
         self.answers = answers
         self.profile = profile
         self.frequency = frequency
         self.total = max(total, 1)
+        self.embed_query = embed_query  # the question's vector, for the profile's answer-kind model
+
+    def kind_asked(self, question: str, lang: str) -> str:
+        """The kind of answer the question asks for: by its language's question words, or for a
+        language without a file of them (French, Swedish…), by the embedder's model of the question's
+        vector (``EmbedderProfile.answer_kinds``), which reads it in any language. Measured with a
+        language's own words held out: BENCHMARKS.md, "The kind of answer, learned"."""
+        model = self.profile.answer_kinds
+        if lang and not has_question_words(lang) and model is not None and self.embed_query is not None:
+            return model.predict(self.embed_query(question))
+        return expected_kind(question, lang)
 
     def idf(self, term: str) -> float:
         return idf(self.frequency.get(term, 0), self.total)
@@ -171,13 +191,14 @@ class ExtractiveAnswerer:
         reads it with the earlier questions (``context``). On coqa dev this cut wrong abstentions
         from 17.4% to 11.4%.
         """
+        kind = self.kind_asked(question, lang)
         if not passages:
-            return Reading(None, True, refusal(question, passages, lang, related=False))
+            return Reading(None, True, refusal(question, passages, lang, related=False), kind)
         evidence = self.evidence(question, passages, lang, context)
         abstain = self.should_abstain(evidence, question)
         on_topic = NOT_A_QUESTION.search(question) is None and not evidence.off_topic()
-        quote = None if abstain else self.quote(question, passages, lang, context)
-        return Reading(evidence, abstain, quote or refusal(question, passages, lang, related=on_topic))
+        quote = None if abstain else self.quote(question, passages, lang, context, kind)
+        return Reading(evidence, abstain, quote or refusal(question, passages, lang, on_topic, kind), kind)
 
     def evidence(self, question: str, passages: Sequence[Passage], lang: str, context: str = "") -> Evidence:
         """The Evidence of the passages for the question (read with ``context``, as above)."""
@@ -191,7 +212,7 @@ class ExtractiveAnswerer:
         return self.read(question, passages, lang, context).answer
 
     def quote(self, question: str, passages: Sequence[Passage], lang: str,
-              context: str = "") -> Answer | None:
+              context: str = "", kind: str | None = None) -> Answer | None:
         """An Answer quoting up to ``answer_sentences`` sentences of one passage (None: no passage
         holds the kind of answer asked for).
 
@@ -199,9 +220,11 @@ class ExtractiveAnswerer:
         good as the right one (measured on nyt dev: citation precision 65% → 86%). The passage of the
         best sentence, unless its quote does not hold the kind of answer asked for and another
         passage retrieved as well (within the profile's ``near_tie``: passages whose retrieval scores
-        differ by at most this are as good a source as each other) has one that does.
+        differ by at most this are as good a source as each other) has one that does. ``kind``: the
+        kind of answer asked for (None: ``kind_asked``'s).
         """
-        ranked = self.rank_sentences(question, passages, context, lang)
+        kind = self.kind_asked(question, lang) if kind is None else kind
+        ranked = self.rank_sentences(question, passages, context, lang, kind)
         if not ranked:
             return None
         first = passages[ranked[0][1]].score
@@ -211,8 +234,8 @@ class ExtractiveAnswerer:
             passage = passages[best_passage]
             chosen = self.pick_sentences(question, [r for r in ranked if r[1] == best_passage],
                                          same_language(passage, lang), lang,
-                                         str(passage.metadata.get("lang") or "") or None)
-            if answers_kind(question, passage, [sentence for *_, sentence in chosen], lang):
+                                         str(passage.metadata.get("lang") or "") or None, kind)
+            if answers_kind(question, passage, [sentence for *_, sentence in chosen], lang, kind):
                 break
         else:
             return None
@@ -226,11 +249,11 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=text, sources=[source], abstained=False)
 
     def pick_sentences(self, question: str, ranked: Sequence[tuple[float, int, int, str]],
-                       same: bool | None, lang: str = "",
-                       passage_lang: str | None = None) -> list[tuple[float, int, int, str]]:
+                       same: bool | None, lang: str = "", passage_lang: str | None = None,
+                       kind: str | None = None) -> list[tuple[float, int, int, str]]:
         """The sentences of one passage to quote (``ranked``: its sentences, best first): the best,
         and up to ``answer_sentences`` - 1 more at least a quarter as relevant."""
-        kind = expected_kind(question, lang)
+        kind = self.kind_asked(question, lang) if kind is None else kind
 
         def relevance(score: float, sentence: str) -> float:
             """The score without the answer-kind bonus: a sentence joins the best one for its words,
@@ -244,7 +267,8 @@ class ExtractiveAnswerer:
         return chosen[: self.answers.answer_sentences]
 
     def rank_sentences(
-        self, question: str, passages: Sequence[Passage], context: str = "", lang: str = ""
+        self, question: str, passages: Sequence[Passage], context: str = "", lang: str = "",
+        kind: str | None = None,
     ) -> list[tuple[float, int, int, str]]:
         """(score, passage index, sentence index, sentence) for the top passages, best first.
 
@@ -260,7 +284,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         ranked = []
         top_score = passages[0].score
-        kind = expected_kind(question, lang)
+        kind = self.kind_asked(question, lang) if kind is None else kind
         for p_index, passage in enumerate(passages[:3]):
             prior = self.profile.ranking.passage_prior * (passage.score - top_score)
             same = same_language(passage, lang)
@@ -276,15 +300,17 @@ class ExtractiveAnswerer:
         return ranked
 
 
-def refusal(question: str, passages: Sequence[Passage], lang: str, related: bool) -> Answer:
+def refusal(question: str, passages: Sequence[Passage], lang: str, related: bool,
+            kind: str | None = None) -> Answer:
     """The abstention; when the passages are on the question's topic (only not answering it), the
     closest articles go with it, listed apart as ``related``: never cited, never an answer, and the
     refusal says what they do not state ("The closest articles do not say when.") in the reader's
-    language (one with a language file), by the kind of answer the question expects."""
+    language (one with a language file), by the kind of answer the question expects (``kind``; None:
+    by its question words)."""
     closest = list({p.doc_id: p for p in passages[:RELATED]}.values()) if related else []  # one per article
     text = no_answer_text(lang)
     if closest and lang in languages():
-        kind = expected_kind(question, lang)
+        kind = expected_kind(question, lang) if kind is None else kind
         text += " " + (say("not_stated", lang, what=say(f"what_{kind}", lang)) if kind
                        else say("not_stated_any", lang))
     return Answer(question=question, text=text, sources=[], abstained=True,
@@ -304,14 +330,15 @@ def same_language(passage: Passage, lang: str) -> bool | None:
     return passage_lang == lang if passage_lang and lang else None
 
 
-def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: str = "") -> bool:
+def answers_kind(question: str, passage: Passage, quote: Sequence[str], lang: str = "",
+                 kind: str | None = None) -> bool:
     """Can the quote be an answer? It holds the kind of answer the question expects ("how many":
     a number; "when": a date), and the passage mentions the years the question names.
 
     "What is the population of Hanoi?" is not answered by a sentence that merely mentions Hanoi,
     nor "Vietnam's GDP growth rate in 2024" by one about 2024 that gives no rate.
     """
-    kind = expected_kind(question, lang)
+    kind = expected_kind(question, lang) if kind is None else kind
     same = same_language(passage, lang)
     if not quote_holds(kind, quote, question, same, str(passage.metadata.get("lang") or "") or None):
         return False

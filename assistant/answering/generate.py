@@ -246,7 +246,8 @@ class ModelAnswerer:
                 yield from events_of(quoted(say(UNAVAILABLE, lang, reason=exc.for_reader(lang))))
                 return
             if answerable is False:  # on the topic (the evidence held), not stated: the closest articles
-                yield from events_of(replace(refusal(question, passages, lang, related=True), mode="llm"))
+                refused = refusal(question, passages, lang, True, reading.kind)
+                yield from events_of(replace(refused, mode="llm"))
                 return
         verifier = CitationVerifier(used, self.retriever.index.embedder, self.retriever.vocabulary(),
                                     split_sentences, self.profile.citations, lang=lang)
@@ -254,7 +255,7 @@ class ModelAnswerer:
         error = yield from self.verified_tokens(messages, checker)
         answer, replaced = self.settle(question, lang, checker, error, evidence, quoted)
         if answer.abstained:
-            answer.related = refusal(question, passages, lang, related=True).related
+            answer.related = refusal(question, passages, lang, True, reading.kind).related
         if replaced:  # the reader sees the replacement after what was shown
             yield AddableDict(token=("\n\n" if checker.shown.strip() else "") + answer.text)
         yield AddableDict(answer=answer)

@@ -18,9 +18,12 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from assistant.config import EmbeddingSettings
 from assistant.errors import ConfigError
@@ -77,6 +80,63 @@ class Topics:
     question_groups: float  # questions' cosine that makes them one item of the unanswered queue
 
 
+@dataclass(frozen=True, eq=False)
+class AnswerKinds:
+    """The kind of answer a question asks for ("number", "date", "name"…; "" nothing in particular),
+    learned from its query vector: a softmax regression over the standardised vector, fitted on
+    questions of many languages labelled by their gold answers (``benchmarks/fit_answer_kinds.py``).
+    It reads a question in any language the embedder reads, so it stands in for the question words
+    of a language without a file of them (``answer_types``)."""
+
+    kinds: tuple[str, ...]
+    weights: np.ndarray  # (1 + dimensions, kinds): the bias row first
+    means: np.ndarray
+    scales: np.ndarray
+    threshold: float  # a kind is asked for when its probability is at least this
+
+    def probabilities(self, vector: Sequence[float]) -> np.ndarray:
+        values = np.asarray(vector, dtype=np.float32)
+        if values.shape != self.means.shape:
+            raise ConfigError(f"The answer-kind model has {self.means.size} dimensions, the embedder's "
+                              f"vectors {values.size}: it was fitted for another embedder. Remove it, or "
+                              "fit one with benchmarks/fit_answer_kinds.py.")
+        z = self.weights[0] + ((values - self.means) / self.scales) @ self.weights[1:]
+        z = np.exp(z - z.max())
+        return np.asarray(z / z.sum())
+
+    def predict(self, vector: Sequence[float]) -> str:
+        """The kind asked for, or "" when none is likely enough."""
+        p = self.probabilities(vector)
+        best = int(p.argmax())
+        return self.kinds[best] if p[best] >= self.threshold else ""
+
+
+def kinds_path(profile: Path) -> Path:
+    """Where the answer-kind model of the profile at ``profile`` is kept: beside it."""
+    return profile.with_suffix(".kinds.npz")
+
+
+def load_answer_kinds(path: Path) -> AnswerKinds | None:
+    """The answer-kind model at ``path``; None when there is none."""
+    try:
+        with np.load(path) as data:
+            return AnswerKinds(kinds=tuple(str(k) for k in data["kinds"]),
+                               weights=data["weights"].astype(np.float32),
+                               means=data["means"].astype(np.float32),
+                               scales=data["scales"].astype(np.float32), threshold=float(data["threshold"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, KeyError, ValueError) as exc:
+        raise ConfigError(f"The answer-kind model {path} cannot be read: {exc}. Remove it or fit it again "
+                          "with benchmarks/fit_answer_kinds.py.") from exc
+
+
+def write_answer_kinds(model: AnswerKinds, path: Path) -> None:
+    np.savez_compressed(path, kinds=np.array(model.kinds), weights=model.weights.astype(np.float32),
+                        means=model.means.astype(np.float32), scales=model.scales.astype(np.float32),
+                        threshold=np.float32(model.threshold))
+
+
 SECTIONS: dict[str, type] = {"abstention": Abstention, "floors": Floors, "ranking": Ranking,
                              "citations": Citations, "topics": Topics}
 
@@ -94,6 +154,8 @@ class EmbedderProfile:
     topics: Topics
     uncalibrated: tuple[str, ...] = ()
     source: str = field(default="", compare=False)  # the file it was read from
+    # the kind of answer a question asks for, from its vector (None: this embedder has no such model)
+    answer_kinds: AnswerKinds | None = field(default=None, compare=False, repr=False)
 
     @property
     def calibrated(self) -> bool:
@@ -124,7 +186,7 @@ def load_profile(source: str | Path) -> EmbedderProfile:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"The embedder profile {path} cannot be read: {exc}. Fix it or write it "
                           f"again with `{CALIBRATE}`.") from exc
-    return _parse(data, str(path))
+    return replace(_parse(data, str(path)), answer_kinds=load_answer_kinds(kinds_path(path)))
 
 
 def _parse(data: dict[str, Any], source: str) -> EmbedderProfile:
@@ -165,7 +227,8 @@ def profile_for(embedding: EmbeddingSettings) -> EmbedderProfile:
         profile = load_profile(name)
     else:
         borrowed = load_profile(FALLBACK)
-        profile = replace(borrowed, name=name, uncalibrated=tuple(borrowed.thresholds()))
+        # its vectors are not this embedder's: no answer-kind model reads them
+        profile = replace(borrowed, name=name, uncalibrated=tuple(borrowed.thresholds()), answer_kinds=None)
     if profile.uncalibrated and name not in _warned:
         _warned.add(name)
         log.warning("%s", uncalibrated_warning(profile))

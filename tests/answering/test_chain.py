@@ -209,3 +209,13 @@ def test_who_directs_the_russian_center_in_dutch_and_vietnamese(sample_assistant
     vietnamese = sample_assistant.ask("Ai là giám đốc Trung tâm Khoa học và Văn hóa Nga?")
     assert vietnamese.abstained or "Murashkin" in vietnamese.text
     assert "samenwerking" not in vietnamese.text
+
+
+def test_a_french_count_question_quotes_the_sentence_with_the_count(sample_assistant: Assistant) -> None:
+    """French has no file of question words; the embedder's answer-kind model reads "Combien…?" as
+    asking for a number, so the quote is the sentence that gives one (the scholarship quota), not
+    the best-matching sentence without any (about popularising Russian)."""
+    answer = sample_assistant.ask("Combien d'étudiants vietnamiens étudient en Russie chaque année ?")
+    assert not answer.abstained
+    assert "1.000" in answer.text and answer.text.startswith("Cité en néerlandais")
+    assert answer.sources[0].doc_id in answer.retrieved_doc_ids

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answering.answer_types import expected_kind, holds, quote_holds
+from assistant.answering.answer_types import expected_kind, has_question_words, holds, quote_holds
 from assistant.answering.extractive import NOT_A_QUESTION, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.documents import Passage
+from assistant.index.embeddings import E5Embeddings
 from assistant.index.profile import load_profile
 
 E5 = load_profile("multilingual-e5-small")
@@ -376,3 +377,30 @@ def test_an_article_that_stands_out_from_the_next_is_doubted_less_than_one_of_se
     alone = Evidence.of(EARLIER, [passage(0.85)], FREQUENCY, "en", profile=E5)
     assert alone.lead is None and alone.features()[-1] != alone.features()[-1]  # NaN: not known
     assert doubt(passage(0.85), other(0.0)) < doubt(passage(0.85)) < doubt(passage(0.85), other(0.099))
+
+
+def test_a_language_without_question_words_is_read_by_the_embedders_model() -> None:
+    """French has no file of question words: "Combien…?" asked for nothing in particular, and a
+    sentence without any number was quoted as the answer. The embedder's model of the question's
+    vector reads it as "How many…?" is read, so that sentence is refused and one with the count
+    quoted; without the question's vector (another embedder), the answerer reads it as before."""
+    question = "Combien de documents la Russie et le Vietnam ont-ils signés pendant la visite ?"
+    frequency = {"russie": 3, "vietnam": 5, "documents": 4, "signés": 4, "visite": 6, "combien": 8}
+    learned = ExtractiveAnswerer(Settings().answers, frequency, 100, E5, E5Embeddings().embed_query)
+    unaided = ExtractiveAnswerer(Settings().answers, frequency, 100, E5)
+    assert not has_question_words("fr") and has_question_words("en")
+    assert learned.kind_asked(question, "fr") == "number"
+    assert learned.kind_asked("En quelle année la Russie et le Vietnam ont-ils signé l'accord ?", "fr") == "date"
+    assert learned.kind_asked("How many documents were signed?", "en") == "number"  # its own words
+    assert unaided.kind_asked(question, "fr") == ""
+
+    def strong(text: str) -> Passage:
+        return Passage(chunk_id="v#1#0", doc_id="v", text=text, metadata={"lang": "fr"}, score=0.2,
+                       dense_similarity=0.9, calibrated=0.1, lexical_score=9.0)
+
+    uncounted = strong("La Russie et le Vietnam ont signé des documents importants pendant la visite.")
+    counted = strong("La Russie et le Vietnam ont signé quinze documents pendant la visite, dont 3 accords.")
+    assert learned.answer(question, [uncounted], "fr").abstained
+    assert not unaided.answer(question, [uncounted], "fr").abstained
+    answer = learned.answer(question, [counted], "fr")
+    assert not answer.abstained and "3 accords" in answer.text

@@ -67,3 +67,24 @@ def test_embedder_profile_must_be_the_configured_embedders(tmp_path: Path) -> No
         load_profile(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match=r"No embedder profile at .*calibrate"):
         load_profile(tmp_path / "missing.toml")
+
+
+def test_the_e5_profile_has_its_answer_kind_model_and_a_borrowed_profile_none(tmp_path: Path) -> None:
+    """The model reads e5's vectors: another embedder borrowing e5's thresholds must not read its
+    vectors with it; a model read back is the one written; one fitted for other vectors says so."""
+    e5 = load_profile("multilingual-e5-small")
+    assert e5.answer_kinds is not None and e5.answer_kinds.means.shape == (384,)
+    assert "number" in e5.answer_kinds.kinds and "" in e5.answer_kinds.kinds
+    assert profile_for(openai_settings().embedding).answer_kinds is None
+    write_profile(e5, tmp_path / "copy.toml")
+    profiles.write_answer_kinds(e5.answer_kinds, profiles.kinds_path(tmp_path / "copy.toml"))
+    again = load_profile(tmp_path / "copy.toml").answer_kinds
+    assert again is not None and again.kinds == e5.answer_kinds.kinds
+    assert again.threshold == pytest.approx(e5.answer_kinds.threshold)
+    vector = [0.05] * 384
+    assert again.probabilities(vector) == pytest.approx(e5.answer_kinds.probabilities(vector))
+    with pytest.raises(ConfigError, match="384 dimensions, the embedder's vectors 1536"):
+        e5.answer_kinds.predict([0.0] * 1536)
+    profiles.kinds_path(tmp_path / "copy.toml").write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match=r"cannot be read.*fit_answer_kinds"):
+        load_profile(tmp_path / "copy.toml")
