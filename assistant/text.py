@@ -31,6 +31,17 @@ PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "–", "—
 
 
 # --- words -------------------------------------------------------------------------------------
+
+def script(text: str) -> str:
+    """The writing system most of the text's letters are in, by their Unicode names: "LATIN",
+    "CYRILLIC", "ARABIC", "CJK", "HANGUL"… ("" without letters). Texts in two scripts share no words."""
+    counts: dict[str, int] = {}
+    for ch in text[:LANGUAGE_SAMPLE_CHARS]:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "").split(" ")[0]
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda name: counts[name]) if counts else ""
+
 def fold(text: str) -> str:
     """NFKC and lower case: how every comparison of words starts, in every language."""
     return unicodedata.normalize("NFKC", text).lower()

@@ -44,6 +44,7 @@ from assistant.calibration import fit_logistic, standardised
 from assistant.config import load_settings
 from assistant.index.lexical import open_words
 from assistant.index.profile import profile_for
+from assistant.text import script
 
 # % of answerable turns refused, at most, on the fit half: the Trust issue's limits are 8% of a set's and
 # 12% of a language's; held-out turns are refused more often than the ones fitted on (a model chosen at
@@ -85,6 +86,9 @@ def read_turns() -> list[dict[str, Any]]:
                 "half": rules.half(turn), "set": name, "lang": lang,
                 "near_miss": not (turn["answerable"] and not turn["excluded"]),
                 "features": reading.evidence.features(),
+                # as a language the model was not fitted on would be read (Evidence.words_read)
+                "words_unread": not reading.evidence.same_language
+                and script(question) != script(passages[0].text),
                 "other": other.read(question, passages, lang, context).answer.abstained,
                 "shipped": reading.answer.abstained,
             })
@@ -136,8 +140,10 @@ def held_out_languages(rows: list[dict[str, Any]], raw: np.ndarray, labels: np.n
                        other: np.ndarray, l2: float) -> None:
     """How the fitting carries over to a language it never saw: for each xling language, the model and
     threshold fitted without that language's turns (normal and leave-gold-out), then that language's
-    turns (both halves) scored. The hidden question sets have languages that dev has few turns of (nl);
-    a language whose refusals move far from the fitted ones is one such a set will see move too."""
+    turns (both halves) scored as the assistant reads a language its model was not fitted on: the
+    words' evidence not known across scripts (``Evidence.words_read``). The hidden question sets have
+    languages that dev has few turns of (nl); a language whose refusals move far from the fitted ones
+    is one such a set will see move too."""
     print("\nheld out: fitted without one xling language, scored on its turns (both halves)")
     counts = Counter(r["lang"] for r in rows if r["set"] == "xling")
     for lang in sorted(lang for lang, count in counts.items() if count >= HELD_OUT_TURNS):
@@ -151,8 +157,11 @@ def held_out_languages(rows: list[dict[str, Any]], raw: np.ndarray, labels: np.n
         if threshold is None:
             print(f"  {lang}: no threshold within the limits")
             continue
-        p = probabilities(standardised(raw, means, scales), weights)
         held = [r["set"] == "xling" and r["lang"] == lang for r in rows]
+        unfitted = raw.copy()
+        unread = np.array([h and r["words_unread"] for h, r in zip(held, rows, strict=True)])
+        unfitted[unread, 2:4] = np.nan  # log BM25 and coverage: Evidence.features()
+        p = probabilities(standardised(unfitted, means, scales), weights)
         refused = (other | (p > threshold))[held]
         near = labels[held] == 1
         print(f"  {lang}: threshold {threshold}, answerable refused {100 * refused[~near].mean():4.1f}%, "
@@ -199,6 +208,8 @@ def main() -> None:
     print("weights =", [round(float(w), 4) for w in weights])
     print("feature_means =", [round(float(m), 6) for m in means])
     print("feature_scales =", [round(float(s), 6) for s in scales])
+    fitted = Counter(r["lang"] for r in rows if r["half"] == "fit")
+    print("languages =", sorted(lang for lang, count in fitted.items() if count >= HELD_OUT_TURNS))
     held_out_languages(rows, raw, labels, other, l2)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import detect_language, function_words, quoted_in, split_sentences
+from assistant.text import detect_language, function_words, quoted_in, script, split_sentences
 
 
 def test_a_title_does_not_end_a_sentence() -> None:
@@ -43,3 +43,12 @@ def test_without_the_function_words_fasttext_alone_misread_them() -> None:
 
 def test_a_dutch_reader_gets_a_dutch_label() -> None:
     assert quoted_in("nl", "en") == "Geciteerd in het Engels"
+
+
+def test_the_script_a_text_is_written_in() -> None:
+    assert script("Who is the Russian ambassador to Vietnam?") == "LATIN"
+    assert script("Đại sứ Nga tại Việt Nam là ai?") == "LATIN"
+    assert script("Кто посол России во Вьетнаме? (Vietnam)") == "CYRILLIC"
+    assert script("ロシアの駐ベトナム大使は誰ですか") in ("KATAKANA", "HIRAGANA", "CJK")
+    assert script("من هو سفير روسيا في فيتنام؟") == "ARABIC"
+    assert script("2025 – 15 %") == ""

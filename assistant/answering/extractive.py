@@ -31,7 +31,7 @@ from assistant.documents import Answer, Passage, make_source
 from assistant.index.lexical import largest_count
 from assistant.index.profile import EmbedderProfile
 from assistant.languages import languages, say, stem
-from assistant.text import idf, no_answer_text, quoted_in, split_sentences, tokenize
+from assistant.text import idf, no_answer_text, quoted_in, script, split_sentences, tokenize
 
 OWN_MARKERS = re.compile(r"\s*\[\d+\]")
 SENTENCE_FINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "»", ":", ";")
@@ -88,6 +88,12 @@ class Evidence:
     # the best passage's retrieval score above the next one's (None: one passage): an article that
     # stands out answers more often than the best of several alike (leave-gold-out near misses)
     lead: float | None = None
+    # can the words' evidence (lexical, coverage) be read? Not for a question in a language the
+    # abstention model was not fitted on, written in another script than the best passage: the two
+    # share no words, answerable or not, and a model that never saw the language reads those zeros
+    # as doubt (held out of the fitting, Russian questions on English articles: 35% of the answerable
+    # refused; read as not known, 6%: BENCHMARKS.md). Languages it was fitted on are read as fitted.
+    words_read: bool = True
     # the embedder's abstention model and floors, which read the features above
     profile: EmbedderProfile = field(kw_only=True, repr=False, compare=False)
 
@@ -102,6 +108,7 @@ class Evidence:
         weights = {t: idf(frequency[t], total) for t in set(tokenize(question))
                    if t in frequency}
         best_lang = str(best.metadata.get("lang") or "")  # both sides in the passage's stems
+        same = bool(lang) and lang == best.metadata.get("lang")
         found = shared_weight(by_stem(weights, best_lang), tokenize(best.text), best_lang,
                               lambda word: idf(frequency.get(word, 0), total))
         return cls(
@@ -109,17 +116,21 @@ class Evidence:
             calibrated=best.calibrated,
             lexical=max(p.lexical_score for p in passages),
             coverage=found / sum(weights.values()) if weights else 0.0,
-            same_language=bool(lang) and lang == best.metadata.get("lang"),
+            same_language=same,
             sparse=max(sparse) if sparse else None,
             lead=best.score - passages[1].score if len(passages) > 1 else None,
+            words_read=same or not lang or profile.abstention.fitted_on(lang)
+            or script(question) == script(best.text),
             profile=profile,
         )
 
     def features(self) -> tuple[float, ...]:
-        """The abstention model's inputs; NaN for one it cannot read (no second passage to lead),
-        which counts as that feature's mean."""
-        return (self.similarity, self.calibrated, math.log1p(self.lexical), self.coverage,
-                float(self.same_language), math.nan if self.lead is None else self.lead)
+        """The abstention model's inputs; NaN for one it cannot read (no second passage to lead; the
+        words' evidence when ``words_read`` is false), which counts as that feature's mean."""
+        words = self.words_read
+        return (self.similarity, self.calibrated, math.log1p(self.lexical) if words else math.nan,
+                self.coverage if words else math.nan, float(self.same_language),
+                math.nan if self.lead is None else self.lead)
 
     def unanswerable_probability(self) -> float:
         """Near misses: a logistic model of the features (the profile's ``abstention``)."""

@@ -19,7 +19,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,11 @@ class Abstention:
     weights: tuple[float, ...]  # bias, then one weight per feature
     feature_means: tuple[float, ...]
     feature_scales: tuple[float, ...]
+    # the questions' languages it was fitted on (empty: not recorded, every language read as fitted)
+    languages: tuple[str, ...] = ()
+
+    def fitted_on(self, lang: str) -> bool:
+        return not self.languages or lang in self.languages
 
 
 @dataclass(frozen=True)
@@ -195,12 +200,13 @@ def _parse(data: dict[str, Any], source: str) -> EmbedderProfile:
     for section, kind in SECTIONS.items():
         table = data.get(section)
         names = [f.name for f in fields(kind)]
-        if not isinstance(table, dict) or sorted(table) != sorted(names):
+        required = [f.name for f in fields(kind) if f.default is MISSING]
+        if not isinstance(table, dict) or not set(required) <= set(table) <= set(names):
+            optional = "".join(f" (and optionally {name})" for name in sorted(set(names) - set(required)))
             raise ConfigError(f"The embedder profile {source} needs a [{section}] table with exactly "
-                              f"{', '.join(names)}; compare {profile_path(FALLBACK)}.")
+                              f"{', '.join(required)}{optional}; compare {profile_path(FALLBACK)}.")
         try:
-            sections[section] = kind(**{k: tuple(map(float, v)) if isinstance(v, list) else float(v)
-                                        for k, v in table.items()})
+            sections[section] = kind(**{k: _number_or_text(v) for k, v in table.items()})
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"The embedder profile {source}: [{section}] must hold numbers ({exc}).") \
                 from exc
@@ -210,6 +216,14 @@ def _parse(data: dict[str, Any], source: str) -> EmbedderProfile:
                           "than feature_means and feature_scales.")
     return EmbedderProfile(name=str(embedder.get("name") or ""), **sections,
                            uncalibrated=tuple(embedder.get("uncalibrated", ())), source=source)
+
+
+def _number_or_text(value: Any) -> Any:
+    """A profile value as its field holds it: numbers as floats, lists as tuples (of floats, or of
+    texts: language codes)."""
+    if isinstance(value, list):
+        return tuple(item if isinstance(item, str) else float(item) for item in value)
+    return float(value)
 
 
 def profile_for(embedding: EmbeddingSettings) -> EmbedderProfile:

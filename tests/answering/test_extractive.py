@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from assistant.answering.answer_types import expected_kind, has_question_words, holds, quote_holds
@@ -404,3 +405,23 @@ def test_a_language_without_question_words_is_read_by_the_embedders_model() -> N
     assert not unaided.answer(question, [uncounted], "fr").abstained
     answer = learned.answer(question, [counted], "fr")
     assert not answer.abstained and "3 accords" in answer.text
+
+
+def test_a_language_the_model_never_saw_is_not_doubted_for_sharing_no_words_across_scripts() -> None:
+    """A Japanese question shares no word with an English passage, answerable or not: the abstention
+    model, fitted on de, en, ru and vi questions, would read those zeros as doubt. For a language it
+    was not fitted on, across scripts, the words' evidence is not known (its mean); a fitted language
+    (Russian) and a language in the passage's script (French) are read as always."""
+    english = Passage(chunk_id="c#1#0", doc_id="c", text=TEXT, metadata={"lang": "en"}, score=0.1,
+                      dense_similarity=0.84, calibrated=0.05, lexical_score=0.0)
+    assert set(E5.abstention.languages) == {"de", "en", "ru", "vi"}
+    japanese = Evidence.of("ベトナムとロシアはサイバー犯罪について何に合意しましたか", [english], FREQUENCY, "ja",
+                           profile=E5)
+    assert not japanese.words_read
+    assert math.isnan(japanese.features()[2]) and math.isnan(japanese.features()[3])
+    assert japanese.unanswerable_probability() < replace(japanese, words_read=True).unanswerable_probability()
+    russian = Evidence.of("О чём договорились Вьетнам и Россия?", [english], FREQUENCY, "ru", profile=E5)
+    french = Evidence.of("Sur quoi le Vietnam et la Russie se sont-ils mis d'accord ?", [english], FREQUENCY, "fr",
+                         profile=E5)
+    assert russian.words_read and french.words_read
+    assert not any(math.isnan(value) for value in russian.features()[:4])

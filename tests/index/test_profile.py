@@ -88,3 +88,17 @@ def test_the_e5_profile_has_its_answer_kind_model_and_a_borrowed_profile_none(tm
     profiles.kinds_path(tmp_path / "copy.toml").write_bytes(b"not a model")
     with pytest.raises(ConfigError, match=r"cannot be read.*fit_answer_kinds"):
         load_profile(tmp_path / "copy.toml")
+
+
+def test_a_profile_without_the_abstention_languages_reads_every_language_as_fitted(tmp_path: Path) -> None:
+    """`languages` is optional (profiles written before it, or by a fit that did not record them)."""
+    shipped = (profiles.PROFILES / "multilingual-e5-small.toml").read_text(encoding="utf-8")
+    assert 'languages = ["de", "en", "ru", "vi"]' in shipped
+    (tmp_path / "old.toml").write_text(shipped.replace('languages = ["de", "en", "ru", "vi"]\n', ""))
+    old = load_profile(tmp_path / "old.toml").abstention
+    assert old.languages == () and old.fitted_on("ja") and old.fitted_on("en")
+    e5 = load_profile("multilingual-e5-small").abstention
+    assert e5.fitted_on("ru") and not e5.fitted_on("ja")
+    (tmp_path / "extra.toml").write_text(shipped.replace("[abstention]\n", "[abstention]\nsurprise = 1\n"))
+    with pytest.raises(ConfigError, match=r"\[abstention\] table with exactly weights.*optionally languages"):
+        load_profile(tmp_path / "extra.toml")
