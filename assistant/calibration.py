@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,10 @@ from assistant.index.profile import Abstention, EmbedderProfile, Floors
 
 MAX_FLOOR_COST = 0.03  # share of answerable questions a floor may refuse
 MAX_WRONG = 0.08  # share of answerable questions refused the abstention model may reach (the Trust limit)
+# a language with at least this many questions is one the abstention model is fitted on (its
+# ``languages``); a question in another, in another script than its passage, has its words' evidence
+# read as not known (Evidence.words_read)
+MIN_LANGUAGE_QUESTIONS = 5
 L2_STRENGTHS = (0.001, 0.01, 0.03, 0.1)
 FITTED = ("abstention.weights", "abstention.feature_means", "abstention.feature_scales",
           "floors.similarity_same", "floors.similarity_cross", "floors.sparse")
@@ -49,6 +54,7 @@ class Row:
     evidence: Evidence
     other_rules: bool  # the answer refuses whatever the abstention model and the floors say
     answerable: bool = True
+    lang: str = ""  # the question's
 
 
 @dataclass
@@ -119,13 +125,15 @@ def examine(steps: TurnSteps, question: dict[str, Any], without: Sequence[str] =
     context = history_context(state.topic, steps.answers.max_history_turns)
     vocabulary = steps.retriever.vocabulary()
     never = replace(steps.answers, abstain_threshold=1.0)
-    unfloored = replace(steps.profile, floors=NO_FLOORS)
+    # every language's words read as a fitted language's: the model fitted here will be fitted on them
+    every_language = replace(steps.profile.abstention, languages=())
+    unfloored = replace(steps.profile, floors=NO_FLOORS, abstention=every_language)
     answerer = ExtractiveAnswerer(never, vocabulary, vocabulary.chunks, unfloored,
                                   steps.retriever.index.embedder.embed_query)
     reading = answerer.read(state.question, state.passages, state.lang, context)
     evidence = reading.evidence or answerer.evidence(state.question, state.passages, state.lang, context)
     return Row(replace(evidence, profile=steps.profile), reading.answer.abstained,
-               question.get("answerable", True) and not without)
+               question.get("answerable", True) and not without, state.lang)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 4000,
@@ -213,11 +221,13 @@ def fit_abstention(rows: Sequence[Row], base: EmbedderProfile, threshold: float,
     scales = np.where(scales < 1e-4, 1.0, scales)  # a constant feature: no information, no division by 0
     x = standardised(raw, means, scales)
     answerable = max(int(len(y) - y.sum()), 1)
+    counts = Counter(row.lang for row in rows if row.lang)
+    languages = tuple(sorted(lang for lang, count in counts.items() if count >= MIN_LANGUAGE_QUESTIONS))
     best: tuple[tuple[bool, int, int], Abstention, float] | None = None
     for l2 in strengths:
         model = Abstention(weights=tuple(round(float(w), 3) for w in fit_logistic(x, y, l2)),
                            feature_means=tuple(round(float(m), 4) for m in means),
-                           feature_scales=tuple(round(float(s), 4) for s in scales))
+                           feature_scales=tuple(round(float(s), 4) for s in scales), languages=languages)
         found = refusals(rows, replace(base, abstention=model), threshold)
         # within the limit first, then the most unanswerable refused, then the fewest answerable
         rank = (found.answerable / answerable <= MAX_WRONG, found.unanswerable, -found.answerable)

@@ -64,6 +64,7 @@ def test_calibrate_writes_a_profile_that_refuses_what_it_fitted(
     assert vars(fitted.floors) == figures["floors"] and figures["l2"] is not None
     assert list(fitted.abstention.weights) == figures["abstention"]["weights"] != list(shipped.abstention.weights)
     assert fitted.floors.similarity_same > shipped.floors.similarity_same  # 6 answerable: their lowest
+    assert fitted.abstention.languages == ("en",)  # 8 English questions; one Dutch, one Vietnamese
     assert (fitted.ranking, fitted.citations, fitted.topics) == (shipped.ranking, shipped.citations, shipped.topics)
 
     # the chain refuses with each profile exactly what calibrate counted, and the fitted one differs
