@@ -18,6 +18,7 @@ import math
 import re
 import string
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -35,12 +36,10 @@ PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "–", "—
 def script(text: str) -> str:
     """The writing system most of the text's letters are in, by their Unicode names: "LATIN",
     "CYRILLIC", "ARABIC", "CJK", "HANGUL"… ("" without letters). Texts in two scripts share no words."""
-    counts: dict[str, int] = {}
-    for ch in text[:LANGUAGE_SAMPLE_CHARS]:
-        if ch.isalpha():
-            name = unicodedata.name(ch, "").split(" ")[0]
-            counts[name] = counts.get(name, 0) + 1
-    return max(counts, key=lambda name: counts[name]) if counts else ""
+    letters = (ch for ch in text[:LANGUAGE_SAMPLE_CHARS] if ch.isalpha())
+    counts = Counter(unicodedata.name(ch, "").split(" ")[0] for ch in letters)
+    return counts.most_common(1)[0][0] if counts else ""
+
 
 def fold(text: str) -> str:
     """NFKC and lower case: how every comparison of words starts, in every language."""
