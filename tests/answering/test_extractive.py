@@ -227,6 +227,20 @@ def test_dutch_asks_what_english_and_german_ask() -> None:
     assert expected_kind("Wie lange dauert der Vertrag?", "de") == "number"
 
 
+def test_who_is_the_russian_ambassador_asks_for_the_ambassador_in_every_language() -> None:
+    """An adjective before the office ("the Russian ambassador") keeps the office asked for in Dutch and
+    German as in English: a sentence naming Putin is no answer, one naming the ambassador is."""
+    putin = "In 2001, tijdens het eerste bezoek van de Russische president Vladimir Poetin aan Vietnam, " \
+            "ondertekenden de twee landen een Verklaring."
+    ambassador = "Russian Ambassador to Vietnam G.S. Bezdetko has affirmed the results."
+    for asked, lang in (("Who is the Russian ambassador to Vietnam?", "en"),
+                        ("Wie is de Russische ambassadeur in Vietnam?", "nl"),
+                        ("Wer ist der russische Botschafter in Vietnam?", "de")):
+        assert expected_kind(asked, lang) == "name"
+        assert not holds("name", putin, asked), asked
+        assert holds("name", ambassador, asked), asked
+
+
 def test_instructions_and_sql_are_no_questions_but_questions_using_their_words_are() -> None:
     answerer = ExtractiveAnswerer(Settings().answers, FREQUENCY, 100, E5)
     strong = Passage(chunk_id="a#1#0", doc_id="a", text=TEXT, metadata={"lang": "en"}, score=0.1,
