@@ -234,7 +234,8 @@ def test_who_is_the_russian_ambassador_asks_for_the_ambassador_in_every_language
     putin = "In 2001, tijdens het eerste bezoek van de Russische president Vladimir Poetin aan Vietnam, " \
             "ondertekenden de twee landen een Verklaring."
     ambassador = "Russian Ambassador to Vietnam G.S. Bezdetko has affirmed the results."
-    for asked, lang in (("Who is the Russian ambassador to Vietnam?", "en"), ("Who is Russia's ambassador to Vietnam?", "en"),
+    for asked, lang in (("Who is the Russian ambassador to Vietnam?", "en"),
+                        ("Who is Russia's ambassador to Vietnam?", "en"),
                         ("Wie is de Russische ambassadeur in Vietnam?", "nl"),
                         ("Wer ist der russische Botschafter in Vietnam?", "de")):
         assert expected_kind(asked, lang) == "name"
